@@ -1,0 +1,362 @@
+/* sixfourd: reads the config, starts the subsystems, drops privileges,
+ * serves the control socket and reloads on SIGHUP. */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "appliance/appliance.h"
+#include "common/config.h"
+#include "common/ctl.h"
+#include "common/evloop.h"
+#include "common/log.h"
+#include "common/privdrop.h"
+#include "common/rfc6052.h"
+#include "common/util.h"
+
+enum exit_code {
+	EXIT_OK = 0,
+	EXIT_CONFIG = 1,
+	EXIT_USAGE = 2,
+	EXIT_STARTUP = 3,
+};
+
+#define MAX_SUBSYS 16
+#define MAX_COMMANDS 64
+
+struct daemon {
+	struct sixfour_ctx ctx;
+	struct sixfour_config *cfg;
+	const char *config_arg;		/* -c as given, NULL = default path */
+	struct prefix_pub prefixes;
+	struct ctl_server *ctl;
+	void *state[MAX_SUBSYS];
+	size_t nsubsys;
+	struct ctl_command commands[MAX_COMMANDS + 1];
+	time_t started;
+	unsigned reloads;
+	char last_reload_error[512];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sixfourd [-c FILE] [-d] [-n [-v]]\n"
+		"  -c FILE  configuration (default %s; built-in defaults when it is missing)\n"
+		"  -d       stay in the foreground and log to stderr\n"
+		"  -n       check the configuration and exit (1 with the errors)\n"
+		"  -v       with -n, print the effective configuration in canonical form\n"
+		"  -M       print the option table as man(7) text and exit\n"
+		"  -V       print the version and exit\n", CONFIG_DEFAULT_PATH);
+}
+
+/* The configuration to read: -c FILE, else the default path if it exists,
+ * else NULL (the embedded default). */
+static const char *config_path(const char *arg)
+{
+	if (arg)
+		return arg;
+	if (access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		return CONFIG_DEFAULT_PATH;
+	return NULL;
+}
+
+static struct sixfour_config *load_config(const char *arg, struct config_errors *errs)
+{
+	return config_load(config_path(arg), errs);
+}
+
+static void print_errors(const struct config_errors *errs, FILE *f)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fprintf(f, "%s\n", errs->msg[i]);
+}
+
+/* --- control commands of the appliance itself --- */
+
+static void print_prefix(struct ctl_out *out, const struct prefix_info *p, bool last)
+{
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &p->addr, a, sizeof(a));
+	static const char *const role_names[] = { "translate", "synthesize", "advertise",
+						  "probe" };
+	if (out->json) {
+		ctl_printf(out, "{\"name\":");
+		ctl_json_str(out, p->name);
+		ctl_printf(out, ",\"prefix\":\"%s/%u\",\"active\":%s,\"roles\":[", a, p->len,
+			   p->active ? "true" : "false");
+		bool first = true;
+		for (unsigned i = 0; i < ARRAY_SIZE(role_names); i++)
+			if (p->roles & (1u << i)) {
+				ctl_printf(out, "%s\"%s\"", first ? "" : ",", role_names[i]);
+				first = false;
+			}
+		ctl_printf(out, "]}%s", last ? "" : ",");
+		return;
+	}
+	ctl_printf(out, "  %-16s %s/%u %s", p->name, a, p->len, p->active ? "active" : "inactive");
+	for (unsigned i = 0; i < ARRAY_SIZE(role_names); i++)
+		if (p->roles & (1u << i))
+			ctl_printf(out, " %s", role_names[i]);
+	ctl_printf(out, "\n");
+}
+
+static int cmd_status(void *arg, int argc, char **argv, struct ctl_out *out)
+{
+	struct daemon *d = arg;
+	const struct prefix_set *set = prefix_pub_current(&d->prefixes);
+	long uptime = (long)(time(NULL) - d->started);
+	const char *path = d->cfg->path ? d->cfg->path : "(built-in defaults)";
+	if (out->json) {
+		ctl_printf(out, "{\"version\":\"%s\",\"uptime\":%ld,\"pid\":%d,\"config\":",
+			   PACKAGE_VERSION, uptime, (int)getpid());
+		ctl_json_str(out, path);
+		ctl_printf(out, ",\"reloads\":%u,\"last_reload_error\":", d->reloads);
+		ctl_json_str(out, d->last_reload_error);
+		ctl_printf(out, ",\"prefix_generation\":%llu,\"prefixes\":[",
+			   (unsigned long long)set->generation);
+		for (size_t i = 0; i < set->count; i++)
+			print_prefix(out, &set->prefixes[i], i + 1 == set->count);
+		ctl_printf(out, "],\"subsystems\":[");
+		for (size_t i = 0; appliance_subsystems[i]; i++)
+			ctl_printf(out, "%s\"%s\"", i ? "," : "", appliance_subsystems[i]->name);
+		ctl_printf(out, "]}\n");
+		return 0;
+	}
+	ctl_printf(out, "sixfourd %s, pid %d, up %ld s\n", PACKAGE_VERSION, (int)getpid(), uptime);
+	ctl_printf(out, "config: %s (reloads: %u)\n", path, d->reloads);
+	if (d->last_reload_error[0])
+		ctl_printf(out, "last reload failed: %s\n", d->last_reload_error);
+	ctl_printf(out, "prefixes (generation %llu):\n", (unsigned long long)set->generation);
+	for (size_t i = 0; i < set->count; i++)
+		print_prefix(out, &set->prefixes[i], i + 1 == set->count);
+	ctl_printf(out, "subsystems:");
+	for (size_t i = 0; appliance_subsystems[i]; i++)
+		ctl_printf(out, " %s", appliance_subsystems[i]->name);
+	ctl_printf(out, "\n");
+	return 0;
+}
+
+static int reload(struct daemon *d);
+
+static int cmd_reload(void *arg, int argc, char **argv, struct ctl_out *out)
+{
+	struct daemon *d = arg;
+	if (reload(d) != 0) {
+		ctl_printf(out, "reload failed, the running configuration stays:\n%s\n",
+			   d->last_reload_error);
+		return 1;
+	}
+	ctl_printf(out, "reloaded\n");
+	return 0;
+}
+
+static int cmd_help(void *arg, int argc, char **argv, struct ctl_out *out)
+{
+	struct daemon *d = arg;
+	for (const struct ctl_command *c = d->commands; c->name; c++)
+		ctl_printf(out, "  %-10s %-22s %s\n", c->name, c->usage ? c->usage : "", c->help);
+	return 0;
+}
+
+static const struct ctl_command base_commands[] = {
+	{ "status", "", "version, uptime, config file and the prefix set", cmd_status },
+	{ "reload", "", "re-read the configuration (as SIGHUP does)", cmd_reload },
+	{ "help", "", "list the commands", cmd_help },
+	{ NULL, NULL, NULL, NULL },
+};
+
+/* One command table: the appliance's rows, then each subsystem's. */
+static void build_command_table(struct daemon *d)
+{
+	size_t n = 0;
+	for (const struct ctl_command *c = base_commands; c->name && n < MAX_COMMANDS; c++)
+		d->commands[n++] = *c;
+	for (size_t i = 0; appliance_subsystems[i]; i++)
+		for (const struct ctl_command *c = appliance_subsystems[i]->commands;
+		     c && c->name && n < MAX_COMMANDS; c++)
+			d->commands[n++] = *c;
+	d->commands[n] = (struct ctl_command){ 0 };
+}
+
+/* --- reload --- */
+
+static int reload(struct daemon *d)
+{
+	struct config_errors errs;
+	struct sixfour_config *cfg = load_config(d->config_arg, &errs);
+	d->reloads++;
+	if (!cfg) {
+		size_t off = 0;
+		d->last_reload_error[0] = '\0';
+		for (size_t i = 0; i < errs.n; i++) {
+			log_err("reload: %s", errs.msg[i]);
+			off += (size_t)snprintf(d->last_reload_error + off,
+						off < sizeof(d->last_reload_error) ?
+						sizeof(d->last_reload_error) - off : 0,
+						"%s%s", i ? "; " : "", errs.msg[i]);
+			if (off >= sizeof(d->last_reload_error))
+				break;
+		}
+		log_err("reload failed; the running configuration stays");
+		return -EINVAL;
+	}
+	/* Subsystems check the new config first; the first refusal wins and
+	 * nothing is swapped. Options that need a restart are refused there. */
+	for (size_t i = 0; i < d->nsubsys; i++) {
+		const struct subsys_ops *ops = appliance_subsystems[i];
+		char err[256] = "";
+		if (ops->reload && ops->reload(d->state[i], cfg, err, sizeof(err)) != 0) {
+			snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s: %s",
+				 ops->name, err);
+			log_err("reload refused by %s: %s; the running configuration stays",
+				ops->name, err);
+			config_free(cfg);
+			return -EINVAL;
+		}
+	}
+	struct prefix_set *set = config_prefix_set(cfg);
+	if (set)
+		prefix_pub_publish(&d->prefixes, set);
+	log_set_level(cfg->general.log_level);
+	struct sixfour_config *old = d->cfg;
+	d->cfg = cfg;
+	d->ctx.cfg = cfg;
+	config_free(old);
+	d->last_reload_error[0] = '\0';
+	log_notice("reloaded %s", cfg->path ? cfg->path : "built-in defaults");
+	return 0;
+}
+
+static void on_signal(struct evloop *loop, int signo, void *arg)
+{
+	struct daemon *d = arg;
+	if (signo == SIGHUP) {
+		log_notice("SIGHUP: reloading");
+		reload(d);
+		return;
+	}
+	log_notice("%s: shutting down", strsignal(signo));
+	evloop_stop(loop);
+}
+
+static int run_daemon(struct daemon *d, bool foreground)
+{
+	d->ctx.loop = evloop_new();
+	if (!d->ctx.loop)
+		return EXIT_STARTUP;
+	d->ctx.cfg = d->cfg;
+	d->ctx.prefixes = &d->prefixes;
+	d->ctx.start_ms = monotonic_ms();
+	d->started = time(NULL);
+	prefix_pub_init(&d->prefixes);
+	struct prefix_set *set = config_prefix_set(d->cfg);
+	if (!set)
+		return EXIT_STARTUP;
+	prefix_pub_publish(&d->prefixes, set);
+
+	const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (evloop_add_signal(d->ctx.loop, sigs[i], on_signal, d) != 0)
+			return EXIT_STARTUP;
+	signal(SIGPIPE, SIG_IGN);
+
+	build_command_table(d);
+	d->ctl = ctl_server_new(d->ctx.loop, d->cfg->general.control_socket, d->commands, d);
+	if (!d->ctl)
+		return EXIT_STARTUP;
+
+	int rc = EXIT_OK;
+	uint64_t caps = 0;
+	for (d->nsubsys = 0; appliance_subsystems[d->nsubsys]; d->nsubsys++) {
+		const struct subsys_ops *ops = appliance_subsystems[d->nsubsys];
+		d->state[d->nsubsys] = ops->start(&d->ctx);
+		if (!d->state[d->nsubsys]) {
+			log_err("%s failed to start", ops->name);
+			rc = EXIT_STARTUP;
+			goto out;
+		}
+		caps |= ops->caps;
+	}
+	int prc = privdrop(d->cfg->general.user, caps);
+	if (prc) {
+		log_err("cannot drop privileges to %s: %s", d->cfg->general.user, strerror(-prc));
+		rc = EXIT_STARTUP;
+		goto out;
+	}
+	for (size_t i = 0; i < d->nsubsys; i++) {
+		const struct subsys_ops *ops = appliance_subsystems[i];
+		if (ops->run && ops->run(d->state[i]) != 0) {
+			log_err("%s failed to run", ops->name);
+			rc = EXIT_STARTUP;
+			goto out;
+		}
+	}
+	log_notice("sixfourd %s running (%s)", PACKAGE_VERSION,
+		   d->cfg->path ? d->cfg->path : "built-in defaults");
+	if (evloop_run(d->ctx.loop) != 0)
+		rc = EXIT_STARTUP;
+out:
+	while (d->nsubsys > 0) {
+		d->nsubsys--;
+		if (d->state[d->nsubsys])
+			appliance_subsystems[d->nsubsys]->stop(d->state[d->nsubsys]);
+	}
+	ctl_server_free(d->ctl);
+	evloop_free(d->ctx.loop);
+	prefix_pub_destroy(&d->prefixes);
+	(void)foreground;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	bool foreground = false, check = false, verbose = false;
+	int c;
+	while ((c = getopt(argc, argv, "c:dnvMVh")) != -1) {
+		switch (c) {
+		case 'c': d.config_arg = optarg; break;
+		case 'd': foreground = true; break;
+		case 'n': check = true; break;
+		case 'v': verbose = true; break;
+		case 'M': config_print_man(stdout); return EXIT_OK;
+		case 'V': printf("sixfourd %s\n", PACKAGE_VERSION); return EXIT_OK;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	struct config_errors errs;
+	d.cfg = load_config(d.config_arg, &errs);
+	if (!d.cfg) {
+		print_errors(&errs, stderr);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		if (verbose)
+			config_print(d.cfg, stdout);
+		config_free(d.cfg);
+		return EXIT_OK;
+	}
+	log_init("sixfourd", foreground, d.cfg->general.log_level);
+	if (!foreground && daemon(0, 0) < 0) {
+		log_err("daemon: %s", strerror(errno));
+		return EXIT_STARTUP;
+	}
+	int rc = run_daemon(&d, foreground);
+	config_free(d.cfg);
+	return rc;
+}

@@ -1,0 +1,158 @@
+/* sixfour.ini: one table of options drives parsing, defaults, the canonical
+ * printout (-n -v) and the man page's option list. */
+#ifndef SIXFOUR_CONFIG_H
+#define SIXFOUR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <netinet/in.h>
+
+#include "common/log.h"
+#include "common/rfc6052.h"
+#include "common/util.h"
+
+#define CONFIG_DEFAULT_PATH SIXFOUR_SYSCONFDIR "/sixfour/sixfour.ini"
+#define CONFIG_MAX_PREFIXES 32
+#define CONFIG_MAX_ERRORS 32
+
+/* Lists own their elements (heap arrays). */
+struct cidr_list { size_t n; struct cidr *v; };
+struct endpoint_list { size_t n; struct endpoint *v; };
+struct str_list { size_t n; char **v; };
+
+/* One pool4 element: "ADDR[/LEN][:PORTMIN-PORTMAX]". */
+struct pool4_range {
+	struct in_addr addr;
+	uint8_t len;
+	uint16_t port_min, port_max;
+};
+struct pool4_list { size_t n; struct pool4_range *v; };
+
+struct prefix_conf {
+	char name[PREFIX_NAME_MAX];
+	unsigned line;			/* where the section started */
+	struct cidr prefix;
+	bool translate;
+	bool synthesize;
+	bool advertise;
+	bool probe;
+	char *probe_target;		/* IPv4 address or name probed through it */
+};
+
+enum nat64_filtering { FILTER_ENDPOINT_INDEPENDENT, FILTER_ADDRESS_DEPENDENT };
+
+struct sixfour_config {
+	char *path;			/* NULL for the embedded default */
+
+	struct {
+		char *user;
+		char *control_socket;
+		enum log_level log_level;
+		unsigned workers;	/* 0 = one per CPU */
+	} general;
+
+	size_t nprefixes;
+	struct prefix_conf prefixes[CONFIG_MAX_PREFIXES];
+
+	struct {
+		bool enable;
+		struct endpoint_list listen;
+		struct cidr_list allow;
+		struct cidr_list exclude;
+		struct cidr_list mapped;
+		struct endpoint_list forward;
+		char *root_hints;
+		char *trust_anchor;
+		unsigned edns_size;
+		unsigned max_synthesized;	/* 0 = what fits in 512 octets */
+		uint64_t cache_size;
+		uint64_t tcp_idle_ms;
+		unsigned tcp_max_connections;
+		uint64_t query_timeout_ms;
+		struct str_list unbound_options;	/* "name: value", repeatable */
+	} dns64;
+
+	struct {
+		bool enable;
+		char *device;
+		unsigned mtu;
+		struct pool4_list pool4;
+		unsigned max_sessions;
+		unsigned max_sessions_per_client;
+		unsigned client_prefix_len;
+		enum nat64_filtering filtering;
+		uint64_t tcp_est_timeout_ms;
+		uint64_t tcp_trans_timeout_ms;
+		uint64_t tcp_syn_wait_ms;
+		uint64_t udp_timeout_ms;
+		uint64_t icmp_timeout_ms;
+		uint64_t frag_timeout_ms;
+	} nat64;
+
+	struct {
+		bool enable;
+		unsigned port;
+		char *message;
+		char *contact;
+	} handoff;
+
+	struct {
+		bool enable;
+		uint64_t interval_ms;
+		unsigned max_active;
+	} health;
+
+	struct {
+		struct str_list interfaces;
+		uint64_t max_interval_ms;
+		uint64_t min_interval_ms;
+		uint64_t router_lifetime_ms;
+		uint64_t pref64_lifetime_ms;	/* 0 = 3 x max-interval */
+		struct cidr_list rdnss;		/* empty = this host's address on the link */
+		struct str_list dnssl;
+		bool dhcpv6;
+		unsigned mtu;			/* 0 = no MTU option */
+		struct cidr_list slaac_prefixes;
+	} hints;
+
+	struct {
+		unsigned v6_prefix_len;
+		unsigned v4_prefix_len;
+		struct endpoint_list metrics_listen;
+	} stats;
+
+	struct {
+		unsigned dns_qps;		/* 0 = off */
+		unsigned dns_burst;
+		unsigned v6_prefix_len;
+		unsigned v4_prefix_len;
+		uint64_t bandwidth;		/* bytes/s, 0 = off */
+	} ratelimit;
+};
+
+/* Errors collected while reading one file: "FILE:LINE: message". */
+struct config_errors {
+	size_t n;
+	char msg[CONFIG_MAX_ERRORS][256];
+};
+
+/* Reads `path` (NULL = embedded default) into a new config. On error returns
+ * NULL and fills `errs`; nothing is half-applied. */
+struct sixfour_config *config_load(const char *path, struct config_errors *errs);
+/* Parses INI text from memory; `name` is used in error messages. */
+struct sixfour_config *config_load_string(const char *name, const char *text,
+					  struct config_errors *errs);
+void config_free(struct sixfour_config *cfg);
+
+/* Writes the effective config in canonical form. Reading the output back
+ * prints the same text again. */
+void config_print(const struct sixfour_config *cfg, FILE *out);
+/* Writes the option table as man(7) text for doc/sixfour.ini.5. */
+void config_print_man(FILE *out);
+
+/* Builds the prefix set that every subsystem shares from the config. */
+struct prefix_set *config_prefix_set(const struct sixfour_config *cfg);
+
+#endif

@@ -1,0 +1,179 @@
+/* Every option of sixfour.ini: one row each. Adding an option is one row
+ * here, one field in struct sixfour_config and one check in config.c if it
+ * depends on another option. */
+#include "autoconf.h"
+
+#include <stddef.h>
+
+#include "common/config.h"
+#include "common/config_table.h"
+
+#define G(f) offsetof(struct sixfour_config, f)
+#define P(f) offsetof(struct prefix_conf, f)
+#define SEC(s) (UINT64_C(1000) * (s))
+
+static const char *const filtering_names[] = {
+	[FILTER_ENDPOINT_INDEPENDENT] = "endpoint-independent",
+	[FILTER_ADDRESS_DEPENDENT] = "address-dependent",
+	NULL,
+};
+
+const char *const cfg_sections[] = {
+	"general", "prefix", "dns64", "nat64", "handoff", "health", "hints", "stats", "ratelimit",
+};
+const size_t cfg_nsections = sizeof(cfg_sections) / sizeof(cfg_sections[0]);
+
+const struct cfg_option cfg_options[] = {
+	/* [general] */
+	{ "general", "user", CFG_STR, G(general.user), "nobody", .doc =
+	  "Unprivileged user sixfourd switches to after start-up." },
+	{ "general", "control-socket", CFG_STR, G(general.control_socket),
+	  "/run/sixfour/sixfourd.sock", .flags = CFG_PATH, .doc =
+	  "Unix socket that sixfourctl talks to." },
+	{ "general", "log-level", CFG_LOGLEVEL, G(general.log_level), "info", .doc =
+	  "One of err, warn, notice, info, debug." },
+	{ "general", "workers", CFG_UINT, G(general.workers), "0", 0, 64, .doc =
+	  "Worker threads for DNS and packets; 0 means one per CPU." },
+
+	/* [prefix NAME] */
+	{ "prefix", "prefix", CFG_CIDR, P(prefix), "", .flags = CFG_V6, .doc =
+	  "The NAT64 prefix, e.g. 64:ff9b::/96 (required)." },
+	{ "prefix", "translate", CFG_BOOL, P(translate), "no", .doc =
+	  "This host's translator serves the prefix (RFC 6052 length required)." },
+	{ "prefix", "synthesize", CFG_BOOL, P(synthesize), "yes", .doc =
+	  "DNS64 synthesizes AAAA records with the prefix while it is healthy." },
+	{ "prefix", "advertise", CFG_BOOL, P(advertise), "no", .doc =
+	  "Router Advertisements carry the prefix in a PREF64 option." },
+	{ "prefix", "probe", CFG_BOOL, P(probe), "no", .doc =
+	  "Health-check the prefix; only healthy prefixes are synthesized." },
+	{ "prefix", "probe-target", CFG_STR, P(probe_target), "", .doc =
+	  "IPv4 address probed through the prefix (empty: the health default)." },
+
+	/* [dns64] */
+	{ "dns64", "enable", CFG_BOOL, G(dns64.enable), "yes", .doc =
+	  "Run the DNS64 resolver." },
+	{ "dns64", "listen", CFG_ENDPOINT_LIST, G(dns64.listen), "[::]:53, 0.0.0.0:53",
+	  .port = 53, .doc = "Addresses and ports to answer DNS on (UDP and TCP)." },
+	{ "dns64", "allow", CFG_CIDR_LIST, G(dns64.allow), "::/0, 0.0.0.0/0", .doc =
+	  "Clients that may query; others get REFUSED." },
+	{ "dns64", "exclude", CFG_CIDR_LIST, G(dns64.exclude), "::ffff:0:0/96", .flags = CFG_V6,
+	  .doc = "AAAA records in these ranges do not count (RFC 6147 5.1.4)." },
+	{ "dns64", "mapped", CFG_CIDR_LIST, G(dns64.mapped), "0.0.0.0/0", .flags = CFG_V4, .doc =
+	  "IPv4 addresses that may be synthesized into AAAA records." },
+	{ "dns64", "forward", CFG_ENDPOINT_LIST, G(dns64.forward), "", .port = 53, .doc =
+	  "Forward to these resolvers instead of recursing from the root." },
+	{ "dns64", "root-hints", CFG_STR, G(dns64.root_hints), "", .flags = CFG_PATH, .doc =
+	  "Root hints file (empty: libunbound's built-in root servers)." },
+	{ "dns64", "trust-anchor", CFG_STR, G(dns64.trust_anchor), "/usr/share/dns/root.key",
+	  .flags = CFG_PATH, .doc =
+	  "DNSSEC trust anchor file; validation is off when it does not exist." },
+	{ "dns64", "edns-size", CFG_UINT, G(dns64.edns_size), "1232", 512, 4096, .doc =
+	  "EDNS0 UDP payload size advertised and honoured." },
+	{ "dns64", "max-synthesized", CFG_UINT, G(dns64.max_synthesized), "0", 0, 1024, .doc =
+	  "Cap on synthesized AAAA records per answer; 0 = what fits in 512 octets." },
+	{ "dns64", "cache-size", CFG_SIZE, G(dns64.cache_size), "64M", 0, UINT64_C(1) << 40, .doc =
+	  "Memory for the answer cache." },
+	{ "dns64", "tcp-idle-timeout", CFG_DURATION, G(dns64.tcp_idle_ms), "10s", 100, SEC(3600),
+	  .doc = "Idle TCP connections are closed after this." },
+	{ "dns64", "tcp-max-connections", CFG_UINT, G(dns64.tcp_max_connections), "512", 1, 65536,
+	  .doc = "Concurrent TCP connections; the oldest idle one goes first." },
+	{ "dns64", "query-timeout", CFG_DURATION, G(dns64.query_timeout_ms), "5s", 100, SEC(60),
+	  .doc = "An upstream resolution that takes longer is answered SERVFAIL." },
+	{ "dns64", "unbound-option", CFG_STR_LIST, G(dns64.unbound_options), "",
+	  .flags = CFG_MULTI, .doc =
+	  "Extra libunbound option \"name: value\"; may repeat." },
+
+	/* [nat64] */
+	{ "nat64", "enable", CFG_BOOL, G(nat64.enable), "yes", .doc =
+	  "Run the translator for prefixes with translate = yes." },
+	{ "nat64", "device", CFG_STR, G(nat64.device), "sixfour0", .doc =
+	  "Name of the TUN device." },
+	{ "nat64", "mtu", CFG_UINT, G(nat64.mtu), "1500", 1280, 65535, .doc =
+	  "MTU of the TUN device." },
+	{ "nat64", "pool4", CFG_POOL4_LIST, G(nat64.pool4), "", .flags = CFG_V4, .doc =
+	  "IPv4 pool: ADDR[/LEN][:MIN-MAX] items. Empty: the host's own IPv4 "
+	  "address, ports 61001-65535, steered by nftables." },
+	{ "nat64", "max-sessions", CFG_UINT, G(nat64.max_sessions), "65536", 16, 16777216, .doc =
+	  "Session table size; the least recently used session is evicted when full." },
+	{ "nat64", "max-sessions-per-client", CFG_UINT, G(nat64.max_sessions_per_client), "4096",
+	  1, 16777216, .doc = "Sessions one client (see client-prefix-len) may hold." },
+	{ "nat64", "client-prefix-len", CFG_UINT, G(nat64.client_prefix_len), "56", 1, 128,
+	  .doc = "IPv6 prefix length that counts as one client." },
+	{ "nat64", "filtering", CFG_ENUM, G(nat64.filtering), "endpoint-independent",
+	  .choices = filtering_names, .doc =
+	  "Inbound filtering of RFC 6146 3.5: endpoint-independent or address-dependent." },
+	{ "nat64", "tcp-est-timeout", CFG_DURATION, G(nat64.tcp_est_timeout_ms), "7440s",
+	  SEC(7440), SEC(86400 * 7), .doc = "Established TCP session lifetime (RFC 6146 minimum)." },
+	{ "nat64", "tcp-trans-timeout", CFG_DURATION, G(nat64.tcp_trans_timeout_ms), "240s",
+	  SEC(240), SEC(86400), .doc = "Transitory TCP session lifetime." },
+	{ "nat64", "tcp-syn-wait", CFG_DURATION, G(nat64.tcp_syn_wait_ms), "6s", SEC(6), SEC(60),
+	  .doc = "How long an inbound SYN without state waits (simultaneous open)." },
+	{ "nat64", "udp-timeout", CFG_DURATION, G(nat64.udp_timeout_ms), "300s", SEC(120),
+	  SEC(86400), .doc = "UDP session lifetime (RFC 6146: at least 2 min)." },
+	{ "nat64", "icmp-timeout", CFG_DURATION, G(nat64.icmp_timeout_ms), "60s", SEC(1),
+	  SEC(3600), .doc = "ICMP query session lifetime." },
+	{ "nat64", "fragment-timeout", CFG_DURATION, G(nat64.frag_timeout_ms), "2s", 100,
+	  SEC(60), .doc = "How long fragments wait for the rest of their packet." },
+
+	/* [handoff] */
+	{ "handoff", "enable", CFG_BOOL, G(handoff.enable), "yes", .doc =
+	  "Send NAT64 handoff notices to IPv4 servers." },
+	{ "handoff", "port", CFG_UINT, G(handoff.port), "64646", 1, 65535, .doc =
+	  "UDP port of the handoff servers." },
+	{ "handoff", "message", CFG_STR, G(handoff.message),
+	  "NAT64 handoff: IPv6 clients reach you via this NAT64. See RFC 6146.", .doc =
+	  "Human-readable TEXT sent to hosts that may not know the protocol." },
+	{ "handoff", "contact", CFG_STR, G(handoff.contact), "", .doc =
+	  "Operator contact (URL or mail) appended to the message." },
+
+	/* [health] */
+	{ "health", "enable", CFG_BOOL, G(health.enable), "yes", .doc =
+	  "Probe prefixes that have probe = yes." },
+	{ "health", "interval", CFG_DURATION, G(health.interval_ms), "10s", SEC(1), SEC(3600),
+	  .doc = "Time between probes of one prefix." },
+	{ "health", "max-active", CFG_UINT, G(health.max_active), "3", 1, 32, .doc =
+	  "DNS64 synthesizes with at most this many healthy prefixes, fastest first." },
+
+	/* [hints] */
+	{ "hints", "interface", CFG_STR_LIST, G(hints.interfaces), "", .doc =
+	  "Interfaces that get Router Advertisements (and DHCPv6); empty = none." },
+	{ "hints", "max-interval", CFG_DURATION, G(hints.max_interval_ms), "600s", SEC(4),
+	  SEC(1800), .doc = "MaxRtrAdvInterval (RFC 4861)." },
+	{ "hints", "min-interval", CFG_DURATION, G(hints.min_interval_ms), "200s", SEC(3),
+	  SEC(1350), .doc = "MinRtrAdvInterval; at most 0.75 x max-interval." },
+	{ "hints", "router-lifetime", CFG_DURATION, G(hints.router_lifetime_ms), "0s", 0,
+	  SEC(9000), .doc = "Router lifetime; 0 = hints only, not a default router." },
+	{ "hints", "pref64-lifetime", CFG_DURATION, G(hints.pref64_lifetime_ms), "0s", 0,
+	  SEC(65528), .doc = "PREF64 lifetime; 0 = 3 x max-interval." },
+	{ "hints", "rdnss", CFG_CIDR_LIST, G(hints.rdnss), "", .flags = CFG_V6, .doc =
+	  "Resolver addresses in RDNSS and DHCPv6; empty = our address on the link." },
+	{ "hints", "dnssl", CFG_STR_LIST, G(hints.dnssl), "", .doc =
+	  "Search domains in DNSSL and DHCPv6." },
+	{ "hints", "dhcpv6", CFG_BOOL, G(hints.dhcpv6), "yes", .doc =
+	  "Answer stateless DHCPv6 Information-Requests on the interfaces." },
+	{ "hints", "mtu", CFG_UINT, G(hints.mtu), "0", 0, 65535, .doc =
+	  "MTU option in RAs; 0 = none." },
+	{ "hints", "slaac-prefix", CFG_CIDR_LIST, G(hints.slaac_prefixes), "", .flags = CFG_V6,
+	  .doc = "Prefix information options for SLAAC (/64)." },
+
+	/* [stats] */
+	{ "stats", "client-prefix-len", CFG_UINT, G(stats.v6_prefix_len), "32", 16, 64, .doc =
+	  "IPv6 prefix length packets are counted by." },
+	{ "stats", "ipv4-prefix-len", CFG_UINT, G(stats.v4_prefix_len), "24", 8, 32, .doc =
+	  "IPv4 prefix length for packets that belong to no IPv6 client." },
+	{ "stats", "metrics-listen", CFG_ENDPOINT_LIST, G(stats.metrics_listen), "",
+	  .port = 9164, .doc = "Serve Prometheus metrics over HTTP here; empty = off." },
+
+	/* [ratelimit] */
+	{ "ratelimit", "dns-qps", CFG_UINT, G(ratelimit.dns_qps), "0", 0, 1000000, .doc =
+	  "DNS queries per second per client prefix; 0 = unlimited." },
+	{ "ratelimit", "dns-burst", CFG_UINT, G(ratelimit.dns_burst), "100", 1, 1000000, .doc =
+	  "Queries a client prefix may send at once before dns-qps applies." },
+	{ "ratelimit", "prefix-len", CFG_UINT, G(ratelimit.v6_prefix_len), "56", 16, 128, .doc =
+	  "IPv6 prefix length that counts as one client for rate limits." },
+	{ "ratelimit", "ipv4-prefix-len", CFG_UINT, G(ratelimit.v4_prefix_len), "24", 8, 32,
+	  .doc = "IPv4 prefix length that counts as one client for rate limits." },
+	{ "ratelimit", "bandwidth", CFG_SIZE, G(ratelimit.bandwidth), "0", 0,
+	  UINT64_C(1) << 40, .doc = "Global translated bandwidth cap in bytes/s; 0 = off." },
+};
+const size_t cfg_noptions = sizeof(cfg_options) / sizeof(cfg_options[0]);

@@ -1,0 +1,42 @@
+/* What the appliance needs from each subsystem (dns64, nat64, hints, ...).
+ * A module's life: start (privileged, once), run (after privileges are
+ * dropped: threads), reload (per config: build on the side, then swap),
+ * stop. */
+#ifndef SIXFOUR_SUBSYS_H
+#define SIXFOUR_SUBSYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct evloop;
+struct prefix_pub;
+struct sixfour_config;
+struct ctl_command;
+
+/* Shared state handed to every subsystem; never a global. */
+struct sixfour_ctx {
+	struct evloop *loop;		/* the main thread's loop */
+	const struct sixfour_config *cfg;	/* the running config */
+	struct prefix_pub *prefixes;	/* the shared prefix set */
+	uint64_t start_ms;		/* monotonic time at start */
+};
+
+struct subsys_ops {
+	const char *name;
+	/* Opens what needs root (sockets on low ports, TUN, netlink). Returns
+	 * the subsystem's state, or NULL after logging why. A subsystem that
+	 * is disabled in the config returns a valid state that does nothing. */
+	void *(*start)(struct sixfour_ctx *ctx);
+	/* Starts threads; called after privileges are dropped. May be NULL. */
+	int (*run)(void *state);
+	/* Checks `cfg` and, if it is acceptable, switches to it. On error
+	 * writes why into err and keeps the running state. May be NULL. */
+	int (*reload)(void *state, const struct sixfour_config *cfg, char *err, size_t errlen);
+	void (*stop)(void *state);
+	/* Control commands this subsystem adds to sixfourctl (NULL-terminated). */
+	const struct ctl_command *commands;
+	/* Capabilities (PRIVDROP_CAP bits) the subsystem needs after start. */
+	uint64_t caps;
+};
+
+#endif

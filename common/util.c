@@ -1,0 +1,326 @@
+#include "autoconf.h"
+#include "common/util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+uint64_t monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+bool strlcpy_ok(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+	if (size == 0)
+		return false;
+	if (n >= size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = '\0';
+		return false;
+	}
+	memcpy(dst, src, n + 1);
+	return true;
+}
+
+void in6_mask(struct in6_addr *a, unsigned len)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned bits = i * 8;
+		if (bits >= len)
+			a->s6_addr[i] = 0;
+		else if (len - bits < 8)
+			a->s6_addr[i] &= (uint8_t)(0xff << (8 - (len - bits)));
+	}
+}
+
+static uint32_t v4_mask(unsigned len)
+{
+	return len == 0 ? 0 : 0xffffffffu << (32 - len);
+}
+
+int cidr_parse(const char *text, struct cidr *out, bool allow_host_bits)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	if (!strlcpy_ok(buf, text, sizeof(buf)))
+		return -EINVAL;
+	char *slash = strchr(buf, '/');
+	long len = -1;
+	if (slash) {
+		*slash = '\0';
+		char *end;
+		if (!isdigit((unsigned char)slash[1]))
+			return -EINVAL;
+		len = strtol(slash + 1, &end, 10);
+		if (*end != '\0')
+			return -EINVAL;
+	}
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET6, buf, &out->addr.v6) == 1) {
+		out->family = AF_INET6;
+		if (len < 0)
+			len = 128;
+		if (len > 128)
+			return -EINVAL;
+		out->len = (uint8_t)len;
+		struct in6_addr masked = out->addr.v6;
+		in6_mask(&masked, out->len);
+		if (memcmp(&masked, &out->addr.v6, sizeof(masked)) != 0 && !allow_host_bits)
+			return -EINVAL;
+		out->addr.v6 = masked;
+		return 0;
+	}
+	if (inet_pton(AF_INET, buf, &out->addr.v4) == 1) {
+		out->family = AF_INET;
+		if (len < 0)
+			len = 32;
+		if (len > 32)
+			return -EINVAL;
+		out->len = (uint8_t)len;
+		uint32_t a = ntohl(out->addr.v4.s_addr);
+		if ((a & ~v4_mask(out->len)) != 0 && !allow_host_bits)
+			return -EINVAL;
+		out->addr.v4.s_addr = htonl(a & v4_mask(out->len));
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void cidr_format(const struct cidr *c, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(c->family, &c->addr, a, sizeof(a));
+	snprintf(buf, size, "%s/%u", a, c->len);
+}
+
+bool cidr_contains_v4(const struct cidr *c, struct in_addr a)
+{
+	if (c->family != AF_INET)
+		return false;
+	uint32_t m = v4_mask(c->len);
+	return (ntohl(a.s_addr) & m) == ntohl(c->addr.v4.s_addr);
+}
+
+bool cidr_contains_v6(const struct cidr *c, const struct in6_addr *a)
+{
+	if (c->family != AF_INET6)
+		return false;
+	struct in6_addr m = *a;
+	in6_mask(&m, c->len);
+	return memcmp(&m, &c->addr.v6, sizeof(m)) == 0;
+}
+
+bool cidr_overlap(const struct cidr *a, const struct cidr *b)
+{
+	if (a->family != b->family)
+		return false;
+	const struct cidr *shorter = a->len <= b->len ? a : b;
+	const struct cidr *longer = shorter == a ? b : a;
+	if (a->family == AF_INET)
+		return cidr_contains_v4(shorter, longer->addr.v4);
+	return cidr_contains_v6(shorter, &longer->addr.v6);
+}
+
+int endpoint_parse(const char *text, uint16_t default_port, struct endpoint *out)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port_text = NULL;
+	memset(out, 0, sizeof(*out));
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (!close || (size_t)(close - text - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, (size_t)(close - text - 1));
+		host[close - text - 1] = '\0';
+		if (close[1] == ':')
+			port_text = close + 2;
+		else if (close[1] != '\0')
+			return -EINVAL;
+	} else {
+		const char *colon = strchr(text, ':');
+		if (colon && strchr(colon + 1, ':') == NULL) {
+			/* IPv4 with a port */
+			if ((size_t)(colon - text) >= sizeof(host))
+				return -EINVAL;
+			memcpy(host, text, (size_t)(colon - text));
+			host[colon - text] = '\0';
+			port_text = colon + 1;
+		} else if (!strlcpy_ok(host, text, sizeof(host))) {
+			return -EINVAL;
+		}
+	}
+	unsigned long port = default_port;
+	if (port_text) {
+		char *end;
+		if (!isdigit((unsigned char)*port_text))
+			return -EINVAL;
+		port = strtoul(port_text, &end, 10);
+		if (*end != '\0' || port > 65535)
+			return -EINVAL;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&out->ss;
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		out->len = sizeof(*s6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		out->len = sizeof(*s4);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+void endpoint_format(const struct endpoint *ep, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (ep->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ep->ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a));
+		snprintf(buf, size, "[%s]:%u", a, ntohs(s6->sin6_port));
+	} else {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ep->ss;
+		inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a));
+		snprintf(buf, size, "%s:%u", a, ntohs(s4->sin_port));
+	}
+}
+
+static const struct unit {
+	const char *suffix;
+	uint64_t factor;
+} duration_units[] = {
+	{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
+};
+
+int duration_parse_ms(const char *text, uint64_t *out_ms)
+{
+	char *end;
+	if (!isdigit((unsigned char)*text))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno)
+		return -EINVAL;
+	uint64_t factor = 1000;	/* a bare number is seconds */
+	if (*end != '\0') {
+		factor = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++)
+			if (strcmp(end, duration_units[i].suffix) == 0)
+				factor = duration_units[i].factor;
+		if (factor == 0)
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / factor)
+		return -ERANGE;
+	*out_ms = v * factor;
+	return 0;
+}
+
+void duration_format_ms(uint64_t ms, char *buf, size_t size)
+{
+	if (ms == 0) {
+		snprintf(buf, size, "0s");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++) {
+		if (ms % duration_units[i].factor == 0) {
+			snprintf(buf, size, "%" PRIu64 "%s", ms / duration_units[i].factor,
+				 duration_units[i].suffix);
+			return;
+		}
+	}
+}
+
+static const struct unit size_units[] = {
+	{ "G", 1ull << 30 }, { "M", 1ull << 20 }, { "k", 1ull << 10 },
+};
+
+int size_parse(const char *text, uint64_t *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)*text))
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno)
+		return -EINVAL;
+	uint64_t factor = 1;
+	if (*end != '\0') {
+		factor = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(size_units); i++)
+			if (strcmp(end, size_units[i].suffix) == 0 ||
+			    (end[0] == size_units[i].suffix[0] + ('a' - 'A') && end[1] == '\0') ||
+			    (end[0] == size_units[i].suffix[0] - ('a' - 'A') && end[1] == '\0'))
+				factor = size_units[i].factor;
+		if (factor == 0)
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / factor)
+		return -ERANGE;
+	*out = v * factor;
+	return 0;
+}
+
+void size_format(uint64_t bytes, char *buf, size_t size)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(size_units); i++) {
+		if (bytes != 0 && bytes % size_units[i].factor == 0) {
+			snprintf(buf, size, "%" PRIu64 "%s", bytes / size_units[i].factor,
+				 size_units[i].suffix);
+			return;
+		}
+	}
+	snprintf(buf, size, "%" PRIu64, bytes);
+}
+
+int list_foreach(const char *text, int (*fn)(const char *item, void *arg), void *arg)
+{
+	const char *p = text;
+	while (*p) {
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		const char *start = p;
+		while (*p && *p != ',' && !isspace((unsigned char)*p))
+			p++;
+		char item[256];
+		size_t n = (size_t)(p - start);
+		if (n >= sizeof(item))
+			return -ENAMETOOLONG;
+		memcpy(item, start, n);
+		item[n] = '\0';
+		int rc = fn(item, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}

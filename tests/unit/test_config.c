@@ -1,0 +1,162 @@
+/* The config table: defaults, every parser's error path with FILE:LINE and
+ * the key, cross-field checks, and the canonical print round trip. */
+#include "autoconf.h"
+
+#include <stdlib.h>
+
+#include "common/config.h"
+#include "tap.h"
+
+static struct config_errors errs;
+
+/* Loads `text`; the test passes when the first error contains `want`. */
+static void expect_error(const char *text, const char *want, const char *name)
+{
+	struct sixfour_config *cfg = config_load_string("t.ini", text, &errs);
+	int pass = cfg == NULL && errs.n > 0 && strstr(errs.msg[0], want) != NULL;
+	if (!ok(pass, name))
+		printf("#   want error containing '%s', got '%s'\n", want,
+		       errs.n ? errs.msg[0] : (cfg ? "(accepted)" : "(no message)"));
+	config_free(cfg);
+}
+
+static char *print_to_string(const struct sixfour_config *cfg)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	config_print(cfg, f);
+	fclose(f);
+	return buf;
+}
+
+static void test_defaults(void)
+{
+	struct sixfour_config *cfg = config_load(NULL, &errs);
+	ok(cfg != NULL, "embedded default loads");
+	is_int(cfg->nprefixes, 1, "one default prefix");
+	ok(cfg->prefixes[0].translate && cfg->prefixes[0].synthesize, "WKP translated here");
+	is_int(cfg->prefixes[0].prefix.len, 96, "WKP is a /96");
+	is_int(cfg->dns64.listen.n, 2, "DNS64 on [::]:53 and 0.0.0.0:53");
+	is_int(cfg->dns64.exclude.n, 1, "exclude ::ffff:0:0/96 by default");
+	is_int(cfg->nat64.tcp_est_timeout_ms, 7440000, "TCP established 2 h 4 min");
+	is_int(cfg->handoff.port, 64646, "handoff port");
+	struct prefix_set *set = config_prefix_set(cfg);
+	ok(set && set->count == 1 && set->prefixes[0].active, "prefix set from the config");
+	prefix_set_free(set);
+	config_free(cfg);
+}
+
+static void test_errors(void)
+{
+	expect_error("[dns64]\nlisen = [::]:53\n", "t.ini:2: unknown key 'lisen' in [dns64]",
+		     "a typo in a key names FILE:LINE and the key");
+	expect_error("[dnss64]\n", "t.ini:1: unknown section [dnss64]", "unknown section");
+	expect_error("[general]\nworkers = many\n", "t.ini:2: workers = many: expected a number",
+		     "not a number");
+	expect_error("[general]\nworkers = 65\n", "must be between 0 and 64", "number range");
+	expect_error("[dns64]\nenable = maybe\n", "expected yes or no", "bool");
+	expect_error("[nat64]\nudp-timeout = 10s\n", "must be between 2m and 1d",
+		     "duration below the RFC minimum");
+	expect_error("[nat64]\nudp-timeout = 5 min\n", "expected a duration", "duration syntax");
+	expect_error("[dns64]\ncache-size = lots\n", "expected a size", "size syntax");
+	expect_error("[general]\nlog-level = loud\n", "expected err, warn", "log level");
+	expect_error("[nat64]\nfiltering = strict\n",
+		     "expected one of: endpoint-independent address-dependent", "enum");
+	expect_error("[dns64]\nexclude = 10.0.0.0/8\n", "only IPv6 prefixes", "v6-only list");
+	expect_error("[dns64]\nmapped = ::/0\n", "only IPv4 prefixes", "v4-only list");
+	expect_error("[dns64]\nallow = 10.0.0.1/8\n", "host bits zero", "host bits in a list");
+	expect_error("[dns64]\nlisten = [::]:99999\n", "not an address with optional port",
+		     "endpoint port range");
+	expect_error("[nat64]\npool4 = 192.0.2.1:9-3\n", "pool4 ports", "pool4 port order");
+	expect_error("[nat64]\npool4 = 2001:db8::1\n", "pool4 items are IPv4", "pool4 family");
+	expect_error("[nat64]\npool4 = 10.0.0.0/8\n", "/16 or longer", "pool4 size");
+	expect_error("[nat64]\npool4 = 192.0.2.0/24, 192.0.2.7:1000-2000\n", "overlap",
+		     "pool4 overlap");
+	expect_error("[dns64]\nedns-size = 512\nedns-size = 1232\n",
+		     "t.ini:3: 'edns-size' is set twice", "duplicate key");
+	expect_error("x = 1\n", "t.ini:1: 'x' is outside any section", "key before any section");
+	expect_error("[general\n", "t.ini:1: syntax error", "broken section header");
+	expect_error("[prefix]\nprefix = 2001:db8::/96\n", "needs a name", "unnamed prefix");
+	expect_error("[prefix a]\nprefix = 2001:db8::/96\n[prefix a]\nprefix = 2001:db9::/96\n",
+		     "t.ini:3: [prefix a] appears twice", "duplicate prefix name");
+	expect_error("[prefix a]\ntranslate = yes\n", "t.ini:1: [prefix a]: 'prefix' is required",
+		     "prefix is required");
+	expect_error("[prefix a]\nprefix = 2001:db8::/80\n", "not one of RFC 6052",
+		     "RFC 6052 length");
+	expect_error("[prefix a]\nprefix = 10.0.0.0/8\n", "must be an IPv6 prefix",
+		     "prefix family");
+	expect_error("[prefix a]\nprefix = 2001:db8::/32\n[prefix b]\nprefix = 2001:db8:64::/96\n",
+		     "t.ini:3: [prefix b] 2001:db8:64::/96 overlaps [prefix a] 2001:db8::/32",
+		     "overlapping prefixes");
+	expect_error("[prefix a]\nprefix = 64:ff9b::/64\n", "must be used as a /96",
+		     "WKP only as a /96");
+	expect_error("[prefix a]\nbogus = 1\n", "unknown key 'bogus' in [prefix a]",
+		     "unknown key in a prefix section");
+	expect_error("[hints]\nmax-interval = 10s\nmin-interval = 9s\n", "0.75 x max-interval",
+		     "RA interval rule");
+	char longline[400];
+	memset(longline, 'x', sizeof(longline));
+	memcpy(longline, "[general]\nuser = ", 17);
+	longline[sizeof(longline) - 2] = '\n';
+	longline[sizeof(longline) - 1] = '\0';
+	expect_error(longline, "t.ini:2: line longer than", "overlong line");
+
+	/* Several errors are all reported, in order. */
+	struct sixfour_config *cfg = config_load_string("t.ini",
+		"[dns64]\nfoo = 1\nbar = 2\n", &errs);
+	ok(!cfg && errs.n == 2 && strstr(errs.msg[1], "t.ini:3:"), "every error is reported");
+	ok(config_load("/nonexistent/sixfour.ini", &errs) == NULL &&
+	   strstr(errs.msg[0], "cannot open"), "missing -c file is an error");
+}
+
+static void test_roundtrip(void)
+{
+	const char *text =
+		"# a public service profile\n"
+		"[general]\nlog-level = debug\n"
+		"[prefix site1]\nprefix = 2001:db8:64::/96\ntranslate = yes\nadvertise = yes\n"
+		"[prefix other]\nprefix = 2001:db8:100::/40\nprobe = yes\nprobe-target = 192.0.2.1\n"
+		"[dns64]\nlisten = [2001:db8::53]:53 192.0.2.53\n"
+		"exclude = 0::/3, 4000::/2, 8000::/1, 2001:db8::/32 ::ffff:0:0/96\n"
+		"unbound-option = local-zone: \"test.\" nodefault\n"
+		"unbound-option = do-not-query-localhost: no\n"
+		"cache-size = 1048576\n"
+		"[nat64]\npool4 = 192.0.2.0/28, 198.51.100.1:61001-65535\n"
+		"tcp-est-timeout = 3h\n"
+		"[hints]\ninterface = eth1 eth2\ndnssl = example.net\n";
+	struct sixfour_config *cfg = config_load_string("t.ini", text, &errs);
+	ok(cfg != NULL, "a full config loads");
+	if (!cfg) {
+		for (size_t i = 0; i < errs.n; i++)
+			printf("# %s\n", errs.msg[i]);
+		return;
+	}
+	is_int(cfg->nprefixes, 2, "two prefixes, no default added");
+	is_int(cfg->dns64.exclude.n, 5, "public-service exclude profile");
+	is_int(cfg->dns64.unbound_options.n, 2, "repeatable option appends");
+	is_str(cfg->dns64.unbound_options.v[0], "local-zone: \"test.\" nodefault",
+	       "repeatable option keeps its spaces");
+	is_int(cfg->nat64.pool4.n, 2, "pool4 items");
+	is_int(cfg->nat64.pool4.v[1].port_min, 61001, "pool4 port range");
+	is_int(cfg->hints.interfaces.n, 2, "interface list");
+	char *first = print_to_string(cfg);
+	struct sixfour_config *again = config_load_string("t.ini", first, &errs);
+	ok(again != NULL, "canonical output loads again");
+	char *second = again ? print_to_string(again) : NULL;
+	is_str(second, first, "printing the reloaded canonical form gives the same text");
+	ok(strstr(first, "cache-size = 1M\n") && strstr(first, "tcp-est-timeout = 3h\n"),
+	   "canonical units");
+	free(first);
+	free(second);
+	config_free(again);
+	config_free(cfg);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_errors();
+	test_roundtrip();
+	return tap_done();
+}
