@@ -42,6 +42,7 @@ struct daemon {
 	void *state[MAX_SUBSYS];
 	size_t nsubsys;
 	struct ctl_command commands[MAX_COMMANDS + 1];
+	void *command_ctx[MAX_COMMANDS + 1];	/* per row: subsystem state or NULL */
 	time_t started;
 	unsigned reloads;
 	char last_reload_error[512];
@@ -175,20 +176,38 @@ static const struct ctl_command base_commands[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
-/* One command table: the appliance's rows, then each subsystem's. */
+/* One command table: the appliance's rows, then each subsystem's, bound to
+ * the state that subsystem's start() returned. */
 static void build_command_table(struct daemon *d)
 {
 	size_t n = 0;
 	for (const struct ctl_command *c = base_commands; c->name && n < MAX_COMMANDS; c++)
 		d->commands[n++] = *c;
-	for (size_t i = 0; appliance_subsystems[i]; i++)
+	for (size_t i = 0; i < d->nsubsys; i++)
 		for (const struct ctl_command *c = appliance_subsystems[i]->commands;
-		     c && c->name && n < MAX_COMMANDS; c++)
+		     c && c->name && n < MAX_COMMANDS; c++) {
+			d->command_ctx[n] = d->state[i];
 			d->commands[n++] = *c;
+		}
 	d->commands[n] = (struct ctl_command){ 0 };
 }
 
 /* --- reload --- */
+
+/* A reload must not forget what health checks learned: an unchanged probed
+ * prefix keeps its verdict until the next probe round says otherwise. */
+static void carry_health(struct prefix_set *next, const struct prefix_set *cur)
+{
+	for (size_t i = 0; cur && i < next->count; i++) {
+		struct prefix_info *p = &next->prefixes[i];
+		const struct prefix_info *o = prefix_set_by_name(cur, p->name);
+		if (o && o->len == p->len && !memcmp(&o->addr, &p->addr, sizeof(p->addr)) &&
+		    (p->roles & PREFIX_ROLE_PROBE) && (o->roles & PREFIX_ROLE_PROBE)) {
+			p->active = o->active && (p->roles & PREFIX_ROLE_SYNTHESIZE);
+			p->rtt_us = o->rtt_us;
+		}
+	}
+}
 
 static int reload(struct daemon *d)
 {
@@ -225,8 +244,10 @@ static int reload(struct daemon *d)
 		}
 	}
 	struct prefix_set *set = config_prefix_set(cfg);
-	if (set)
+	if (set) {
+		carry_health(set, prefix_pub_current(&d->prefixes));
 		prefix_pub_publish(&d->prefixes, set);
+	}
 	log_set_level(cfg->general.log_level);
 	struct sixfour_config *old = d->cfg;
 	d->cfg = cfg;
@@ -270,11 +291,6 @@ static int run_daemon(struct daemon *d, bool foreground)
 			return EXIT_STARTUP;
 	signal(SIGPIPE, SIG_IGN);
 
-	build_command_table(d);
-	d->ctl = ctl_server_new(d->ctx.loop, d->cfg->general.control_socket, d->commands, d);
-	if (!d->ctl)
-		return EXIT_STARTUP;
-
 	int rc = EXIT_OK;
 	uint64_t caps = 0;
 	for (d->nsubsys = 0; appliance_subsystems[d->nsubsys]; d->nsubsys++) {
@@ -286,6 +302,13 @@ static int run_daemon(struct daemon *d, bool foreground)
 			goto out;
 		}
 		caps |= ops->caps;
+	}
+	build_command_table(d);
+	d->ctl = ctl_server_new(d->ctx.loop, d->cfg->general.control_socket, d->commands,
+				d->command_ctx, d);
+	if (!d->ctl) {
+		rc = EXIT_STARTUP;
+		goto out;
 	}
 	int prc = privdrop(d->cfg->general.user, caps);
 	if (prc) {

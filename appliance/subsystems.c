@@ -2,7 +2,9 @@
 #include "autoconf.h"
 
 #include "appliance/appliance.h"
+#include "health/health.h"
 
 const struct subsys_ops *const appliance_subsystems[] = {
+	&health_subsys,
 	NULL,
 };

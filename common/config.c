@@ -500,6 +500,21 @@ static void check_config(struct sixfour_config *cfg, struct config_errors *errs,
 			}
 		}
 	}
+	for (size_t i = 0; i < cfg->nprefixes; i++) {
+		const struct prefix_conf *p = &cfg->prefixes[i];
+		struct in_addr t;
+		if (!p->probe)
+			continue;
+		if (p->probe_target && *p->probe_target) {
+			if (inet_pton(AF_INET, p->probe_target, &t) != 1)
+				add_error(errs, name, p->line,
+					  "[prefix %s]: probe-target must be an IPv4 address", p->name);
+		} else if (cfg->health.target.family != AF_INET) {
+			add_error(errs, name, p->line,
+				  "[prefix %s]: probe = yes needs a probe-target here or a "
+				  "[health] target", p->name);
+		}
+	}
 	if (cfg->hints.min_interval_ms * 4 > cfg->hints.max_interval_ms * 3)
 		add_error(errs, name, 0,
 			  "[hints] min-interval must be at most 0.75 x max-interval (RFC 4861 6.2.1)");

@@ -101,7 +101,11 @@ struct sixfour_config {
 	struct {
 		bool enable;
 		uint64_t interval_ms;
+		uint64_t timeout_ms;
 		unsigned max_active;
+		unsigned rise;			/* successes in a row to come up */
+		unsigned fall;			/* failures in a row to go down */
+		struct cidr target;		/* default probe target (IPv4) */
 	} health;
 
 	struct {
@@ -115,6 +119,7 @@ struct sixfour_config {
 		bool dhcpv6;
 		unsigned mtu;			/* 0 = no MTU option */
 		struct cidr_list slaac_prefixes;
+		uint64_t info_refresh_ms;	/* DHCPv6 option 32 */
 	} hints;
 
 	struct {

@@ -131,8 +131,16 @@ const struct cfg_option cfg_options[] = {
 	  "Probe prefixes that have probe = yes." },
 	{ "health", "interval", CFG_DURATION, G(health.interval_ms), "10s", SEC(1), SEC(3600),
 	  .doc = "Time between probes of one prefix." },
+	{ "health", "timeout", CFG_DURATION, G(health.timeout_ms), "1s", 100, SEC(30), .doc =
+	  "A probe not answered within this time has failed." },
 	{ "health", "max-active", CFG_UINT, G(health.max_active), "3", 1, 32, .doc =
 	  "DNS64 synthesizes with at most this many healthy prefixes, fastest first." },
+	{ "health", "rise", CFG_UINT, G(health.rise), "2", 1, 100, .doc =
+	  "Probes in a row that must succeed before a prefix comes (back) up." },
+	{ "health", "fall", CFG_UINT, G(health.fall), "3", 1, 100, .doc =
+	  "Probes in a row that must fail before a prefix is withdrawn." },
+	{ "health", "target", CFG_CIDR, G(health.target), "", .flags = CFG_V4, .doc =
+	  "IPv4 address probed through prefixes that name no probe-target." },
 
 	/* [hints] */
 	{ "hints", "interface", CFG_STR_LIST, G(hints.interfaces), "", .doc =
@@ -155,6 +163,9 @@ const struct cfg_option cfg_options[] = {
 	  "MTU option in RAs; 0 = none." },
 	{ "hints", "slaac-prefix", CFG_CIDR_LIST, G(hints.slaac_prefixes), "", .flags = CFG_V6,
 	  .doc = "Prefix information options for SLAAC (/64)." },
+	{ "hints", "info-refresh-time", CFG_DURATION, G(hints.info_refresh_ms), "1d", SEC(600),
+	  SEC(86400 * 7), .doc =
+	  "DHCPv6 information refresh time sent to clients (RFC 8415 21.23, at least 600 s)." },
 
 	/* [stats] */
 	{ "stats", "client-prefix-len", CFG_UINT, G(stats.v6_prefix_len), "32", 16, 64, .doc =

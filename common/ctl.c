@@ -19,6 +19,7 @@ struct ctl_server {
 	int fd;
 	char *path;
 	const struct ctl_command *cmds;
+	void *const *cmd_ctx;
 	void *ctx;
 };
 
@@ -141,7 +142,9 @@ static void handle_request(struct ctl_server *srv, int fd)
 		ctl_printf(&out, "\n");
 		goto reply;
 	}
-	status = cmd->fn(srv->ctx, (int)h.argc, argv, &out);
+	void *ctx = srv->cmd_ctx && srv->cmd_ctx[cmd - srv->cmds] ? srv->cmd_ctx[cmd - srv->cmds]
+								 : srv->ctx;
+	status = cmd->fn(ctx, (int)h.argc, argv, &out);
 	if (out.failed) {
 		out.len = 0;
 		out.failed = false;
@@ -169,7 +172,7 @@ static void accept_ready(struct evloop *loop, int fd, uint32_t events, void *arg
 }
 
 struct ctl_server *ctl_server_new(struct evloop *loop, const char *path,
-				  const struct ctl_command *cmds, void *ctx)
+				  const struct ctl_command *cmds, void *const *cmd_ctx, void *ctx)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	if (!strlcpy_ok(sun.sun_path, path, sizeof(sun.sun_path))) {
@@ -181,6 +184,7 @@ struct ctl_server *ctl_server_new(struct evloop *loop, const char *path,
 		return NULL;
 	srv->loop = loop;
 	srv->cmds = cmds;
+	srv->cmd_ctx = cmd_ctx;
 	srv->ctx = ctx;
 	srv->path = strdup(path);
 	srv->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);

@@ -51,7 +51,8 @@ struct ctl_command {
 	const char *usage;	/* arguments, for help */
 	const char *help;
 	/* argv[0] is the command name. Returns 0, or a non-zero exit status
-	 * with an explanation written to `out`. */
+	 * with an explanation written to `out`. For a subsystem's commands
+	 * `ctx` is the state its start() returned. */
 	int (*fn)(void *ctx, int argc, char **argv, struct ctl_out *out);
 };
 
@@ -59,9 +60,11 @@ struct evloop;
 struct ctl_server;
 
 /* Listens on `path` (created with mode 0660, parent made if missing);
- * commands are looked up in `cmds` (terminated by a NULL name). */
+ * commands are looked up in `cmds` (terminated by a NULL name). Command i
+ * gets `cmd_ctx[i]` when `cmd_ctx` is given and that entry is not NULL,
+ * else `ctx`. */
 struct ctl_server *ctl_server_new(struct evloop *loop, const char *path,
-				  const struct ctl_command *cmds, void *ctx);
+				  const struct ctl_command *cmds, void *const *cmd_ctx, void *ctx);
 /* Closes the socket and unlinks its path. */
 void ctl_server_free(struct ctl_server *srv);
 
