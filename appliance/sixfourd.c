@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "appliance/appliance.h"
+#include "appliance/metrics.h"
 #include "common/config.h"
 #include "common/ctl.h"
 #include "common/evloop.h"
@@ -39,6 +40,7 @@ struct daemon {
 	const char *config_arg;		/* -c as given, NULL = default path */
 	struct prefix_pub prefixes;
 	struct ctl_server *ctl;
+	struct metrics_server *metrics;
 	void *state[MAX_SUBSYS];
 	size_t nsubsys;
 	struct ctl_command commands[MAX_COMMANDS + 1];
@@ -147,6 +149,35 @@ static int cmd_status(void *arg, int argc, char **argv, struct ctl_out *out)
 	return 0;
 }
 
+/* The daemon's own gauges, then every subsystem's counters. */
+static void collect_metrics(void *arg, struct ctl_out *out)
+{
+	struct daemon *d = arg;
+	const struct prefix_set *set = prefix_pub_current(&d->prefixes);
+	ctl_printf(out, "# HELP sixfour_uptime_seconds Time since sixfourd started.\n"
+		   "# TYPE sixfour_uptime_seconds gauge\n"
+		   "sixfour_uptime_seconds %ld\n", (long)(time(NULL) - d->started));
+	ctl_printf(out, "# HELP sixfour_reloads_total Configuration reloads attempted.\n"
+		   "# TYPE sixfour_reloads_total counter\nsixfour_reloads_total %u\n", d->reloads);
+	ctl_printf(out, "# HELP sixfour_prefix_active Whether DNS64 synthesizes with the prefix.\n"
+		   "# TYPE sixfour_prefix_active gauge\n");
+	for (size_t i = 0; set && i < set->count; i++) {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &set->prefixes[i].addr, a, sizeof(a));
+		ctl_printf(out, "sixfour_prefix_active{name=\"%s\",prefix=\"%s/%u\"} %d\n",
+			   set->prefixes[i].name, a, set->prefixes[i].len, set->prefixes[i].active);
+	}
+	for (size_t i = 0; i < d->nsubsys; i++)
+		if (appliance_subsystems[i]->metrics)
+			appliance_subsystems[i]->metrics(d->state[i], out);
+}
+
+static int cmd_metrics(void *arg, int argc, char **argv, struct ctl_out *out)
+{
+	collect_metrics(arg, out);
+	return 0;
+}
+
 static int reload(struct daemon *d);
 
 static int cmd_reload(void *arg, int argc, char **argv, struct ctl_out *out)
@@ -172,6 +203,7 @@ static int cmd_help(void *arg, int argc, char **argv, struct ctl_out *out)
 static const struct ctl_command base_commands[] = {
 	{ "status", "", "version, uptime, config file and the prefix set", cmd_status },
 	{ "reload", "", "re-read the configuration (as SIGHUP does)", cmd_reload },
+	{ "metrics", "", "every counter, in the Prometheus text format", cmd_metrics },
 	{ "help", "", "list the commands", cmd_help },
 	{ NULL, NULL, NULL, NULL },
 };
@@ -310,6 +342,14 @@ static int run_daemon(struct daemon *d, bool foreground)
 		rc = EXIT_STARTUP;
 		goto out;
 	}
+	if (d->cfg->stats.metrics_listen.n) {
+		d->metrics = metrics_server_new(d->ctx.loop, &d->cfg->stats.metrics_listen,
+						collect_metrics, d);
+		if (!d->metrics) {
+			rc = EXIT_STARTUP;
+			goto out;
+		}
+	}
 	int prc = privdrop(d->cfg->general.user, caps);
 	if (prc) {
 		log_err("cannot drop privileges to %s: %s", d->cfg->general.user, strerror(-prc));
@@ -334,6 +374,7 @@ out:
 		if (d->state[d->nsubsys])
 			appliance_subsystems[d->nsubsys]->stop(d->state[d->nsubsys]);
 	}
+	metrics_server_free(d->metrics);
 	ctl_server_free(d->ctl);
 	evloop_free(d->ctx.loop);
 	prefix_pub_destroy(&d->prefixes);

@@ -12,6 +12,7 @@ struct evloop;
 struct prefix_pub;
 struct sixfour_config;
 struct ctl_command;
+struct ctl_out;
 
 /* Shared state handed to every subsystem; never a global. */
 struct sixfour_ctx {
@@ -37,6 +38,10 @@ struct subsys_ops {
 	const struct ctl_command *commands;
 	/* Capabilities (PRIVDROP_CAP bits) the subsystem needs after start. */
 	uint64_t caps;
+	/* Writes the subsystem's counters in the Prometheus text format
+	 * (`sixfour_<subsystem>_<name>{labels} value` lines with # HELP and
+	 * # TYPE) for the metrics endpoint and `sixfourctl metrics`. May be NULL. */
+	void (*metrics)(void *state, struct ctl_out *out);
 };
 
 #endif

@@ -413,6 +413,34 @@ static int cmd_health(void *arg, int argc, char **argv, struct ctl_out *out)
 	return 0;
 }
 
+static void health_metrics(void *state, struct ctl_out *out)
+{
+	struct health *h = state;
+	ctl_printf(out, "# HELP sixfour_health_up Whether the prefix's probes succeed.\n"
+		   "# TYPE sixfour_health_up gauge\n");
+	for (size_t i = 0; i < h->nprobes; i++)
+		if (h->probes[i].probed)
+			ctl_printf(out, "sixfour_health_up{name=\"%s\"} %d\n", h->probes[i].name,
+				   h->probes[i].up);
+	ctl_printf(out, "# HELP sixfour_health_rtt_seconds Smoothed probe round trip.\n"
+		   "# TYPE sixfour_health_rtt_seconds gauge\n");
+	for (size_t i = 0; i < h->nprobes; i++)
+		if (h->probes[i].probed)
+			ctl_printf(out, "sixfour_health_rtt_seconds{name=\"%s\"} %.6f\n",
+				   h->probes[i].name, h->probes[i].rtt_us / 1e6);
+	ctl_printf(out, "# HELP sixfour_health_probes_total Probes sent and answered.\n"
+		   "# TYPE sixfour_health_probes_total counter\n");
+	for (size_t i = 0; i < h->nprobes; i++) {
+		const struct probe *p = &h->probes[i];
+		if (!p->probed)
+			continue;
+		ctl_printf(out, "sixfour_health_probes_total{name=\"%s\",result=\"sent\"} %llu\n"
+			   "sixfour_health_probes_total{name=\"%s\",result=\"answered\"} %llu\n",
+			   p->name, (unsigned long long)p->sent, p->name,
+			   (unsigned long long)p->received);
+	}
+}
+
 static const struct ctl_command health_commands[] = {
 	{ "health", "", "probe state of every prefix (up/down, rtt, active)", cmd_health },
 	{ NULL, NULL, NULL, NULL },
@@ -425,4 +453,5 @@ const struct subsys_ops health_subsys = {
 	.reload = health_reload,
 	.stop = health_stop,
 	.commands = health_commands,
+	.metrics = health_metrics,
 };

@@ -66,6 +66,8 @@ rise = 2
 fall = 2
 max-active = $1
 target = 192.88.99.80
+[stats]
+metrics-listen = [2001:db8:ff::1]:9164
 INI
 	chmod 644 "$tmp/sixfour.ini"
 }
@@ -77,6 +79,12 @@ check "probed prefixes start inactive (not ours)" sh -c "'$bld/sixfourctl' -s '$
 check "both probed prefixes come up" wait_for 10 sh -c "'$bld/sixfourctl' -s '$tmp/run/ctl.sock' health | grep -q '^far  *up  *active' && '$bld/sixfourctl' -s '$tmp/run/ctl.sock' health | grep -q '^near  *up  *active'"
 check "status shows them active for synthesis" sh -c "'$bld/sixfourctl' -s '$tmp/run/ctl.sock' status | grep -q 'far .*2001:db8:200::/96 active'"
 check "a measured round trip is reported" sh -c "'$bld/sixfourctl' --json -s '$tmp/run/ctl.sock' health | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); assert all(p[\"rtt_us\"]>0 for p in d[\"prefixes\"] if p[\"state\"]==\"up\")'"
+
+metrics=$(ip netns exec "$B" curl -s --max-time 5 http://[2001:db8:ff::1]:9164/metrics)
+check "the metrics endpoint exports prefix activity" grep -q 'sixfour_prefix_active{name="far",prefix="2001:db8:200::/96"} 1' <<<"$metrics"
+check "the metrics endpoint exports probe round trips" grep -Eq 'sixfour_health_rtt_seconds\{name="near"\} 0\.[0-9]*[1-9]' <<<"$metrics"
+check "an unknown path gets 404" sh -c "ip netns exec '$B' curl -s -o /dev/null -w '%{http_code}' http://[2001:db8:ff::1]:9164/x | grep -q 404"
+check "sixfourctl metrics prints the same families" sh -c "'$bld/sixfourctl' -s '$tmp/run/ctl.sock' metrics | grep -q '^# TYPE sixfour_health_up gauge'"
 
 # Break the far site: its probes now fail.
 ip -n "$B" addr del 2001:db8:200::c058:6350/128 dev lo
