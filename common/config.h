@@ -13,7 +13,9 @@
 #include "common/rfc6052.h"
 #include "common/util.h"
 
-#define CONFIG_DEFAULT_PATH SIXFOUR_SYSCONFDIR "/sixfour/sixfour.ini"
+/* configure --sysconfdir=/etc (what scripts/setup and packages use) gives
+ * /etc/sixfour/sixfour.ini. */
+#define CONFIG_DEFAULT_PATH SIXFOUR_CONFDIR "/sixfour/sixfour.ini"
 #define CONFIG_MAX_PREFIXES 32
 #define CONFIG_MAX_ERRORS 32
 
@@ -89,6 +91,8 @@ struct sixfour_config {
 		uint64_t udp_timeout_ms;
 		uint64_t icmp_timeout_ms;
 		uint64_t frag_timeout_ms;
+		unsigned frag_max_datagrams;	/* per worker (nat64/frag.h) */
+		bool reassemble_unchecksummed_udp;
 	} nat64;
 
 	struct {
