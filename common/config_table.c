@@ -51,13 +51,21 @@ const struct cfg_option cfg_options[] = {
 
 	/* [dns64] */
 	{ "dns64", "enable", CFG_BOOL, G(dns64.enable), "yes", .doc =
-	  "Run the DNS64 resolver." },
+	  "Run the DNS64 resolver (RFC 6147). A usable AAAA answer and NXDOMAIN pass "
+	  "through; NODATA, an answer with only excluded AAAA records, and SERVFAIL, "
+	  "FORMERR, NOTIMP or REFUSED (section 5.1.3) lead to an A lookup and "
+	  "synthesis; when that yields nothing the AAAA answer is sent. A DNSSEC-bogus "
+	  "AAAA answer stays SERVFAIL. DO+CD queries get data without synthesis; AD "
+	  "is never set on synthesized data (section 5.5). ipv4only.arpa is answered "
+	  "locally (RFC 8880), ANY with one HINFO (RFC 8482)." },
 	{ "dns64", "listen", CFG_ENDPOINT_LIST, G(dns64.listen), "[::]:53, 0.0.0.0:53",
-	  .port = 53, .doc = "Addresses and ports to answer DNS on (UDP and TCP)." },
+	  .port = 53, .doc = "Addresses and ports to answer DNS on (UDP and TCP); replies "
+	  "leave from the address the query came to." },
 	{ "dns64", "allow", CFG_CIDR_LIST, G(dns64.allow), "::/0, 0.0.0.0/0", .doc =
 	  "Clients that may query; others get REFUSED." },
 	{ "dns64", "exclude", CFG_CIDR_LIST, G(dns64.exclude), "::ffff:0:0/96", .flags = CFG_V6,
-	  .doc = "AAAA records in these ranges do not count (RFC 6147 5.1.4)." },
+	  .doc = "AAAA records in these ranges do not count (RFC 6147 5.1.4). A public "
+	  "service uses ::ffff:0:0/96, 0::/3, 4000::/2, 8000::/1, 2001:db8::/32." },
 	{ "dns64", "mapped", CFG_CIDR_LIST, G(dns64.mapped), "0.0.0.0/0", .flags = CFG_V4, .doc =
 	  "IPv4 addresses that may be synthesized into AAAA records." },
 	{ "dns64", "forward", CFG_ENDPOINT_LIST, G(dns64.forward), "", .port = 53, .doc =
@@ -66,13 +74,17 @@ const struct cfg_option cfg_options[] = {
 	  "Root hints file (empty: libunbound's built-in root servers)." },
 	{ "dns64", "trust-anchor", CFG_STR, G(dns64.trust_anchor), "/usr/share/dns/root.key",
 	  .flags = CFG_PATH, .doc =
-	  "DNSSEC trust anchor file; validation is off when it does not exist." },
+	  "DNSSEC trust anchor file; validation is off when it does not exist. "
+	  "CD=1 queries are resolved by a second, non-validating context." },
 	{ "dns64", "edns-size", CFG_UINT, G(dns64.edns_size), "1232", 512, 4096, .doc =
 	  "EDNS0 UDP payload size advertised and honoured." },
 	{ "dns64", "max-synthesized", CFG_UINT, G(dns64.max_synthesized), "0", 0, 1024, .doc =
-	  "Cap on synthesized AAAA records per answer; 0 = what fits in 512 octets." },
+	  "Cap on synthesized AAAA records per answer; 0 = what fits in 512 octets "
+	  "(at least one per active prefix). Records go A by A, every prefix each." },
 	{ "dns64", "cache-size", CFG_SIZE, G(dns64.cache_size), "64M", 0, UINT64_C(1) << 40, .doc =
-	  "Memory for the answer cache." },
+	  "Memory for the answer cache (finished responses, TTLs aged on the way "
+	  "out); 0 = no cache. Emptied by sixfourctl flush and by a prefix set change "
+	  "for prefix-dependent answers." },
 	{ "dns64", "tcp-idle-timeout", CFG_DURATION, G(dns64.tcp_idle_ms), "10s", 100, SEC(3600),
 	  .doc = "Idle TCP connections are closed after this." },
 	{ "dns64", "tcp-max-connections", CFG_UINT, G(dns64.tcp_max_connections), "512", 1, 65536,
@@ -81,7 +93,9 @@ const struct cfg_option cfg_options[] = {
 	  .doc = "An upstream resolution that takes longer is answered SERVFAIL." },
 	{ "dns64", "unbound-option", CFG_STR_LIST, G(dns64.unbound_options), "",
 	  .flags = CFG_MULTI, .doc =
-	  "Extra libunbound option \"name: value\"; may repeat." },
+	  "Extra libunbound option \"name: value\" as in unbound.conf (double quotes "
+	  "are dropped), e.g. local-zone: \"8.b.d.0.1.0.0.2.ip6.arpa.\" transparent; "
+	  "may repeat." },
 
 	/* [nat64] */
 	{ "nat64", "enable", CFG_BOOL, G(nat64.enable), "yes", .doc =
@@ -114,6 +128,11 @@ const struct cfg_option cfg_options[] = {
 	  SEC(3600), .doc = "ICMP query session lifetime." },
 	{ "nat64", "fragment-timeout", CFG_DURATION, G(nat64.frag_timeout_ms), "2s", 100,
 	  SEC(60), .doc = "How long fragments wait for the rest of their packet." },
+	{ "nat64", "fragment-datagrams", CFG_UINT, G(nat64.frag_max_datagrams), "256", 1, 65536,
+	  .doc = "Datagrams each worker reassembles at once; the oldest is dropped when full." },
+	{ "nat64", "reassemble-udp-no-checksum", CFG_BOOL, G(nat64.reassemble_unchecksummed_udp),
+	  "yes", .doc = "Reassemble fragmented IPv4 UDP without a checksum to compute one for "
+	  "IPv6 (RFC 7915 4.5); no: drop it." },
 
 	/* [handoff] */
 	{ "handoff", "enable", CFG_BOOL, G(handoff.enable), "yes", .doc =
@@ -144,25 +163,29 @@ const struct cfg_option cfg_options[] = {
 
 	/* [hints] */
 	{ "hints", "interface", CFG_STR_LIST, G(hints.interfaces), "", .doc =
-	  "Interfaces that get Router Advertisements (and DHCPv6); empty = none." },
+	  "Interfaces that get Router Advertisements (and DHCPv6); empty = none. "
+	  "Turning hints or dhcpv6 on later needs a restart (sockets open at start)." },
 	{ "hints", "max-interval", CFG_DURATION, G(hints.max_interval_ms), "600s", SEC(4),
 	  SEC(1800), .doc = "MaxRtrAdvInterval (RFC 4861)." },
 	{ "hints", "min-interval", CFG_DURATION, G(hints.min_interval_ms), "200s", SEC(3),
 	  SEC(1350), .doc = "MinRtrAdvInterval; at most 0.75 x max-interval." },
 	{ "hints", "router-lifetime", CFG_DURATION, G(hints.router_lifetime_ms), "0s", 0,
-	  SEC(9000), .doc = "Router lifetime; 0 = hints only, not a default router." },
+	  SEC(9000), .doc = "Router lifetime; 0 = hints only, not a default router; otherwise "
+	  "at least max-interval (RFC 4861 6.2.1)." },
 	{ "hints", "pref64-lifetime", CFG_DURATION, G(hints.pref64_lifetime_ms), "0s", 0,
-	  SEC(65528), .doc = "PREF64 lifetime; 0 = 3 x max-interval." },
+	  SEC(65528), .doc = "PREF64 lifetime, sent in 8 s units rounded up (RFC 8781 4.1); "
+	  "0 = 3 x max-interval. RDNSS and DNSSL always get 3 x max-interval." },
 	{ "hints", "rdnss", CFG_CIDR_LIST, G(hints.rdnss), "", .flags = CFG_V6, .doc =
-	  "Resolver addresses in RDNSS and DHCPv6; empty = our address on the link." },
+	  "Resolver addresses (up to 8) in RDNSS and DHCPv6 option 23; empty = our "
+	  "address on the link (a global one, else the link-local one)." },
 	{ "hints", "dnssl", CFG_STR_LIST, G(hints.dnssl), "", .doc =
-	  "Search domains in DNSSL and DHCPv6." },
+	  "Search domains in DNSSL and DHCPv6 option 24." },
 	{ "hints", "dhcpv6", CFG_BOOL, G(hints.dhcpv6), "yes", .doc =
 	  "Answer stateless DHCPv6 Information-Requests on the interfaces." },
 	{ "hints", "mtu", CFG_UINT, G(hints.mtu), "0", 0, 65535, .doc =
-	  "MTU option in RAs; 0 = none." },
+	  "MTU option in RAs (at least 1280); 0 = none." },
 	{ "hints", "slaac-prefix", CFG_CIDR_LIST, G(hints.slaac_prefixes), "", .flags = CFG_V6,
-	  .doc = "Prefix information options for SLAAC (/64)." },
+	  .doc = "Prefix information options (on-link; autonomous for /64) for SLAAC." },
 	{ "hints", "info-refresh-time", CFG_DURATION, G(hints.info_refresh_ms), "1d", SEC(600),
 	  SEC(86400 * 7), .doc =
 	  "DHCPv6 information refresh time sent to clients (RFC 8415 21.23, at least 600 s)." },
@@ -177,7 +200,8 @@ const struct cfg_option cfg_options[] = {
 
 	/* [ratelimit] */
 	{ "ratelimit", "dns-qps", CFG_UINT, G(ratelimit.dns_qps), "0", 0, 1000000, .doc =
-	  "DNS queries per second per client prefix; 0 = unlimited." },
+	  "DNS queries per second per client prefix over UDP; 0 = unlimited. Over the "
+	  "limit a client gets a TC=1 reply no larger than its query." },
 	{ "ratelimit", "dns-burst", CFG_UINT, G(ratelimit.dns_burst), "100", 1, 1000000, .doc =
 	  "Queries a client prefix may send at once before dns-qps applies." },
 	{ "ratelimit", "prefix-len", CFG_UINT, G(ratelimit.v6_prefix_len), "56", 16, 128, .doc =

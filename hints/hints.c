@@ -1,0 +1,515 @@
+/* The hints subsystem: config checks, the two sockets (raw ICMPv6 for RS
+ * in and RA out, UDP 547 for DHCPv6), interface tracking and reload.
+ *
+ * Both sockets are shared by all interfaces and opened in start() while we
+ * are root; per-interface work (multicast joins, RA destinations) goes by
+ * interface index, which needs no privilege. So the subsystem keeps no
+ * capabilities, and a reload that would need a socket we did not open at
+ * start (hints or DHCPv6 turned on later) is refused with "restart". */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/if_packet.h>
+#include <net/if_arp.h>
+#include <netinet/icmp6.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/ctl.h"
+#include "common/evloop.h"
+#include "common/rfc6052.h"
+#include "common/util.h"
+#include "hints/hints.h"
+#include "hints/hints_int.h"
+
+#define WATCH_INTERVAL_MS 1000
+#define RECV_BATCH 64
+
+extern const struct ctl_command hints_commands[];
+
+static const struct in6_addr all_routers = { { { 0xff, 0x02, [15] = 0x02 } } };
+static const struct in6_addr all_dhcp = { { { 0xff, 0x02, [13] = 0x01, [15] = 0x02 } } };
+
+/* --- sockets --- */
+
+static int setopt_int(int fd, int level, int name, int v)
+{
+	return setsockopt(fd, level, name, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+static int open_icmp(void)
+{
+	int fd = socket(AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+	if (fd < 0)
+		return -errno;
+	struct icmp6_filter filt;
+	ICMP6_FILTER_SETBLOCKALL(&filt);
+	ICMP6_FILTER_SETPASS(ND_ROUTER_SOLICIT, &filt);
+	int r = 0;
+	if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) < 0)
+		r = -errno;
+	/* RFC 4861 6.1.1/6.1.2: hop limit 255 both ways, so neither side can
+	 * be fooled from off-link. */
+	if (!r)
+		r = setopt_int(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
+	if (!r)
+		r = setopt_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	if (!r)
+		r = setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, RA_HOP_LIMIT);
+	if (!r)
+		r = setopt_int(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, RA_HOP_LIMIT);
+	if (!r)
+		r = setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int open_dhcp(void)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd < 0)
+		return -errno;
+	int r = setopt_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+	if (!r)
+		r = setopt_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
+	if (!r)
+		r = setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0);
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(DHCP6_SERVER_PORT),
+				   .sin6_addr = IN6ADDR_ANY_INIT };
+	if (!r && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		r = -errno;
+	if (r) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void group_change(int fd, const struct in6_addr *group, unsigned ifindex, bool join)
+{
+	if (fd < 0 || ifindex == 0)
+		return;
+	struct ipv6_mreq mr = { .ipv6mr_multiaddr = *group, .ipv6mr_interface = ifindex };
+	/* Leaving fails harmlessly when the interface is already gone. */
+	if (setsockopt(fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &mr,
+		       sizeof(mr)) < 0 && join && errno != EADDRINUSE)
+		log_warn("hints: joining a multicast group on interface %u: %s", ifindex,
+			 strerror(errno));
+}
+
+static void iface_set_index(struct hints *h, struct ra_iface *ifc, unsigned idx)
+{
+	if (ifc->ifindex == idx)
+		return;
+	group_change(h->icmp_fd, &all_routers, ifc->ifindex, false);
+	group_change(h->dhcp_fd, &all_dhcp, ifc->ifindex, false);
+	if (idx)
+		log_info("hints: %s: interface index %u", ifc->name, idx);
+	else
+		log_warn("hints: %s: interface is gone; waiting for it", ifc->name);
+	ifc->ifindex = idx;
+	ifc->nadv = 0;		/* a new link has heard nothing from us */
+	group_change(h->icmp_fd, &all_routers, idx, true);
+	group_change(h->dhcp_fd, &all_dhcp, idx, true);
+	ra_iface_restart(ifc);
+}
+
+static struct ra_iface *iface_by_index(struct hints *h, unsigned idx)
+{
+	for (size_t i = 0; idx && i < h->nifaces; i++)
+		if (h->ifaces[i]->ifindex == idx)
+			return h->ifaces[i];
+	return NULL;
+}
+
+/* Reads the packet info and hop limit a recvmsg() delivered. */
+static void read_cmsgs(struct msghdr *msg, unsigned *ifindex, struct in6_addr *dst, int *hops)
+{
+	*ifindex = 0;
+	*hops = -1;
+	memset(dst, 0, sizeof(*dst));
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != IPPROTO_IPV6)
+			continue;
+		if (cm->cmsg_type == IPV6_PKTINFO &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			*ifindex = pi.ipi6_ifindex;
+			*dst = pi.ipi6_addr;
+		} else if (cm->cmsg_type == IPV6_HOPLIMIT && cm->cmsg_len >= CMSG_LEN(sizeof(int))) {
+			memcpy(hops, CMSG_DATA(cm), sizeof(int));
+		}
+	}
+}
+
+union cmsg_buf {
+	struct cmsghdr align;
+	uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
+};
+
+static void on_icmp(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hints *h = arg;
+	(void)loop;
+	(void)events;
+	for (int n = 0; n < RECV_BATCH; n++) {
+		uint8_t buf[1500];
+		struct sockaddr_in6 src;
+		union cmsg_buf cb;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr msg = { .msg_name = &src, .msg_namelen = sizeof(src),
+				      .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
+		ssize_t len = recvmsg(fd, &msg, 0);
+		if (len < 0)
+			return;		/* EAGAIN, or an error the next wake sees */
+		h->c.rs_received++;
+		unsigned idx;
+		struct in6_addr dst;
+		int hops;
+		read_cmsgs(&msg, &idx, &dst, &hops);
+		struct ra_iface *ifc = iface_by_index(h, idx);
+		enum ra_rs_verdict v;
+		struct ra_rs_info info;
+		if (!ifc)
+			v = RA_RS_DROP_UNKNOWN_IFACE;
+		else
+			v = ra_rs_parse(buf, (size_t)len, hops,
+					IN6_IS_ADDR_UNSPECIFIED(&src.sin6_addr), &info);
+		if (v != RA_RS_OK) {
+			h->c.rs_drops[v]++;
+			log_debug("hints: RS dropped: %s", ra_rs_verdict_name(v));
+			continue;
+		}
+		h->c.rs_valid++;
+		ra_iface_solicited(ifc);
+	}
+}
+
+static void on_dhcp(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct hints *h = arg;
+	(void)loop;
+	(void)events;
+	for (int n = 0; n < RECV_BATCH; n++) {
+		uint8_t buf[1500];
+		struct sockaddr_in6 src;
+		union cmsg_buf cb;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr msg = { .msg_name = &src, .msg_namelen = sizeof(src),
+				      .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
+		ssize_t len = recvmsg(fd, &msg, 0);
+		if (len < 0)
+			return;
+		h->c.dhcp6_received++;
+		unsigned idx;
+		struct in6_addr dst;
+		int hops;
+		read_cmsgs(&msg, &idx, &dst, &hops);
+		struct ra_iface *ifc = iface_by_index(h, idx);
+		struct dhcp6_request req;
+		enum dhcp6_verdict v;
+		if (!ifc)
+			v = DHCP6_DROP_UNKNOWN_IFACE;
+		else if (!h->params->dhcpv6)
+			v = DHCP6_DROP_DISABLED;	/* turned off by a reload */
+		else if (!IN6_IS_ADDR_LINKLOCAL(&src.sin6_addr))
+			/* RFC 8415 13.1: clients send from their link-local
+			 * address; anything else would make us reflect
+			 * answers off-link. */
+			v = DHCP6_DROP_NOT_LINK_LOCAL;
+		else if (msg.msg_flags & MSG_TRUNC)
+			v = DHCP6_DROP_OVERSIZED;
+		else
+			v = dhcp6_parse(buf, (size_t)len, &req);
+		if (v == DHCP6_OK)
+			v = dhcp6_validate(&req, h->duid, h->duid_len,
+					   IN6_IS_ADDR_MULTICAST(&dst));
+		uint8_t out[1500];
+		int olen = 0;
+		if (v == DHCP6_OK) {
+			struct in6_addr dns[HINTS_MAX_RDNSS];
+			struct dhcp6_server_info info = {
+				.duid = h->duid, .duid_len = h->duid_len,
+				.dns = dns, .ndns = ra_iface_resolvers(ifc, dns, ARRAY_SIZE(dns)),
+				.domains = h->params->domains,
+				.domains_len = h->params->domains_len,
+				.refresh_s = h->params->info_refresh_s,
+			};
+			olen = dhcp6_build_answer(&req, &info, out, sizeof(out));
+			if (olen < 0)
+				v = DHCP6_DROP_TOO_BIG;
+		}
+		if (v != DHCP6_OK) {
+			h->c.dhcp6_drops[v]++;
+			log_debug("hints: DHCPv6 message dropped: %s", dhcp6_verdict_name(v));
+			continue;
+		}
+		/* RFC 8415 7.2: clients listen on port 546. */
+		src.sin6_port = htons(DHCP6_CLIENT_PORT);
+		src.sin6_scope_id = idx;
+		if (sendto(fd, out, (size_t)olen, 0, (struct sockaddr *)&src, sizeof(src)) < 0) {
+			h->c.dhcp6_send_errors++;
+			log_ratelimited(&h->log_lim, LOG_LVL_WARN, "hints: %s: DHCPv6 send: %s",
+					ifc->name, strerror(errno));
+			continue;
+		}
+		if (req.type == DHCP6_SOLICIT)
+			h->c.dhcp6_advertises++;
+		else
+			h->c.dhcp6_replies++;
+	}
+}
+
+/* Every second: follow interface indexes (an interface may appear late or
+ * be recreated) and notice a new version of the prefix set (reload, health
+ * verdicts), which RFC 4861 6.2.4 lets us announce with fast RAs. */
+static void on_watch(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct hints *h = arg;
+	(void)loop;
+	for (size_t i = 0; i < h->nifaces; i++)
+		iface_set_index(h, h->ifaces[i], if_nametoindex(h->ifaces[i]->name));
+	const struct prefix_set *set = prefix_pub_current(h->ctx->prefixes);
+	if (set && set->generation != h->prefix_generation) {
+		h->prefix_generation = set->generation;
+		log_debug("hints: prefix set generation %llu",
+			  (unsigned long long)set->generation);
+		for (size_t i = 0; i < h->nifaces; i++)
+			ra_iface_restart(h->ifaces[i]);
+	}
+	ev_timer_arm(t, WATCH_INTERVAL_MS);
+}
+
+/* --- DUID --- */
+
+/* RFC 8415 11: stable across restarts. DUID-LL from the first configured
+ * interface that has an Ethernet address; else DUID-UUID derived from
+ * /etc/machine-id (mixed, so the raw machine id does not go on the wire). */
+static void make_duid(struct hints *h)
+{
+	struct ifaddrs *ifa0;
+	if (getifaddrs(&ifa0) == 0) {
+		for (size_t i = 0; i < h->params->nifaces && !h->duid_len; i++)
+			for (struct ifaddrs *ifa = ifa0; ifa; ifa = ifa->ifa_next) {
+				if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_PACKET ||
+				    strcmp(ifa->ifa_name, h->params->ifaces[i]) != 0)
+					continue;
+				const struct sockaddr_ll *sll = (void *)ifa->ifa_addr;
+				if (sll->sll_hatype != ARPHRD_ETHER || sll->sll_halen != 6)
+					continue;
+				h->duid_len = (size_t)dhcp6_duid_ll(h->duid, sizeof(h->duid),
+								    ARPHRD_ETHER, sll->sll_addr, 6);
+				break;
+			}
+		freeifaddrs(ifa0);
+	}
+	if (h->duid_len)
+		return;
+	uint8_t uuid[16] = { 0 };
+	char id[64] = "";
+	int fd = open("/etc/machine-id", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t n = read(fd, id, sizeof(id) - 1);
+		id[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	if (!id[0]) {
+		log_warn("hints: no Ethernet interface and no /etc/machine-id; the DHCPv6 "
+			 "server id changes with every restart");
+		if (getrandom(uuid, sizeof(uuid), 0) != sizeof(uuid))
+			memset(uuid, 0x5f, sizeof(uuid));
+	} else {
+		/* Two FNV-1a lanes with different seeds over "sixfour-dhcpv6" + id. */
+		uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+		const char *salt = "sixfour-dhcpv6:";
+		for (const char *s = salt; *s; s++) {
+			a = (a ^ (uint8_t)*s) * 0x100000001b3ull;
+			b = (b ^ (uint8_t)*s) * 0x100000001b3ull;
+		}
+		for (const char *s = id; *s && *s != '\n'; s++) {
+			a = (a ^ (uint8_t)*s) * 0x100000001b3ull;
+			b = (b ^ (uint8_t)*s ^ 0x5a) * 0x100000001b3ull;
+		}
+		for (int i = 0; i < 8; i++) {
+			uuid[i] = (uint8_t)(a >> (8 * i));
+			uuid[8 + i] = (uint8_t)(b >> (8 * i));
+		}
+		uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x50);	/* RFC 4122 name-based */
+		uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+	}
+	h->duid_len = (size_t)dhcp6_duid_uuid(h->duid, sizeof(h->duid), uuid);
+}
+
+/* --- life cycle --- */
+
+static void hints_stop(void *state);
+
+static int apply_ifaces(struct hints *h, const struct hints_params *p)
+{
+	/* Interfaces no longer listed get their final RA (RFC 4861 6.2.5). */
+	for (size_t i = 0; i < h->nifaces;) {
+		bool keep = false;
+		for (size_t j = 0; j < p->nifaces; j++)
+			keep |= strcmp(h->ifaces[i]->name, p->ifaces[j]) == 0;
+		if (keep) {
+			i++;
+			continue;
+		}
+		struct ra_iface *ifc = h->ifaces[i];
+		log_notice("hints: %s: no longer advertising", ifc->name);
+		unsigned idx = ifc->ifindex;
+		ra_iface_free(ifc, true);
+		group_change(h->icmp_fd, &all_routers, idx, false);
+		group_change(h->dhcp_fd, &all_dhcp, idx, false);
+		h->ifaces[i] = h->ifaces[--h->nifaces];
+	}
+	for (size_t j = 0; j < p->nifaces; j++) {
+		bool have = false;
+		for (size_t i = 0; i < h->nifaces; i++)
+			have |= strcmp(h->ifaces[i]->name, p->ifaces[j]) == 0;
+		if (have)
+			continue;
+		struct ra_iface *ifc = ra_iface_new(h, p->ifaces[j]);
+		if (!ifc)
+			return -ENOMEM;
+		h->ifaces[h->nifaces++] = ifc;
+	}
+	return 0;
+}
+
+static void *hints_start(struct sixfour_ctx *ctx)
+{
+	struct hints *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->ctx = ctx;
+	h->loop = ctx->loop;
+	h->icmp_fd = h->dhcp_fd = -1;
+	h->log_lim.interval_ms = 10000;
+	h->log_lim.burst = 5;
+	if (getrandom(&h->rng, sizeof(h->rng), 0) != sizeof(h->rng))
+		h->rng = monotonic_us();
+	h->rng |= 1;
+	char err[256];
+	h->params = hints_params_build(ctx->cfg, err, sizeof(err));
+	if (!h->params) {
+		log_err("hints: %s", err);
+		goto fail;
+	}
+	if (h->params->nifaces == 0) {
+		log_info("hints: no interfaces configured; not advertising");
+		return h;
+	}
+	int fd = open_icmp();
+	if (fd < 0) {
+		log_err("hints: raw ICMPv6 socket: %s", strerror(-fd));
+		goto fail;
+	}
+	h->icmp_fd = fd;
+	if (evloop_add_fd(h->loop, fd, EPOLLIN, on_icmp, h) != 0)
+		goto fail;
+	if (h->params->dhcpv6) {
+		fd = open_dhcp();
+		if (fd < 0) {
+			log_err("hints: DHCPv6 socket on port %d: %s", DHCP6_SERVER_PORT,
+				strerror(-fd));
+			goto fail;
+		}
+		h->dhcp_fd = fd;
+		if (evloop_add_fd(h->loop, fd, EPOLLIN, on_dhcp, h) != 0)
+			goto fail;
+	}
+	make_duid(h);
+	if (apply_ifaces(h, h->params) != 0)
+		goto fail;
+	h->watch = ev_timer_new(h->loop, on_watch, h);
+	if (!h->watch)
+		goto fail;
+	const struct prefix_set *set = prefix_pub_current(ctx->prefixes);
+	h->prefix_generation = set ? set->generation : 0;
+	on_watch(h->loop, h->watch, h);		/* resolve indexes, first RAs */
+	log_notice("hints: advertising on %zu interface(s)%s", h->nifaces,
+		   h->dhcp_fd >= 0 ? ", stateless DHCPv6 on" : "");
+	return h;
+fail:
+	hints_stop(h);
+	return NULL;
+}
+
+static int hints_reload(void *state, const struct sixfour_config *cfg, char *err, size_t errlen)
+{
+	struct hints *h = state;
+	struct hints_params *p = hints_params_build(cfg, err, errlen);
+	if (!p)
+		return -EINVAL;
+	if (p->nifaces && h->icmp_fd < 0) {
+		snprintf(err, errlen, "[hints] interface was empty at start; restart sixfourd to "
+			 "start advertising");
+		hints_params_free(p);
+		return -EINVAL;
+	}
+	if (p->nifaces && p->dhcpv6 && h->dhcp_fd < 0) {
+		snprintf(err, errlen, "[hints] dhcpv6 was off at start; restart sixfourd to open "
+			 "UDP port 547");
+		hints_params_free(p);
+		return -EINVAL;
+	}
+	if (apply_ifaces(h, p) != 0) {
+		snprintf(err, errlen, "out of memory");
+		hints_params_free(p);
+		return -ENOMEM;
+	}
+	struct hints_params *old = h->params;
+	h->params = p;
+	hints_params_free(old);
+	/* RFC 4861 6.2.4: changed information goes out with fast RAs; the
+	 * watch timer picks up indexes of new interfaces within a second. */
+	for (size_t i = 0; i < h->nifaces; i++)
+		ra_iface_restart(h->ifaces[i]);
+	if (h->watch)
+		on_watch(h->loop, h->watch, h);
+	return 0;
+}
+
+static void hints_stop(void *state)
+{
+	struct hints *h = state;
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->nifaces; i++)
+		ra_iface_free(h->ifaces[i], true);
+	h->nifaces = 0;
+	ev_timer_free(h->watch);
+	if (h->icmp_fd >= 0) {
+		evloop_del_fd(h->loop, h->icmp_fd);
+		close(h->icmp_fd);
+	}
+	if (h->dhcp_fd >= 0) {
+		evloop_del_fd(h->loop, h->dhcp_fd);
+		close(h->dhcp_fd);
+	}
+	hints_params_free(h->params);
+	free(h);
+}
+
+const struct subsys_ops hints_subsys = {
+	.name = "hints",
+	.start = hints_start,
+	.reload = hints_reload,
+	.stop = hints_stop,
+	.commands = hints_commands,
+	.metrics = hints_metrics,
+	.caps = 0,	/* sockets are opened in start(); see the top of this file */
+};
