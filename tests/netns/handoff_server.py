@@ -1,0 +1,396 @@
+#!/usr/bin/python3
+"""End-to-end test of sixfour-handoffd alone, in two network namespaces.
+
+`srv` is the IPv4 host running the daemon (192.88.99.80 and .81); `nat`
+plays the NAT64 (192.88.99.1, UDP port 64646) with raw UDP sockets built
+by this script: the handshake, the section 8 log lines, ENTRY-ACK hints
+(a port with a live local socket is never hinted), LOOKUP found / not found
+with the echoed packet, spoofed and malformed datagrams, the reply address
+of a multi-homed host, restart durability, BLOCK, and the dropped
+privileges. Prints TAP; needs root.
+"""
+import ctypes
+import hmac
+import ipaddress
+import os
+import pwd
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+if os.geteuid() != 0:
+    print("1..0 # SKIP needs root")
+    sys.exit(0)
+
+BUILD = os.environ.get("top_builddir", os.getcwd())
+DAEMON = os.path.join(BUILD, "sixfour-handoffd")
+if not os.access(DAEMON, os.X_OK):
+    print("1..0 # SKIP sixfour-handoffd not built in %s" % BUILD)
+    sys.exit(0)
+
+RUN = "hs%d" % os.getpid()
+NS_SRV, NS_NAT = RUN + "-srv", RUN + "-nat"
+NAT4, SRV4, SRV4B = "192.88.99.1", "192.88.99.80", "192.88.99.81"
+PORT = 64646
+LOG_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} (Initialized \S+|(Created|Deleted) "
+                    r"\d+\.\d+\.\d+\.\d+:\d+ \[[0-9a-f:.]+\]:\d+)$")
+
+tmp = tempfile.mkdtemp(prefix="handoffd-e2e-")
+os.chmod(tmp, 0o755)
+STATE = os.path.join(tmp, "state")
+LOG = os.path.join(tmp, "handoff.log")
+ERR = os.path.join(tmp, "daemon.err")
+procs = []
+count = 0
+failed = 0
+
+
+def tap(ok, desc, diag=None):
+    global count, failed
+    count += 1
+    print("%s %d - %s" % ("ok" if ok else "not ok", count, desc))
+    if not ok:
+        failed += 1
+        if diag:
+            for line in str(diag).splitlines():
+                print("#   " + line)
+    sys.stdout.flush()
+    return ok
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, check=check, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True)
+
+
+def cleanup():
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    for ns in (NS_SRV, NS_NAT):
+        sh("ip", "netns", "del", ns, check=False)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def on_signal(signo, frame):
+    cleanup()
+    sys.exit(1)
+
+
+signal.signal(signal.SIGTERM, on_signal)
+signal.signal(signal.SIGINT, on_signal)
+
+
+def setup():
+    sh("ip", "netns", "add", NS_SRV)
+    sh("ip", "netns", "add", NS_NAT)
+    sh("ip", "link", "add", RUN + "a", "netns", NS_NAT, "type", "veth", "peer", "name",
+       RUN + "b", "netns", NS_SRV)
+    for ns, dev, addrs in ((NS_NAT, RUN + "a", [NAT4]), (NS_SRV, RUN + "b", [SRV4, SRV4B])):
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "-n", ns, "link", "set", dev, "up")
+        for a in addrs:
+            sh("ip", "-n", ns, "addr", "add", a + "/24", "dev", dev)
+
+
+def wait_for(fn, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.05)
+    return None
+
+
+def ctl(*args):
+    return sh("ip", "netns", "exec", NS_SRV, DAEMON, "-d", STATE, *args, check=False)
+
+
+def start_daemon():
+    err = open(ERR, "a")
+    # -r 0: read the socket tables for every batch, so the hint check below
+    # sees a socket the moment it exists (the default caches them for 1 s).
+    p = subprocess.Popen(["ip", "netns", "exec", NS_SRV, DAEMON, "-d", STATE, "-l", LOG,
+                          "-u", "nobody", "-r", "0"], stdout=subprocess.DEVNULL, stderr=err)
+    procs.append(p)
+    ready = wait_for(lambda: ctl("status").returncode == 0 or p.poll() is not None)
+    if not ready or p.poll() is not None:
+        with open(ERR) as f:
+            print("# daemon failed: " + f.read().replace("\n", "\n# "))
+        return None
+    return p
+
+
+def stop_daemon(p):
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+
+
+def enter_netns(name):
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open("/run/netns/" + name, os.O_RDONLY)
+    if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "setns")
+    os.close(fd)
+
+
+# ---- the wire, written from the profile (spec/handoff.md section 5) ----
+
+def msg(t, payload):
+    assert len(payload) % 2 == 0
+    return bytes([t, len(payload) // 2]) + payload
+
+
+def text(s):
+    b = s.encode()
+    return msg(0x31, b + (b"\xff" if len(b) % 2 else b""))
+
+
+def hello(nonce, pad=True):
+    return msg(0x32, bytes([1, 0x09, 0, 0]) + nonce + (bytes(8) if pad else b""))
+
+
+def session(nonce, cookie):
+    return msg(0x34, nonce + cookie)
+
+
+def er(proto, nat_port, client, cport, sport=80, flags=0):
+    return struct.pack("!BBHHH", proto, flags, nat_port, sport, cport) + \
+        ipaddress.IPv6Address(client).packed
+
+
+def entry(proto, nat_port, client, cport):
+    return msg(0x35, er(proto, nat_port, client, cport))
+
+
+def lookup(proto, nat_port, lid):
+    return msg(0x38, struct.pack("!BBHI", proto, 0, nat_port, lid))
+
+
+def parse(d):
+    """Yields (type, payload or packet) by the first-nibble rules."""
+    off = 0
+    while off < len(d):
+        n = d[off] >> 4
+        if n == 3:
+            plen = 2 * d[off + 1]
+            yield d[off], d[off + 2:off + 2 + plen]
+            off += 2 + plen
+        elif n == 4:
+            tl = struct.unpack("!H", d[off + 2:off + 4])[0]
+            yield 0x40, d[off:off + tl]
+            off += tl
+        else:
+            return
+
+
+def ipv4_packet(payload=b"hello handoff"):
+    tl = 20 + 8 + len(payload)
+    hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tl, 1, 0, 64, 17, 0,
+                      socket.inet_aton(SRV4), socket.inet_aton(NAT4))
+    return hdr + struct.pack("!HHHH", 80, 40000, 8 + len(payload), 0) + payload
+
+
+def main():
+    setup()
+    daemon = start_daemon()
+    if not tap(daemon is not None, "daemon starts and answers its control socket"):
+        return
+    # `ip netns exec` execs the daemon in place, so the pid is the daemon's.
+    uid = None
+    with open("/proc/%d/status" % daemon.pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                uid = [int(x) for x in line.split()[1:]]
+    nobody = pwd.getpwnam("nobody").pw_uid
+    tap(uid is not None and all(u == nobody for u in uid),
+        "daemon runs as nobody (real, effective, saved, fs uid)", "uid %s" % uid)
+
+    enter_netns(NS_NAT)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((NAT4, PORT))
+
+    def exchange(data, dst=SRV4, timeout=2.0):
+        s.sendto(data, (dst, PORT))
+        r, _, _ = select.select([s], [], [], timeout)
+        if not r:
+            return None, None
+        return s.recvfrom(65535)
+
+    def quiet(timeout=0.5):
+        """True when nothing arrives: the negative checks need a bound."""
+        r, _, _ = select.select([s], [], [], timeout)
+        if r:
+            s.recvfrom(65535)
+        return not r
+
+    def log_lines():
+        try:
+            with open(LOG) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    nonce = os.urandom(8)
+    client = "2001:db8:1::100"
+
+    # Probing datagram with the explanation text (the section 15 shape).
+    probe = text("NAT64 handoff test") + hello(nonce, pad=False) + entry(6, 3719, client, 53186)
+    reply, src = exchange(probe)
+    tap(reply is not None and src == (SRV4, PORT), "HELLO answered from %s:%d" % (SRV4, PORT),
+        "got %r from %r" % (reply, src))
+    if reply is None:
+        return
+    msgs = list(parse(reply))
+    tap(len(msgs) == 1 and msgs[0][0] == 0x33 and msgs[0][1][4:12] == nonce,
+        "HELLO-ACK echoes the nonce")
+    tap(len(reply) <= len(probe), "HELLO-ACK (%d) not larger than the HELLO datagram (%d)"
+        % (len(reply), len(probe)))
+    cookie = msgs[0][1][12:20]
+    tap(log_lines() == [], "nothing logged before a session")
+
+    reply, _ = exchange(hello(nonce, pad=False))
+    tap(reply is None, "a bare 14-octet HELLO gets no (larger) answer")
+    reply, src = exchange(text("x" * 9) + hello(nonce), dst=SRV4B)
+    tap(src == (SRV4B, PORT), "reply leaves from the address asked on (%s)" % SRV4B, src)
+    cookie_b = list(parse(reply))[0][1][12:20] if reply else b""
+    tap(cookie_b != cookie and len(cookie_b) == 8, "cookie is bound to the server address")
+
+    # Spoofed entries: no SESSION, wrong cookie, cookie of the other address.
+    s.sendto(entry(6, 4000, "2001:db8:bad::1", 1), (SRV4, PORT))
+    s.sendto(session(nonce, bytes(8)) + entry(6, 4001, "2001:db8:bad::2", 2), (SRV4, PORT))
+    s.sendto(session(nonce, cookie_b) + entry(6, 4002, "2001:db8:bad::3", 3), (SRV4, PORT))
+    tap(quiet(), "spoofed entries are not answered")
+    tap(log_lines() == [], "spoofed entries leave no log line")
+
+    # The session.
+    reply, _ = exchange(session(nonce, cookie) + entry(6, 3719, client, 53186))
+    msgs = list(parse(reply or b""))
+    tap(len(msgs) == 2 and msgs[0] == (0x34, nonce + cookie) and msgs[1][0] == 0x37,
+        "SESSION + ENTRY-ACK", msgs)
+    hint_tcp = struct.unpack("!H", msgs[1][1][4:6])[0] if len(msgs) == 2 else 0
+    tap(msgs and struct.unpack("!BBH", msgs[1][1][:4]) == (6, 0, 3719) and hint_tcp not in (0, 3719),
+        "ack names TCP 3719 and hints free port %d" % hint_tcp)
+    lines = log_lines()
+    tap(len(lines) == 2 and all(LOG_RE.match(l) for l in lines), "log lines match section 8",
+        "\n".join(lines))
+    tap(len(lines) == 2 and lines[0].endswith(" Initialized " + NAT4) and
+        lines[1].endswith(" Created %s:3719 [%s]:53186" % (NAT4, client)),
+        "Initialized then Created with the client's IPv6 address and port")
+
+    reply, _ = exchange(session(nonce, cookie) + entry(6, 3719, client, 53186))
+    tap(reply is not None and list(parse(reply))[1][0] == 0x37, "duplicate entry acked again")
+    tap(len(log_lines()) == 2, "duplicate entry logs nothing")
+
+    reply, _ = exchange(session(nonce, cookie) + entry(6, 3719, "2001:db8:1::200", 34643))
+    lines = log_lines()[2:]
+    tap(len(lines) == 2 and lines[0].endswith(" Deleted %s:3719 [%s]:53186" % (NAT4, client)) and
+        lines[1].endswith(" Created %s:3719 [2001:db8:1::200]:34643" % NAT4),
+        "port reuse: Deleted old then Created new", "\n".join(lines))
+
+    # Hints never name a port with a live local socket.
+    reply, _ = exchange(session(nonce, cookie) + entry(17, 5000, client, 5000))
+    h1 = struct.unpack("!H", list(parse(reply))[1][1][4:6])[0] if reply else 0
+    busy = h1 + 1
+    holder = subprocess.Popen(["ip", "netns", "exec", NS_SRV, "/usr/bin/python3", "-c",
+                               "import socket,sys,time\n"
+                               "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                               "s.connect(('%s',%d))\nprint('up',flush=True)\ntime.sleep(60)\n"
+                               % (NAT4, busy)], stdout=subprocess.PIPE, text=True)
+    procs.append(holder)
+    holder.stdout.readline()
+    reply, _ = exchange(session(nonce, cookie) + entry(17, 5001, client, 5001))
+    h2 = struct.unpack("!H", list(parse(reply))[1][1][4:6])[0] if reply else 0
+    tap(h1 != 0 and h2 not in (0, h1, busy),
+        "hint skips port %d, which has a live socket to the NAT64 (got %d)" % (busy, h2))
+    holder.kill()
+    holder.wait()
+
+    # LOOKUP found, with the packet echoed unchanged; LOOKUP not found.
+    pkt = ipv4_packet()
+    reply, _ = exchange(session(nonce, cookie) + lookup(6, 3719, 0x1234abcd) + pkt)
+    msgs = list(parse(reply or b""))
+    ok = len(msgs) == 3 and msgs[1][0] == 0x39 and msgs[1][1][0] == 0 and \
+        struct.unpack("!I", msgs[1][1][2:6])[0] == 0x1234abcd
+    tap(ok, "LOOKUP found: exactly one LOOKUP-REPLY with the id", msgs)
+    if ok:
+        rec = msgs[1][1][6:30]
+        tap(rec == er(6, 3719, "2001:db8:1::200", 34643), "reply carries the current entry record")
+        tap(msgs[2] == (0x40, pkt), "the 0x4 packet is echoed unchanged")
+    tap(quiet(0.3), "exactly one reply datagram")
+    reply, _ = exchange(session(nonce, cookie) + lookup(6, 9999, 7) + pkt)
+    msgs = list(parse(reply or b""))
+    tap(len(msgs) == 3 and msgs[1][0] == 0x39 and msgs[1][1][0] == 1 and msgs[2] == (0x40, pkt),
+        "LOOKUP not found: status 1, packet echoed")
+
+    # Malformed datagrams: no answer at all.
+    bad = [session(nonce, cookie) + lookup(6, 3719, 1)[:-1],
+           session(nonce, cookie) + lookup(6, 3719, 2) + pkt[:-1],
+           session(nonce, cookie) + b"\x35\x0c" + bytes(10),
+           b"\x31",
+           text("hi") + hello(nonce)[:5]]
+    for d in bad:
+        s.sendto(d, (SRV4, PORT))
+    tap(quiet(), "malformed datagrams get no answer")
+    reply, _ = exchange(b"\x00\x01" + hello(nonce))
+    tap(reply is None, "a datagram starting with 0x00 is ignored")
+
+    # Keep-alive inside the session.
+    reply, _ = exchange(session(nonce, cookie) + hello(nonce))
+    msgs = list(parse(reply or b""))
+    tap(len(msgs) == 2 and msgs[1][0] == 0x33 and msgs[1][1][12:20] == cookie,
+        "keep-alive HELLO in session answered with the same cookie")
+
+    # BLOCK, from the operator's command line.
+    r = ctl("block", NAT4, "60")
+    reply, src = (None, None)
+    rr, _, _ = select.select([s], [], [], 2.0)
+    if rr:
+        reply, src = s.recvfrom(65535)
+    msgs = list(parse(reply or b""))
+    tap(r.returncode == 0 and len(msgs) == 2 and msgs[0] == (0x34, nonce + cookie) and
+        msgs[1][0] == 0x3b and struct.unpack("!I", msgs[1][1][2:6])[0] == 60,
+        "sixfour-handoffd block sends SESSION + BLOCK(60)", r.stdout + r.stderr)
+    r = ctl("block", "192.0.2.200")
+    tap(r.returncode != 0 and "no session" in r.stdout, "block without a session is refused")
+
+    # Restart: the journal and the secret survive.
+    before = log_lines()
+    stop_daemon(daemon)
+    daemon = start_daemon()
+    tap(daemon is not None, "daemon restarts")
+    if daemon is None:
+        return
+    reply, _ = exchange(session(nonce, cookie) + lookup(6, 3719, 42) + pkt)
+    msgs = list(parse(reply or b""))
+    tap(len(msgs) == 3 and msgs[1][1][0] == 0 and msgs[1][1][6:30] == er(6, 3719, "2001:db8:1::200", 34643),
+        "after restart: same cookie accepted, LOOKUP still finds the entry")
+    reply, _ = exchange(session(nonce, cookie) + entry(17, 5000, client, 5000))
+    tap(reply is not None, "after restart: known entry acked")
+    tap(log_lines() == before, "after restart: nothing logged again")
+    st = ctl("status").stdout
+    tap(re.search(r"^entries 3$", st, re.M) is not None, "status shows the 3 stored entries", st)
+    stop_daemon(daemon)
+
+
+try:
+    main()
+except Exception as e:  # a crash of the test itself is a failure, not a skip
+    tap(False, "test ran to the end", repr(e))
+finally:
+    cleanup()
+print("1..%d" % count)
+sys.exit(1 if failed else 0)
