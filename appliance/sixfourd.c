@@ -261,8 +261,21 @@ static int reload(struct daemon *d)
 		log_err("reload failed; the running configuration stays");
 		return -EINVAL;
 	}
-	/* Subsystems check the new config first; the first refusal wins and
-	 * nothing is swapped. Options that need a restart are refused there. */
+	/* Two phases: every subsystem checks the new config first, and the
+	 * first refusal wins with nothing switched (options that need a restart
+	 * are refused there); then each switches. */
+	for (size_t i = 0; i < d->nsubsys; i++) {
+		const struct subsys_ops *ops = appliance_subsystems[i];
+		char err[256] = "";
+		if (ops->check && ops->check(d->state[i], cfg, err, sizeof(err)) != 0) {
+			snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s: %s",
+				 ops->name, err);
+			log_err("reload refused by %s: %s; the running configuration stays",
+				ops->name, err);
+			config_free(cfg);
+			return -EINVAL;
+		}
+	}
 	for (size_t i = 0; i < d->nsubsys; i++) {
 		const struct subsys_ops *ops = appliance_subsystems[i];
 		char err[256] = "";
@@ -410,6 +423,24 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	if (check) {
+		/* Subsystems check what the option table alone cannot. */
+		int bad = 0;
+		for (size_t i = 0; appliance_subsystems[i]; i++) {
+			const struct subsys_ops *ops = appliance_subsystems[i];
+			char err[256] = "";
+			if (ops->check && ops->check(NULL, d.cfg, err, sizeof(err)) != 0) {
+				/* Errors that name their section are printed as they are. */
+				fprintf(stderr, "%s: %s%s%s%s\n",
+					d.cfg->path ? d.cfg->path : "(built-in)",
+					err[0] == '[' ? "" : "[", err[0] == '[' ? "" : ops->name,
+					err[0] == '[' ? "" : "] ", err);
+				bad = 1;
+			}
+		}
+		if (bad) {
+			config_free(d.cfg);
+			return EXIT_CONFIG;
+		}
 		if (verbose)
 			config_print(d.cfg, stdout);
 		config_free(d.cfg);

@@ -30,8 +30,13 @@ struct subsys_ops {
 	void *(*start)(struct sixfour_ctx *ctx);
 	/* Starts threads; called after privileges are dropped. May be NULL. */
 	int (*run)(void *state);
-	/* Checks `cfg` and, if it is acceptable, switches to it. On error
-	 * writes why into err and keeps the running state. May be NULL. */
+	/* Checks `cfg` without changing anything: 0, or -errno with why in
+	 * err. `state` is NULL for `sixfourd -n` (config checks only) and the
+	 * running state before a reload. A reload calls every subsystem's
+	 * check first and switches only when all of them accept. May be NULL. */
+	int (*check)(void *state, const struct sixfour_config *cfg, char *err, size_t errlen);
+	/* Switches to `cfg`, which check() accepted. Should not fail; if it
+	 * must, it writes why into err and keeps the running state. May be NULL. */
 	int (*reload)(void *state, const struct sixfour_config *cfg, char *err, size_t errlen);
 	void (*stop)(void *state);
 	/* Control commands this subsystem adds to sixfourctl (NULL-terminated). */

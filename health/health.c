@@ -347,6 +347,14 @@ static int health_run(void *state)
 	return 0;
 }
 
+static int health_check(void *state, const struct sixfour_config *cfg, char *err,
+			size_t errlen)
+{
+	struct probe probes[CONFIG_MAX_PREFIXES];
+	size_t n;
+	return build_probes(cfg, state, probes, &n, err, errlen);
+}
+
 static int health_reload(void *state, const struct sixfour_config *cfg, char *err,
 			 size_t errlen)
 {
@@ -449,6 +457,7 @@ static const struct ctl_command health_commands[] = {
 const struct subsys_ops health_subsys = {
 	.name = "health",
 	.start = health_start,
+	.check = health_check,
 	.run = health_run,
 	.reload = health_reload,
 	.stop = health_stop,

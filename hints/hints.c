@@ -4,8 +4,11 @@
  * Both sockets are shared by all interfaces and opened in start() while we
  * are root; per-interface work (multicast joins, RA destinations) goes by
  * interface index, which needs no privilege. So the subsystem keeps no
- * capabilities, and a reload that would need a socket we did not open at
- * start (hints or DHCPv6 turned on later) is refused with "restart". */
+ * capabilities. The raw socket is opened even when no interface is
+ * configured yet, so that a reload can start advertising; the DHCPv6 port
+ * is opened whenever dhcpv6 = yes (when nothing is configured and the port
+ * is taken, that is only a warning, and a later reload that needs it is
+ * refused with "restart"). */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -408,10 +411,6 @@ static void *hints_start(struct sixfour_ctx *ctx)
 		log_err("hints: %s", err);
 		goto fail;
 	}
-	if (h->params->nifaces == 0) {
-		log_info("hints: no interfaces configured; not advertising");
-		return h;
-	}
 	int fd = open_icmp();
 	if (fd < 0) {
 		log_err("hints: raw ICMPv6 socket: %s", strerror(-fd));
@@ -422,14 +421,18 @@ static void *hints_start(struct sixfour_ctx *ctx)
 		goto fail;
 	if (h->params->dhcpv6) {
 		fd = open_dhcp();
-		if (fd < 0) {
+		if (fd < 0 && h->params->nifaces == 0) {
+			log_warn("hints: DHCPv6 socket on port %d: %s (no interface needs it yet)",
+				 DHCP6_SERVER_PORT, strerror(-fd));
+		} else if (fd < 0) {
 			log_err("hints: DHCPv6 socket on port %d: %s", DHCP6_SERVER_PORT,
 				strerror(-fd));
 			goto fail;
+		} else {
+			h->dhcp_fd = fd;
+			if (evloop_add_fd(h->loop, fd, EPOLLIN, on_dhcp, h) != 0)
+				goto fail;
 		}
-		h->dhcp_fd = fd;
-		if (evloop_add_fd(h->loop, fd, EPOLLIN, on_dhcp, h) != 0)
-			goto fail;
 	}
 	make_duid(h);
 	if (apply_ifaces(h, h->params) != 0)
@@ -448,21 +451,31 @@ fail:
 	return NULL;
 }
 
+static int hints_check(void *state, const struct sixfour_config *cfg, char *err, size_t errlen)
+{
+	struct hints *h = state;
+	struct hints_params *p = hints_params_build(cfg, err, errlen);
+	if (!p)
+		return -EINVAL;
+	int rc = 0;
+	if (h && p->nifaces && p->dhcpv6 && h->dhcp_fd < 0) {
+		snprintf(err, errlen, "[hints] dhcpv6 was off (or port 547 busy) at start; restart "
+			 "sixfourd to open UDP port 547");
+		rc = -EINVAL;
+	}
+	hints_params_free(p);
+	return rc;
+}
+
 static int hints_reload(void *state, const struct sixfour_config *cfg, char *err, size_t errlen)
 {
 	struct hints *h = state;
 	struct hints_params *p = hints_params_build(cfg, err, errlen);
 	if (!p)
 		return -EINVAL;
-	if (p->nifaces && h->icmp_fd < 0) {
-		snprintf(err, errlen, "[hints] interface was empty at start; restart sixfourd to "
-			 "start advertising");
-		hints_params_free(p);
-		return -EINVAL;
-	}
 	if (p->nifaces && p->dhcpv6 && h->dhcp_fd < 0) {
-		snprintf(err, errlen, "[hints] dhcpv6 was off at start; restart sixfourd to open "
-			 "UDP port 547");
+		snprintf(err, errlen, "[hints] dhcpv6 was off (or port 547 busy) at start; restart "
+			 "sixfourd to open UDP port 547");
 		hints_params_free(p);
 		return -EINVAL;
 	}
@@ -507,6 +520,7 @@ static void hints_stop(void *state)
 const struct subsys_ops hints_subsys = {
 	.name = "hints",
 	.start = hints_start,
+	.check = hints_check,
 	.reload = hints_reload,
 	.stop = hints_stop,
 	.commands = hints_commands,
