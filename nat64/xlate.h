@@ -1,9 +1,30 @@
-/* The translator's packet steps, named after RFC 6146 section 3 and
+/* NOTE for nat64-state (xlate owner): additions only, no signature changed.
+ *  - struct nat64_pkt gained dst4/prefix (6->4: the IPv4 destination taken
+ *    from the translate prefix), inner-packet fields, fragment fields, and
+ *    err_type/err_code/err_param: when a determine step drops a packet that
+ *    deserves an ICMP error back to its sender (routing header with segments
+ *    left, unexpired IPv4 source route), call nat64_icmp_error() with them.
+ *  - struct nat64_out gained count/pkt_len[]: a translation can produce
+ *    several packets (re-fragmentation to 1280); they lie back to back in buf.
+ *  - struct nat64_xlate_cfg gained ipv4_id_next (IPv4 Identification counter).
+ *  - NAT64_HELD verdict: a determine step stored a fragment (cfg->frags).
+ *  - drop reasons SOURCE_ROUTE, FRAGMENT_OVERLAP, BAD_ICMP_CHECKSUM appended.
+ *  - nat64_xlate_cfg.frags: a per-worker reassembly table (nat64/frag.h).
+ *    With it, determine steps return NAT64_HELD for fragments and go on
+ *    with the whole datagram when it is complete (pkt->data then points
+ *    into the table, valid until the next call with that table).
+ *  - NAT64_OUT_BUF_MIN: an output `cap` that never gives DROP_NO_BUFFER.
+ *  - nat64_xlate_cfg.icmp_limit: per-worker token bucket for our own errors.
+ *  - config: [nat64] fragment-datagrams (cfg->nat64.frag_max_datagrams, for
+ *    nat64_frag_new per worker, with fragment-timeout) and
+ *    reassemble-udp-no-checksum (-> reassemble_unchecksummed_udp).
+ *
+ * The translator's packet steps, named after RFC 6146 section 3 and
  * RFC 7915. The state layer (session.c, nat64.c) runs them in order:
  *
- *   v = nat64_determine_tuple6(pkt, len, &p, &in);   RFC 6146 3.4
+ *   v = nat64_determine_tuple6(cfg, data, len, &pkt, &in);   RFC 6146 3.4
  *   ... filtering and updating: session lookup/create -> out tuple (3.5, 3.6)
- *   v = nat64_translate_6to4(&p, &out, buf, cap, &outlen);  3.7 + RFC 7915 5
+ *   v = nat64_translate_6to4(cfg, &pkt, &out_tuple, &out);    3.7 + RFC 7915 5
  *
  * and the mirror image for IPv4 -> IPv6. Every function returns a verdict;
  * a drop names its reason (NAT64_DROP_* below), which the caller counts. */
@@ -40,11 +61,16 @@
 	X(RATE_LIMITED, "rate limited") \
 	X(BLOCKED, "blocked by a handoff server") \
 	X(NO_BUFFER, "output buffer too small") \
-	X(INTERNAL, "internal error")
+	X(INTERNAL, "internal error") \
+	X(SOURCE_ROUTE, "unexpired IPv4 source route option") \
+	X(FRAGMENT_OVERLAP, "overlapping fragments") \
+	X(BAD_ICMP_CHECKSUM, "bad checksum on an ICMP error")
 
 enum nat64_verdict {
 	NAT64_CONTINUE = 0,	/* go on to the next step */
-	NAT64_ICMP_SENT,	/* the step produced an ICMP error in `out` instead */
+	NAT64_ICMP_SENT,	/* the step produced an ICMP error in `out` instead;
+				 * it goes back out the side the packet came from */
+	NAT64_HELD,		/* a fragment was stored for reassembly (frag.h) */
 #define X(name, text) NAT64_DROP_##name,
 	NAT64_DROP_REASONS(X)
 #undef X
@@ -81,30 +107,99 @@ struct nat64_pkt {
 	uint8_t tcp_flags;	/* for the TCP state machine (3.5.2) */
 	/* For ICMP errors: where the inner packet starts. */
 	uint16_t inner_off;
+
+	/* 6->4 only: the IPv4 destination extracted from the translate prefix
+	 * the IPv6 destination lies in (for an ICMP error: from the inner
+	 * source), and that prefix (valid for this event only, like the set). */
+	struct in_addr dst4;
+	const struct prefix_info *prefix;
+
+	/* Fragment fields (outer packet), valid when is_fragment. */
+	uint32_t frag_id;	/* IPv6 identification or IPv4 ID */
+	uint16_t frag_offset;	/* in octets */
+	bool more_fragments;
+	bool df;		/* IPv4 only: Don't Fragment */
+	bool udp_zero_checksum;	/* IPv4 UDP without checksum */
+	/* Put together by the reassembly table (frag.h) from fragments whose
+	 * identification was frag_id: 6->4 keeps DF=0 and that ID. */
+	bool reassembled;
+
+	/* For ICMP errors: the inner packet's layout (offsets from `data`). */
+	uint8_t inner_proto;	/* after inner extension headers */
+	uint16_t inner_l4_off;	/* start of the inner L4 header */
+	uint16_t inner_frag_off;/* inner IPv6 fragment header, 0 = none */
+	bool inner_is_fragment;
+	bool inner_first_fragment;
+
+	/* When a determine step drops the packet with an ICMP error owed to
+	 * the sender (RFC 7915 4.1 source route, 5.1 routing header): the
+	 * arguments for nat64_icmp_error(). err_type 0 with family AF_INET6
+	 * never happens (type 0 is reserved in ICMPv6), so test err_set. */
+	bool err_set;
+	uint8_t err_type, err_code;
+	uint32_t err_param;
 };
 
 /* The result of translation: a packet built in caller-provided memory.
  * Room for 64 KB super-packets (GSO) is the caller's choice of `cap`. */
+#define NAT64_OUT_MAX_PKTS 64	/* 65535 / 1232 octets per IPv6 fragment < 64 */
+/* Largest output: a 64 KB datagram cut into IPv6 fragments, each with its
+ * own 40 + 8 octet headers. */
+#define NAT64_OUT_BUF_MIN (65535 + 40 + NAT64_OUT_MAX_PKTS * 48)
 struct nat64_out {
 	uint8_t *buf;
 	size_t cap;
-	size_t len;
+	size_t len;		/* total octets written (all packets) */
+	/* Packets written, back to back from buf: pkt_len[0] octets, then
+	 * pkt_len[1], ... Usually 1 (then pkt_len[0] == len); more when a
+	 * packet had to be fragmented (RFC 7915 4: DF=0 IPv4 packet that
+	 * becomes an IPv6 packet larger than 1280). */
+	unsigned count;
+	uint32_t pkt_len[NAT64_OUT_MAX_PKTS];
+};
+
+/* Token bucket for the ICMP errors the translator originates (RFC 4443
+ * 2.4 (f), RFC 1812 4.3.2.8), one per worker. Zero-initialise, set per_sec
+ * and burst; an empty bucket gives NAT64_DROP_RATE_LIMITED. */
+struct nat64_icmp_limit {
+	uint32_t per_sec;
+	uint32_t burst;
+	uint32_t tokens;
+	uint64_t last_ms;
 };
 
 /* Context every step gets: the shared prefix set version to use for this
  * packet, and the translator's own addresses for errors it originates. */
 struct prefix_set;
+struct nat64_frag_table;
 struct nat64_xlate_cfg {
 	const struct prefix_set *prefixes;	/* translate-role prefixes */
 	struct in_addr own_v4;		/* source of ICMPv4 errors we originate */
 	struct in6_addr own_v6;		/* source of ICMPv6 errors we originate */
+	/* Next-hop MTUs (RFC 7915 4.2/5.2 PTB arithmetic; 0 = unknown). A
+	 * DF=1 IPv4 packet that becomes larger than ipv6_mtu is answered
+	 * with Fragmentation Needed, so 1280 here clamps every IPv4 server's
+	 * path MTU to 1260: use the IPv6 egress (TUN) MTU and let real IPv6
+	 * routers' Packet Too Big come back translated. */
 	uint16_t ipv4_mtu;		/* MTU toward IPv4 when no better is known */
 	uint16_t ipv6_mtu;		/* MTU toward IPv6 (>= 1280) */
 	bool reassemble_unchecksummed_udp;	/* else drop (RFC 7915 4.5) */
+	/* IPv4 Identification source for 6->4 packets with DF=0 (RFC 7915
+	 * 5.1), one per worker so no locking. NULL: derived from a hash. */
+	uint32_t *ipv4_id_next;
+	/* Per-worker fragment reassembly (frag.h); NULL: fragments are
+	 * translated one by one and non-first ones have no ports. */
+	struct nat64_frag_table *frags;
+	/* Per-worker limit for nat64_icmp_error(); NULL: not limited. */
+	struct nat64_icmp_limit *icmp_limit;
 };
 
 /* RFC 6146 3.4, IPv6 side: checks every length, finds the L4 header, and
- * fills `tuple` (destination IPv4 extracted from the prefix it lies in). */
+ * fills `tuple` (AF_INET6: src.v6 = client, dst.v6 = the IPv4-embedded
+ * destination); the IPv4 destination extracted from the prefix it lies in
+ * is pkt->dst4, the prefix pkt->prefix. For an ICMP error the tuple is the
+ * inner packet's, reversed. Non-first fragments carry no ports: sport and
+ * dport are 0 and pkt->is_first_fragment false (see frag.h). */
 enum nat64_verdict nat64_determine_tuple6(const struct nat64_xlate_cfg *cfg,
 					  const uint8_t *data, size_t len,
 					  struct nat64_pkt *pkt, struct nat64_tuple *tuple);
@@ -131,7 +226,10 @@ enum nat64_verdict nat64_translate_4to6(const struct nat64_xlate_cfg *cfg,
 /* Builds an ICMPv6 (for an IPv6 packet) or ICMPv4 error about `pkt` that
  * the translator itself originates (e.g. no session: port unreachable,
  * administratively prohibited), with the quoted packet truncated to
- * 1280/576 octets. */
+ * 1280/576 octets. Returns NAT64_ICMP_SENT, or a drop when no error may be
+ * sent: about an ICMP error or a non-first fragment, to an unspecified,
+ * multicast or broadcast source (RFC 4443 2.4 (e), RFC 1812 4.3.2.7), or
+ * over the rate limit. */
 enum nat64_verdict nat64_icmp_error(const struct nat64_xlate_cfg *cfg,
 				    const struct nat64_pkt *pkt, uint8_t type, uint8_t code,
 				    uint32_t param, struct nat64_out *out);
