@@ -105,8 +105,12 @@ const struct cfg_option cfg_options[] = {
 	{ "nat64", "mtu", CFG_UINT, G(nat64.mtu), "1500", 1280, 65535, .doc =
 	  "MTU of the TUN device." },
 	{ "nat64", "pool4", CFG_POOL4_LIST, G(nat64.pool4), "", .flags = CFG_V4, .doc =
-	  "IPv4 pool: ADDR[/LEN][:MIN-MAX] items. Empty: the host's own IPv4 "
-	  "address, ports 61001-65535, steered by nftables." },
+	  "IPv4 pool: ADDR[/LEN][:MIN-MAX] items (ports default to 1024-65535). An "
+	  "address the host owns is shared: only its port range is steered into the "
+	  "translator (nftables mark + policy rule) and reserved from local sockets "
+	  "(ip_local_reserved_ports); other addresses are routed to the TUN device. "
+	  "Empty: the host's own IPv4 addresses, ports 61001-65535, followed as they "
+	  "change." },
 	{ "nat64", "max-sessions", CFG_UINT, G(nat64.max_sessions), "65536", 16, 16777216, .doc =
 	  "Session table size; the least recently used session is evicted when full." },
 	{ "nat64", "max-sessions-per-client", CFG_UINT, G(nat64.max_sessions_per_client), "4096",

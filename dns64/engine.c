@@ -1,0 +1,556 @@
+/* The life of one query: checks, answer cache, local answers (RFC 8880,
+ * RFC 8482), then libunbound and the RFC 6147 steps:
+ *   AAAA -> usable (5.1.1, 5.1.4)?  pass through
+ *        -> NXDOMAIN (5.1.2)?       pass through
+ *        -> bogus (5.5)?            SERVFAIL, never synthesized
+ *        -> otherwise (5.1.3)       A answer -> synthesize (5.1.5-5.1.8)
+ * The A query goes out together with the AAAA query, so a name that needs
+ * synthesis costs one round of upstream latency, not two; when the AAAA
+ * answer is usable, the A query is cancelled or its answer ignored.
+ *   PTR in a prefix's ip6.arpa      CNAME to in-addr.arpa, resolved (5.3.1)
+ * and the response is encoded, cached and sent. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/evloop.h"
+#include "common/rfc6052.h"
+#include "dns64/cache.h"
+#include "dns64/dns64_int.h"
+#include "dns64/resolver.h"
+
+/* Resolutions in flight at once; past this, queries get SERVFAIL. */
+#define DNS64_MAX_PENDING 16384
+/* Active prefixes considered per answer. */
+#define DNS64_MAX_ACTIVE 32
+/* Send the A query together with the AAAA query (see the top). */
+#ifndef DNS64_PARALLEL_A
+#define DNS64_PARALLEL_A 1
+#endif
+/* RFC 8482 4.2: the HINFO answer to ANY; cached by clients for a while. */
+#define DNS64_ANY_TTL 3600
+
+enum req_stage { ST_PLAIN, ST_AAAA, ST_PTR };
+
+struct dns64_req {
+	struct dns64_req *prev, *next;
+	struct dns64 *d;
+	struct dns_query q;
+	struct dns64_client cl;
+	enum req_stage stage;
+	struct dns64_resolver *res;
+	struct dns64_rq rq;
+	struct ev_timer *timer;
+	struct dns_msg aaaa;		/* the AAAA answer, kept for 5.1.6 */
+	bool aaaa_done;
+	struct dns64_rq rq_a;		/* the parallel A query (ST_AAAA) */
+	struct dns_msg a;
+	bool a_done, a_bogus, a_failed;
+	uint8_t target[DNS_NAME_MAX];	/* ST_PTR: the in-addr.arpa name */
+	size_t target_len;
+};
+
+static const char *const counter_names[] = {
+#define X(n) #n,
+	DNS64_COUNTERS(X)
+#undef X
+};
+
+const char *dns64_counter_name(enum dns64_counter c)
+{
+	return (unsigned)c < DNS64_C_COUNT ? counter_names[c] : "unknown";
+}
+
+void dns64_policy_get(const struct dns64 *d, struct dns64_policy *pol)
+{
+	pol->exclude = d->exclude;
+	pol->nexclude = d->nexclude;
+	pol->mapped = d->mapped;
+	pol->nmapped = d->nmapped;
+	pol->max_synthesized = d->max_synthesized;
+}
+
+static void count_rcode(struct dns64 *d, unsigned rcode)
+{
+	static const enum dns64_counter map[] = {
+		[DNS_R_NOERROR] = DNS64_C_rcode_noerror, [DNS_R_FORMERR] = DNS64_C_rcode_formerr,
+		[DNS_R_SERVFAIL] = DNS64_C_rcode_servfail, [DNS_R_NXDOMAIN] = DNS64_C_rcode_nxdomain,
+		[DNS_R_NOTIMP] = DNS64_C_rcode_notimp, [DNS_R_REFUSED] = DNS64_C_rcode_refused,
+	};
+	if (rcode < ARRAY_SIZE(map) && (rcode == 0 || map[rcode]))
+		dns64_count(d, map[rcode]);
+}
+
+/* Makes a response in d->scratch fit this client and sends it: the
+ * requestor's ID, case and RD/CD bits, AD only for validated data asked
+ * for by DO or AD (RFC 6840 5.7), no OPT unless the query had one
+ * (RFC 6891 7), TC when it is too large for UDP (RFC 1035 4.2.1). */
+static void send_response(struct dns64 *d, const struct dns_query *q,
+			  const struct dns64_client *cl, size_t len, size_t question_end,
+			  size_t opt_off, bool secure)
+{
+	uint8_t *buf = d->scratch;
+	put_be16(buf, q->id);
+	uint16_t flags = get_be16(buf + 2);
+	flags &= (uint16_t)~(DNS_F_RD | DNS_F_CD | DNS_F_AD);
+	flags |= q->flags & (DNS_F_RD | DNS_F_CD);
+	if (secure && !(q->flags & DNS_F_CD) && (q->edns_do || (q->flags & DNS_F_AD)))
+		flags |= DNS_F_AD;
+	put_be16(buf + 2, flags);
+	if (question_end >= DNS_HDR_LEN + q->qname_len + 4u && q->qname_len)
+		memcpy(buf + DNS_HDR_LEN, q->qname, q->qname_len);
+	if (opt_off && !q->has_edns && opt_off + DNS_OPT_LEN == len) {
+		len = opt_off;
+		put_be16(buf + 10, (uint16_t)(get_be16(buf + 10) - 1));
+		opt_off = 0;
+	}
+	if (cl->transport == DNS64_UDP) {
+		size_t limit = q->has_edns ? MIN(q->edns_udp, d->edns_size) : 512;
+		if (len > limit) {
+			len = dns_truncate(buf, len, question_end, opt_off);
+			dns64_count(d, DNS64_C_truncated);
+		}
+	}
+	count_rcode(d, flags & DNS_F_RCODE);
+	dns64_server_send(d, cl, buf, len);
+}
+
+/* Header (+ question, + OPT) with an error rcode: never larger than the
+ * query that caused it. */
+static void send_error(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl,
+		       unsigned rcode)
+{
+	struct dns_builder b;
+	uint16_t flags = DNS_F_QR | DNS_F_RA | (q->flags & (DNS_F_RD | DNS_F_CD | DNS_F_OPCODE)) |
+			 (rcode & DNS_F_RCODE);
+	dnsb_init(&b, d->scratch, sizeof(d->scratch), q->id, flags);
+	if (q->qname_len)
+		dnsb_question(&b, q->qname, q->qname_len, q->qtype, q->qclass);
+	if (q->has_edns)
+		dnsb_opt(&b, (uint16_t)d->edns_size, rcode, q->edns_do);
+	size_t len = dnsb_finish(&b);
+	if (rcode == DNS_R_BADVERS)
+		dns64_count(d, DNS64_C_rcode_badvers);
+	else
+		count_rcode(d, rcode);
+	dns64_server_send(d, cl, d->scratch, len);
+}
+
+static bool is_dnssec_type(uint16_t t)
+{
+	return t == DNS_T_RRSIG || t == DNS_T_NSEC || t == DNS_T_NSEC3;
+}
+
+/* Encodes `m` as the answer to `q` into d->scratch, OPT always included
+ * (send_response strips it for clients without EDNS, so one cached copy
+ * serves both). RFC 4035 3.2.1: without DO, DNSSEC records are left out
+ * unless they were asked for. */
+static size_t encode(struct dns64 *d, const struct dns_query *q, const struct dns_msg *m,
+		     unsigned rcode, struct dns_builder *b)
+{
+	uint16_t flags = DNS_F_QR | DNS_F_RA | (m->flags & DNS_F_AA) | (rcode & DNS_F_RCODE);
+	dnsb_init(b, d->scratch, sizeof(d->scratch) - DNS_OPT_LEN, q->id, flags);
+	dnsb_question(b, q->qname, q->qname_len, q->qtype, q->qclass);
+	for (size_t i = 0; i < m->nrr; i++) {
+		const struct dns_rr *rr = &m->rr[i];
+		if (!q->edns_do && is_dnssec_type(rr->type) && rr->type != q->qtype)
+			continue;
+		if (dnsb_rr(b, rr->section, dns_rr_name(m, rr), rr->name_len, rr->type, rr->rclass,
+			    rr->ttl, dns_rr_rdata(m, rr), rr->rdlen) != 0) {
+			/* Larger than 64 KiB: what fits, flagged TC. */
+			d->scratch[2] |= DNS_F_TC >> 8;
+			break;
+		}
+	}
+	b->cap += DNS_OPT_LEN;
+	dnsb_opt(b, (uint16_t)d->edns_size, rcode, q->edns_do);
+	return dnsb_finish(b);
+}
+
+/* Encodes, caches (NOERROR and NXDOMAIN only) and sends. */
+static void answer(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl,
+		   const struct dns_msg *m, bool secure, uint64_t prefix_gen)
+{
+	struct dns_builder b;
+	unsigned rcode = dns_msg_rcode(m);
+	size_t len = encode(d, q, m, rcode, &b);
+	if ((rcode == DNS_R_NOERROR || rcode == DNS_R_NXDOMAIN) && !(d->scratch[2] & (DNS_F_TC >> 8)))
+		dns64_cache_store(d->cache, q, &b, len, secure, prefix_gen, evloop_now_ms(d->loop));
+	send_response(d, q, cl, len, b.question_end, b.opt_off, secure);
+}
+
+static uint64_t current_gen(struct dns64 *d)
+{
+	const struct prefix_set *set = prefix_pub_current(d->prefixes);
+	return set ? set->generation : 0;
+}
+
+static size_t active_prefixes(struct dns64 *d, const struct prefix_info **out)
+{
+	return prefix_set_active(prefix_pub_current(d->prefixes), out, DNS64_MAX_ACTIVE);
+}
+
+/* --- requests in flight --- */
+
+static void req_free(struct dns64_req *r)
+{
+	struct dns64 *d = r->d;
+	if (r->res) {
+		dns64_resolver_cancel(r->res, &r->rq);
+		dns64_resolver_cancel(r->res, &r->rq_a);
+	}
+	ev_timer_free(r->timer);
+	dns_msg_free(&r->aaaa);
+	dns_msg_free(&r->a);
+	dns64_client_release(d, &r->cl);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		d->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	d->nreqs--;
+	free(r);
+}
+
+static void req_fail(struct dns64_req *r, unsigned rcode)
+{
+	send_error(r->d, &r->q, &r->cl, rcode);
+	req_free(r);
+}
+
+static void on_timeout(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct dns64_req *r = arg;
+	dns64_count(r->d, DNS64_C_upstream_timeout);
+	req_fail(r, DNS_R_SERVFAIL);
+}
+
+static void on_result(void *arg, const struct dns64_result *res);
+static void on_a_result(void *arg, const struct dns64_result *res);
+
+static int req_resolve(struct dns64_req *r, const uint8_t *name, size_t nlen, uint16_t qtype)
+{
+	r->rq.cb = on_result;
+	r->rq.arg = r;
+	return dns64_resolver_query(r->res, name, nlen, qtype, r->q.qclass, &r->rq);
+}
+
+static void req_start(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl,
+		      enum req_stage stage, const uint8_t *target, size_t target_len)
+{
+	if (d->nreqs >= DNS64_MAX_PENDING) {
+		dns64_count(d, DNS64_C_drop_no_memory);
+		send_error(d, q, cl, DNS_R_SERVFAIL);
+		return;
+	}
+	struct dns64_req *r = calloc(1, sizeof(*r));
+	if (!r || !(r->timer = ev_timer_new(d->loop, on_timeout, r))) {
+		free(r);
+		dns64_count(d, DNS64_C_drop_no_memory);
+		send_error(d, q, cl, DNS_R_SERVFAIL);
+		return;
+	}
+	r->d = d;
+	r->q = *q;
+	r->cl = *cl;
+	dns64_client_hold(&r->cl);
+	r->stage = stage;
+	dns_msg_init(&r->aaaa);
+	dns_msg_init(&r->a);
+	/* CD=1 asks for data without validation (RFC 4035 3.2.2). */
+	r->res = (q->flags & DNS_F_CD) && d->res_cd ? d->res_cd : d->res;
+	r->next = d->reqs;
+	if (d->reqs)
+		d->reqs->prev = r;
+	d->reqs = r;
+	d->nreqs++;
+	int rc;
+	if (stage == ST_PTR) {
+		memcpy(r->target, target, target_len);
+		r->target_len = target_len;
+		rc = req_resolve(r, target, target_len, DNS_T_PTR);
+	} else {
+		rc = req_resolve(r, q->qname, q->qname_len, q->qtype);
+		if (rc == 0 && stage == ST_AAAA && DNS64_PARALLEL_A) {
+			r->rq_a.cb = on_a_result;
+			r->rq_a.arg = r;
+			if (dns64_resolver_query(r->res, q->qname, q->qname_len, DNS_T_A, q->qclass,
+						 &r->rq_a) != 0)
+				r->a_done = r->a_failed = true;
+		}
+	}
+	if (rc != 0) {
+		dns64_count(d, DNS64_C_upstream_error);
+		req_fail(r, DNS_R_SERVFAIL);
+		return;
+	}
+	ev_timer_arm(r->timer, d->query_timeout_ms);
+}
+
+/* 5.3.1: owner ip6.arpa name CNAME the in-addr.arpa name, then whatever
+ * the PTR lookup gave (answer, and authority for negative answers). */
+static void finish_ptr(struct dns64_req *r, const struct dns_msg *m)
+{
+	struct dns64 *d = r->d;
+	struct dns_msg out;
+	dns_msg_init(&out);
+	out.flags = m->flags & DNS_F_RCODE;
+	uint32_t ttl = UINT32_MAX;
+	for (size_t i = 0; i < m->nrr; i++)
+		if (m->rr[i].section == DNS_S_AN)
+			ttl = MIN(ttl, m->rr[i].ttl);
+	if (ttl == UINT32_MAX)
+		ttl = dns64_negative_ttl(m);
+	int rc = dns_msg_add(&out, DNS_S_AN, r->q.qname, r->q.qname_len, DNS_T_CNAME, DNS_C_IN, ttl,
+			     r->target, (uint16_t)r->target_len);
+	for (size_t i = 0; rc == 0 && i < m->nrr; i++) {
+		const struct dns_rr *rr = &m->rr[i];
+		if (rr->section == DNS_S_AR)
+			continue;
+		rc = dns_msg_add(&out, rr->section, dns_rr_name(m, rr), rr->name_len, rr->type,
+				 rr->rclass, rr->ttl, dns_rr_rdata(m, rr), rr->rdlen);
+	}
+	if (rc != 0) {
+		dns64_count(d, DNS64_C_drop_no_memory);
+		dns_msg_free(&out);
+		req_fail(r, DNS_R_SERVFAIL);
+		return;
+	}
+	dns64_count(d, DNS64_C_ptr_synthesized);
+	answer(d, &r->q, &r->cl, &out, false, current_gen(d));
+	dns_msg_free(&out);
+	req_free(r);
+}
+
+/* After the A lookup: synthesize, or send the AAAA answer (5.1.6). */
+static void finish_a(struct dns64_req *r, const struct dns_msg *a)
+{
+	struct dns64 *d = r->d;
+	const struct prefix_info *active[DNS64_MAX_ACTIVE];
+	size_t nactive = active_prefixes(d, active);
+	struct dns64_policy pol;
+	dns64_policy_get(d, &pol);
+	struct dns_msg out;
+	dns_msg_init(&out);
+	int n = a ? dns64_synthesize(&r->aaaa, a, active, nactive, &pol, &out) : 0;
+	if (n < 0) {
+		dns64_count(d, DNS64_C_drop_no_memory);
+		dns_msg_free(&out);
+		req_fail(r, DNS_R_SERVFAIL);
+		return;
+	}
+	if (n > 0) {
+		/* 5.5: AD is never set on synthesized data. */
+		dns64_count(d, DNS64_C_synthesized);
+		answer(d, &r->q, &r->cl, &out, false, current_gen(d));
+	} else {
+		answer(d, &r->q, &r->cl, &r->aaaa, false, current_gen(d));
+	}
+	dns_msg_free(&out);
+	req_free(r);
+}
+
+/* Both answers are in: synthesize (or fail closed on bogus A data). */
+static void try_finish_a(struct dns64_req *r)
+{
+	if (!r->aaaa_done || !r->a_done)
+		return;
+	if (r->a_bogus) {
+		dns64_count(r->d, DNS64_C_bogus);
+		req_fail(r, DNS_R_SERVFAIL);
+		return;
+	}
+	/* Without an A answer the AAAA answer still stands (5.1.6). */
+	finish_a(r, r->a_failed ? NULL : &r->a);
+}
+
+static void on_a_result(void *arg, const struct dns64_result *res)
+{
+	struct dns64_req *r = arg;
+	enum dns_wire_err werr;
+	r->a_done = true;
+	if (res->err != 0 || dns_msg_parse(res->pkt, res->len, &r->a, &werr) != 0) {
+		dns64_count(r->d, DNS64_C_upstream_error);
+		r->a_failed = true;
+	}
+	r->a_bogus = res->bogus;
+	try_finish_a(r);
+}
+
+static void on_result(void *arg, const struct dns64_result *res)
+{
+	struct dns64_req *r = arg;
+	struct dns64 *d = r->d;
+	struct dns_msg m;
+	enum dns_wire_err werr;
+	dns_msg_init(&m);
+	if (res->err != 0 || dns_msg_parse(res->pkt, res->len, &m, &werr) != 0) {
+		dns64_count(d, DNS64_C_upstream_error);
+		req_fail(r, DNS_R_SERVFAIL);
+		return;
+	}
+	if (res->bogus) {
+		/* 5.5: bogus data is never replaced by synthesis. */
+		dns64_count(d, DNS64_C_bogus);
+		dns_msg_free(&m);
+		req_fail(r, DNS_R_SERVFAIL);
+		return;
+	}
+	struct dns64_policy pol;
+	switch (r->stage) {
+	case ST_PLAIN:
+		answer(d, &r->q, &r->cl, &m, res->secure,
+		       r->q.qtype == DNS_T_AAAA ? current_gen(d) : 0);
+		break;
+	case ST_AAAA:
+		dns64_policy_get(d, &pol);
+		if (dns_msg_rcode(&m) == DNS_R_NXDOMAIN ||
+		    (dns_msg_rcode(&m) == DNS_R_NOERROR && dns64_has_usable_aaaa(&m, &pol))) {
+			dns64_count(d, DNS64_C_passthrough);
+			answer(d, &r->q, &r->cl, &m, res->secure, current_gen(d));
+			break;
+		}
+		/* NODATA, only excluded AAAA, or another rcode (5.1.3):
+		 * the A records of the same name decide. */
+		r->aaaa = m;
+		r->aaaa_done = true;
+		if (!DNS64_PARALLEL_A && !r->a_done && !r->rq_a.pending) {
+			r->rq_a.cb = on_a_result;
+			r->rq_a.arg = r;
+			if (dns64_resolver_query(r->res, r->q.qname, r->q.qname_len, DNS_T_A,
+						 r->q.qclass, &r->rq_a) != 0)
+				r->a_done = r->a_failed = true;
+		}
+		try_finish_a(r);
+		return;
+	case ST_PTR:
+		finish_ptr(r, &m);
+		dns_msg_free(&m);
+		return;
+	}
+	dns_msg_free(&m);
+	req_free(r);
+}
+
+void dns64_engine_cancel_all(struct dns64 *d)
+{
+	while (d->reqs)
+		req_free(d->reqs);
+}
+
+/* --- local answers --- */
+
+static void answer_local(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl)
+{
+	const struct prefix_info *active[DNS64_MAX_ACTIVE];
+	size_t nactive = active_prefixes(d, active);
+	struct dns_msg m;
+	dns_msg_init(&m);
+	if (dns64_ipv4only_answer(q->qname, q->qname_len, q->qtype, active, nactive, &m) < 0) {
+		dns_msg_free(&m);
+		send_error(d, q, cl, DNS_R_SERVFAIL);
+		return;
+	}
+	dns64_count(d, DNS64_C_ipv4only_local);
+	answer(d, q, cl, &m, false, current_gen(d));
+	dns_msg_free(&m);
+}
+
+/* RFC 8482 4.2: one synthesized HINFO instead of everything. */
+static void answer_any(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl)
+{
+	static const uint8_t hinfo[] = "\007RFC8482";	/* CPU "RFC8482", OS "" */
+	struct dns_msg m;
+	dns_msg_init(&m);
+	if (dns_msg_add(&m, DNS_S_AN, q->qname, q->qname_len, DNS_T_HINFO, DNS_C_IN, DNS64_ANY_TTL,
+			hinfo, sizeof(hinfo))) {
+		dns_msg_free(&m);
+		send_error(d, q, cl, DNS_R_SERVFAIL);
+		return;
+	}
+	dns64_count(d, DNS64_C_any_rfc8482);
+	answer(d, q, cl, &m, false, 0);
+	dns_msg_free(&m);
+}
+
+void dns64_engine_query(struct dns64 *d, const uint8_t *pkt, size_t len,
+			const struct dns64_client *cl)
+{
+	struct dns_query q;
+	if (dns_query_parse(pkt, len, &q) != 0) {
+		d->wire_errors[q.err]++;
+		if (!dns_query_replyable(&q)) {
+			dns64_count(d, DNS64_C_drop_unreplyable);
+			return;
+		}
+		q.has_edns = false;
+		send_error(d, &q, cl, DNS_R_FORMERR);
+		return;
+	}
+	if ((q.flags & DNS_F_OPCODE) != 0) {	/* only QUERY (RFC 1035 4.1.1) */
+		send_error(d, &q, cl, DNS_R_NOTIMP);
+		return;
+	}
+	if (q.has_edns && q.edns_version > 0) {	/* RFC 6891 6.1.3 */
+		send_error(d, &q, cl, DNS_R_BADVERS);
+		return;
+	}
+	if (q.qclass != DNS_C_IN) {
+		dns64_count(d, DNS64_C_refused_class);
+		send_error(d, &q, cl, DNS_R_REFUSED);
+		return;
+	}
+	switch (q.qtype) {
+	case DNS_T_AXFR: case DNS_T_IXFR:
+		dns64_count(d, DNS64_C_refused_xfr);
+		send_error(d, &q, cl, DNS_R_REFUSED);
+		return;
+	case DNS_T_MAILA: case DNS_T_MAILB:
+		send_error(d, &q, cl, DNS_R_NOTIMP);
+		return;
+	case DNS_T_OPT:		/* a meta type: no data can exist (RFC 6891 6.1.1) */
+		send_error(d, &q, cl, DNS_R_FORMERR);
+		return;
+	default:
+		break;
+	}
+
+	struct dns64_cached hit;
+	if (dns64_cache_lookup(d->cache, &q, evloop_now_ms(d->loop), current_gen(d), d->scratch,
+			       sizeof(d->scratch), &hit)) {
+		dns64_count(d, DNS64_C_cache_hits);
+		send_response(d, &q, cl, hit.len, hit.question_end, hit.opt_off, hit.secure);
+		return;
+	}
+	dns64_count(d, DNS64_C_cache_misses);
+
+	if (dns64_is_ipv4only(q.qname_lc, q.qname_len)) {
+		answer_local(d, &q, cl);
+		return;
+	}
+	if (q.qtype == DNS_T_ANY) {
+		answer_any(d, &q, cl);
+		return;
+	}
+	bool dnssec_raw = q.edns_do && (q.flags & DNS_F_CD);
+	if (q.qtype == DNS_T_PTR && !dnssec_raw) {
+		uint8_t target[DNS_NAME_MAX];
+		int tlen = dns64_ptr_target(q.qname, q.qname_len, prefix_pub_current(d->prefixes),
+					    target);
+		if (tlen > 0) {
+			req_start(d, &q, cl, ST_PTR, target, (size_t)tlen);
+			return;
+		}
+	}
+	if (q.qtype == DNS_T_AAAA && !dnssec_raw) {
+		req_start(d, &q, cl, ST_AAAA, NULL, 0);
+		return;
+	}
+	/* 5.5: DO and CD together get the data as it is, no synthesis. */
+	if (dnssec_raw && (q.qtype == DNS_T_AAAA || q.qtype == DNS_T_PTR))
+		dns64_count(d, DNS64_C_dnssec_cd_passthrough);
+	req_start(d, &q, cl, ST_PLAIN, NULL, 0);
+}

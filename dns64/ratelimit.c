@@ -1,0 +1,85 @@
+/* Per-client-prefix query rate limit: GCRA (a token bucket kept as one
+ * "theoretical arrival time") in a fixed, direct-mapped table, so a flood
+ * of distinct sources costs no memory; a collision only resets a slot. */
+#include "autoconf.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "dns64/dns64_int.h"
+
+#define RL_SLOTS 8192	/* power of two */
+
+struct rl_slot {
+	uint8_t key[17];	/* family, then the masked address */
+	uint64_t tat_us;
+};
+
+struct dns64_ratelimit {
+	uint64_t interval_us;	/* one query's worth */
+	uint64_t tolerance_us;	/* burst x interval */
+	unsigned v6_len, v4_len;
+	uint64_t seed;
+	struct rl_slot slot[RL_SLOTS];
+};
+
+struct dns64_ratelimit *dns64_ratelimit_new(unsigned qps, unsigned burst, unsigned v6_len,
+					    unsigned v4_len)
+{
+	if (qps == 0)
+		return NULL;
+	struct dns64_ratelimit *rl = calloc(1, sizeof(*rl));
+	if (!rl)
+		return NULL;
+	rl->interval_us = 1000000u / qps ? 1000000u / qps : 1;
+	rl->tolerance_us = rl->interval_us * (burst ? burst : 1);
+	rl->v6_len = v6_len;
+	rl->v4_len = v4_len;
+	if (getrandom(&rl->seed, sizeof(rl->seed), 0) != sizeof(rl->seed))
+		rl->seed = monotonic_us();
+	return rl;
+}
+
+void dns64_ratelimit_free(struct dns64_ratelimit *rl)
+{
+	free(rl);
+}
+
+static void mask_bytes(uint8_t *b, size_t n, unsigned len)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned bit = (unsigned)i * 8;
+		if (bit >= len)
+			b[i] = 0;
+		else if (len - bit < 8)
+			b[i] &= (uint8_t)(0xff << (8 - (len - bit)));
+	}
+}
+
+bool dns64_ratelimit_allow(struct dns64_ratelimit *rl, const struct sockaddr *sa,
+			   uint64_t now_us)
+{
+	uint8_t key[17] = { 0 };
+	key[0] = (uint8_t)sa->sa_family;
+	if (sa->sa_family == AF_INET6) {
+		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+		mask_bytes(key + 1, 16, rl->v6_len);
+	} else {
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		mask_bytes(key + 1, 4, rl->v4_len);
+	}
+	uint64_t h = 0xcbf29ce484222325ull ^ rl->seed;
+	for (size_t i = 0; i < sizeof(key); i++)
+		h = (h ^ key[i]) * 0x100000001b3ull;
+	struct rl_slot *s = &rl->slot[(h ^ (h >> 32)) & (RL_SLOTS - 1)];
+	if (memcmp(s->key, key, sizeof(key)) != 0) {
+		memcpy(s->key, key, sizeof(key));
+		s->tat_us = now_us;
+	}
+	uint64_t tat = s->tat_us > now_us ? s->tat_us : now_us;
+	if (tat - now_us > rl->tolerance_us)
+		return false;
+	s->tat_us = tat + rl->interval_us;
+	return true;
+}

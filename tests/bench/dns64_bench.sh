@@ -1,0 +1,111 @@
+#!/bin/bash
+# DNS64 benchmark (not a test): dnsperf against sixfourd and against Unbound
+# with its dns64 module, in the same lab run, through the same nsd
+# hierarchy, both with one resolver thread and DNSSEC validation.
+#   cache hits: a fixed set of A-only names, caches warmed first
+#   cold misses: unique A-only names nobody has asked for yet
+# Prints the median of RUNS runs for each and the ratio sixfourd/Unbound,
+# and the server CPU time per answered cache hit: on a 2-core machine
+# dnsperf shares the CPU with the server, so QPS is partly the client's
+# limit, while CPU per query is the server's own cost.
+# Usage: tests/bench/dns64_bench.sh [RUNS] [SECONDS] (as root)
+src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+# shellcheck source=tests/netns/lib.sh
+. "$src/tests/netns/lib.sh"
+lab_require_root
+lab_require dnsperf unbound
+
+RUNS=${1:-5}
+SECS=${2:-8}
+COLD=3000		# unique names per cold run
+HOT=200			# names in the cache-hit set
+NAMES=$((HOT + COLD * RUNS * 2))
+UB_PORT=5353
+CLIENT_THREADS=${CLIENT_THREADS:-1}	# dnsperf threads
+
+lab_setup
+{
+	for i in $(seq 1 "$NAMES"); do
+		echo "h$i A 192.88.99.$((i % 200 + 20))"
+	done
+} >"$LAB_DIR/bench.zone"
+lab_zone bench. "$LAB_DIR/bench.zone" unsigned
+lab_dns_start
+
+cat >"$LAB_DIR/bench.ini" <<EOF
+[general]
+log-level = notice
+[dns64]
+root-hints = $LAB_ROOT_HINTS
+unbound-option = do-ip6: no
+[health]
+enable = no
+EOF
+lab_sixfourd_start "$LAB_DIR/bench.ini" || lab__bail "sixfourd did not start"
+lab_unbound_start "$UB_PORT" 'module-config: "dns64 validator iterator"' \
+	'dns64-prefix: 64:ff9b::/96' 'verbosity: 0' 'val-log-level: 0'
+
+# One query file per purpose.
+for i in $(seq 1 "$HOT"); do echo "h$i.bench AAAA"; done >"$LAB_DIR/hot.txt"
+cold_file() { # cold_file INDEX -> a file of names no run has used
+	local f=$LAB_DIR/cold-$1.txt first=$((HOT + $1 * COLD + 1))
+	seq "$first" $((first + COLD - 1)) | sed 's/^/h/; s/$/.bench AAAA/' >"$f"
+	echo "$f"
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+perf() { # perf PORT ARGS... -> "QPS LATENCY_MS US_CPU_PER_QUERY"
+	local port=$1 pid=$LAB_SIXFOURD_PID c0 c1
+	shift
+	[ "$port" = 53 ] || pid=$LAB_UNBOUND_PID
+	c0=$(cpu_ticks "$pid")
+	lab_in appl dnsperf -s 127.0.0.1 -p "$port" -c 4 -T "$CLIENT_THREADS" -q 200 -t 5 "$@" >"$LAB_DIR/perf.out" 2>&1
+	c1=$(cpu_ticks "$pid")
+	awk -v t=$((c1 - c0)) -v hz="$TICK" '/Queries completed/ { n = $3 }
+		/Queries per second/ { q = $4 } /Average Latency/ { l = $4 * 1000 }
+		END { printf "%.0f %.3f %.2f\n", q, l, n ? t * 1e6 / hz / n : 0 }' "$LAB_DIR/perf.out"
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Warm both caches with the hot set (and check both synthesize).
+perf 53 -d "$LAB_DIR/hot.txt" -n 2 >/dev/null
+perf "$UB_PORT" -d "$LAB_DIR/hot.txt" -n 2 >/dev/null
+s=$(lab_in appl dig +short @127.0.0.1 h1.bench AAAA)
+u=$(lab_in appl dig +short @127.0.0.1 -p "$UB_PORT" h1.bench AAAA)
+echo "# h1.bench AAAA: sixfourd $s, unbound $u"
+[ -n "$s" ] && [ "$s" = "$u" ] || lab__bail "the two resolvers disagree"
+
+declare -a hs_q hs_l hs_c hu_q hu_l hu_c cs_q cs_l cu_q cu_l
+idx=0
+for r in $(seq 1 "$RUNS"); do
+	# Alternate who goes first so drift does not favour one side.
+	if [ $((r % 2)) -eq 1 ]; then order="s u"; else order="u s"; fi
+	for who in $order; do
+		port=53
+		[ "$who" = u ] && port=$UB_PORT
+		read -r hq hl hc <<<"$(perf "$port" -d "$LAB_DIR/hot.txt" -l "$SECS")"
+		eval "h${who}_q+=($hq); h${who}_l+=($hl); h${who}_c+=($hc)"
+		f=$(cold_file $idx)
+		idx=$((idx + 1))
+		read -r cq cl _ <<<"$(perf "$port" -d "$f" -n 1)"
+		eval "c${who}_q+=($cq); c${who}_l+=($cl)"
+		echo "# run $r $who: hit $hq qps ($hl ms, $hc us CPU/q), cold $cq qps ($cl ms)"
+	done
+done
+
+m() { printf '%s\n' "$@" | median; }
+hsq=$(m "${hs_q[@]}") huq=$(m "${hu_q[@]}") hsl=$(m "${hs_l[@]}") hul=$(m "${hu_l[@]}")
+hsc=$(m "${hs_c[@]}") huc=$(m "${hu_c[@]}")
+csq=$(m "${cs_q[@]}") cuq=$(m "${cu_q[@]}") csl=$(m "${cs_l[@]}") cul=$(m "${cu_l[@]}")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
+echo "DNS64 benchmark: medians of $RUNS runs, dnsperf -T $CLIENT_THREADS -c 4 -q 200, one resolver thread each"
+printf '%-12s %12s %12s %8s\n' "" sixfourd unbound ratio
+printf '%-12s %12s %12s %8s\n' "hit QPS" "$hsq" "$huq" "$(ratio "$hsq" "$huq")"
+printf '%-12s %12s %12s %8s\n' "hit lat ms" "$hsl" "$hul" "$(ratio "$hsl" "$hul")"
+printf '%-12s %12s %12s %8s\n' "hit us CPU/q" "$hsc" "$huc" "$(ratio "$hsc" "$huc")"
+printf '%-12s %12s %12s %8s\n' "cold QPS" "$csq" "$cuq" "$(ratio "$csq" "$cuq")"
+printf '%-12s %12s %12s %8s\n' "cold lat ms" "$csl" "$cul" "$(ratio "$csl" "$cul")"
+lab_sixfourd_stop
