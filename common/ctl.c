@@ -131,20 +131,36 @@ static void handle_request(struct ctl_server *srv, int fd)
 	}
 	argv[h.argc] = NULL;
 	out.json = h.flags & CTL_JSON;
-	const struct ctl_command *cmd = NULL;
-	for (const struct ctl_command *c = srv->cmds; c->name; c++)
-		if (!strcmp(c->name, argv[0]))
-			cmd = c;
-	if (!cmd) {
-		ctl_printf(&out, "unknown command '%s'; commands:", argv[0]);
-		for (const struct ctl_command *c = srv->cmds; c->name; c++)
-			ctl_printf(&out, " %s", c->name);
-		ctl_printf(&out, "\n");
-		goto reply;
+	/* Several subsystems may share a command name; each takes what is its
+	 * own and passes the rest on (CTL_PASS). */
+	bool known = false;
+	status = CTL_PASS;
+	for (const struct ctl_command *c = srv->cmds; c->name && status == CTL_PASS; c++) {
+		if (strcmp(c->name, argv[0]) != 0)
+			continue;
+		known = true;
+		out.len = 0;
+		void *ctx = srv->cmd_ctx && srv->cmd_ctx[c - srv->cmds] ? srv->cmd_ctx[c - srv->cmds]
+									 : srv->ctx;
+		status = c->fn(ctx, (int)h.argc, argv, &out);
 	}
-	void *ctx = srv->cmd_ctx && srv->cmd_ctx[cmd - srv->cmds] ? srv->cmd_ctx[cmd - srv->cmds]
-								 : srv->ctx;
-	status = cmd->fn(ctx, (int)h.argc, argv, &out);
+	if (!known) {
+		ctl_printf(&out, "unknown command '%s'; commands:", argv[0]);
+		const char *last = "";
+		for (const struct ctl_command *c = srv->cmds; c->name; c++)
+			if (strcmp(c->name, last) != 0)
+				ctl_printf(&out, " %s", (last = c->name));
+		ctl_printf(&out, "\n");
+		status = 2;
+	} else if (status == CTL_PASS) {
+		out.len = 0;
+		ctl_printf(&out, "usage:");
+		for (const struct ctl_command *c = srv->cmds; c->name; c++)
+			if (strcmp(c->name, argv[0]) == 0)
+				ctl_printf(&out, "\n  %s %s", c->name, c->usage ? c->usage : "");
+		ctl_printf(&out, "\n");
+		status = 2;
+	}
 	if (out.failed) {
 		out.len = 0;
 		out.failed = false;

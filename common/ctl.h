@@ -46,6 +46,11 @@ void ctl_printf(struct ctl_out *out, const char *fmt, ...) __attribute__((format
 /* Appends `s` as a JSON string literal, quotes included. */
 void ctl_json_str(struct ctl_out *out, const char *s);
 
+/* A handler returns this when the arguments belong to another subsystem's
+ * command of the same name (e.g. `export radvd` vs `export bind`): rows with
+ * one name are tried in table order until one takes the request. */
+#define CTL_PASS 0x7f
+
 struct ctl_command {
 	const char *name;
 	const char *usage;	/* arguments, for help */

@@ -17,10 +17,6 @@
 #include "dns64/dns64_int.h"
 #include "dns64/resolver.h"
 
-/* Control commands reach the daemon's context, not ours; the one running
- * instance is recorded here (control path only, never the query path). */
-static struct dns64 *ctl_instance;
-
 static int copy_cidrs(const struct cidr_list *l, struct cidr **out, size_t *n)
 {
 	struct cidr *v = NULL;
@@ -89,8 +85,6 @@ static void dns64_stop(void *state)
 	struct dns64 *d = state;
 	if (!d)
 		return;
-	if (ctl_instance == d)
-		ctl_instance = NULL;
 	dns64_engine_cancel_all(d);
 	dns64_server_free(d->server);
 	dns64_resolver_free(d->res);
@@ -116,7 +110,6 @@ static void *dns64_start(struct sixfour_ctx *ctx)
 	d->prefixes = ctx->prefixes;
 	d->log_lim.interval_ms = 1000;
 	d->log_lim.burst = 10;
-	ctl_instance = d;
 	if (!cfg->dns64.enable) {
 		log_info("dns64: disabled");
 		return d;
@@ -203,13 +196,15 @@ static int dns64_reload(void *state, const struct sixfour_config *cfg, char *err
 
 /* --- control commands --- */
 
-static struct dns64 *running(struct ctl_out *out)
+/* Control commands get the state dns64_start() returned. */
+static struct dns64 *running(void *ctx, struct ctl_out *out)
 {
-	if (!ctl_instance || !ctl_instance->enabled) {
+	struct dns64 *d = ctx;
+	if (!d || !d->enabled) {
 		ctl_printf(out, "dns64 is not running\n");
 		return NULL;
 	}
-	return ctl_instance;
+	return d;
 }
 
 static void print_stats(struct dns64 *d, struct ctl_out *out)
@@ -260,7 +255,7 @@ static int flush(struct dns64 *d, struct ctl_out *out)
 
 static int cmd_dns(void *ctx, int argc, char **argv, struct ctl_out *out)
 {
-	struct dns64 *d = running(out);
+	struct dns64 *d = running(ctx, out);
 	if (!d)
 		return 1;
 	const char *sub = argc > 1 ? argv[1] : "stats";
@@ -292,21 +287,18 @@ static int cmd_dns(void *ctx, int argc, char **argv, struct ctl_out *out)
 
 static int cmd_flush(void *ctx, int argc, char **argv, struct ctl_out *out)
 {
-	if (argc > 1 && strcmp(argv[1], "cache") != 0 && strcmp(argv[1], "dns") != 0) {
-		ctl_printf(out, "usage: flush [cache]\n");
-		return 2;
-	}
-	struct dns64 *d = running(out);
+	/* `flush sessions` and the like belong to other subsystems. */
+	if (argc > 2 || (argc > 1 && strcmp(argv[1], "cache") != 0 && strcmp(argv[1], "dns") != 0))
+		return CTL_PASS;
+	struct dns64 *d = running(ctx, out);
 	return d ? flush(d, out) : 1;
 }
 
 static int cmd_export(void *ctx, int argc, char **argv, struct ctl_out *out)
 {
-	if (argc != 2) {
-		ctl_printf(out, "usage: export bind|unbound\n");
-		return 2;
-	}
-	struct dns64 *d = ctl_instance;
+	if (argc != 2 || (strcmp(argv[1], "bind") != 0 && strcmp(argv[1], "unbound") != 0))
+		return CTL_PASS;	/* e.g. `export radvd` is the hints subsystem's */
+	struct dns64 *d = ctx;
 	struct dns64_policy pol = { 0 };
 	if (d && d->enabled)
 		dns64_policy_get(d, &pol);
@@ -354,7 +346,7 @@ static void dns64_metrics(void *state, struct ctl_out *out)
 
 static const struct ctl_command dns64_commands[] = {
 	{ "dns", "[stats|flush|cache]", "DNS64 counters, cache flush, cache size", cmd_dns },
-	{ "flush", "[cache]", "empty the DNS64 answer cache", cmd_flush },
+	{ "flush", "[cache]", "empty the DNS64 answer cache (flush alone: the cache)", cmd_flush },
 	{ "export", "bind|unbound", "DNS64 configuration for another resolver", cmd_export },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -163,8 +163,19 @@ void hints_metrics(void *state, struct ctl_out *out)
 			   dhcp6_verdict_name(v), (unsigned long long)h->c.dhcp6_drops[v]);
 }
 
+/* `export radvd`, beside dns64's `export bind|unbound`. */
+static int cmd_export(void *arg, int argc, char **argv, struct ctl_out *out)
+{
+	if (argc != 2 || strcmp(argv[1], "radvd") != 0)
+		return CTL_PASS;
+	export_radvd(arg, out);
+	return 0;
+}
+
 const struct ctl_command hints_commands[] = {
 	{ "hints", "stats|export-radvd", "RA/DHCPv6 counters, or a radvd.conf fragment",
 	  cmd_hints },
+	{ "export", "radvd", "a radvd.conf fragment with RDNSS, DNSSL and nat64prefix",
+	  cmd_export },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -171,6 +171,8 @@ tap_like "export-radvd: interface block" "$exp" "^interface $IF_A \\{"
 tap_like "export-radvd: RDNSS" "$exp" "RDNSS $LAB_APPL6 \\{"
 tap_like "export-radvd: DNSSL" "$exp" "DNSSL lab\\.example example\\.org \\{"
 tap_like "export-radvd: nat64prefix" "$exp" "nat64prefix 64:ff9b::/96 \\{"
+tap_is "sixfourctl export radvd gives the same fragment" "$(lab_ctl export radvd)" "$exp"
+tap_like "an export format nobody knows lists every usage" "$(lab_ctl export nonsense 2>&1)" "export radvd"
 
 if command -v radvd >/dev/null 2>&1; then
 	printf '%s\n' "$exp" >"$LAB_DIR/radvd.conf"
