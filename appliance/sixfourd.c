@@ -264,22 +264,14 @@ static int reload(struct daemon *d)
 	/* Two phases: every subsystem checks the new config first, and the
 	 * first refusal wins with nothing switched (options that need a restart
 	 * are refused there); then each switches. */
-	for (size_t i = 0; i < d->nsubsys; i++) {
-		const struct subsys_ops *ops = appliance_subsystems[i];
-		char err[256] = "";
-		if (ops->check && ops->check(d->state[i], cfg, err, sizeof(err)) != 0) {
-			snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s: %s",
-				 ops->name, err);
-			log_err("reload refused by %s: %s; the running configuration stays",
-				ops->name, err);
-			config_free(cfg);
-			return -EINVAL;
-		}
-	}
-	for (size_t i = 0; i < d->nsubsys; i++) {
-		const struct subsys_ops *ops = appliance_subsystems[i];
-		char err[256] = "";
-		if (ops->reload && ops->reload(d->state[i], cfg, err, sizeof(err)) != 0) {
+	for (int phase = 0; phase < 2; phase++) {
+		for (size_t i = 0; i < d->nsubsys; i++) {
+			const struct subsys_ops *ops = appliance_subsystems[i];
+			int (*fn)(void *, const struct sixfour_config *, char *, size_t) =
+				phase == 0 ? ops->check : ops->reload;
+			char err[256] = "";
+			if (!fn || fn(d->state[i], cfg, err, sizeof(err)) == 0)
+				continue;
 			snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s: %s",
 				 ops->name, err);
 			log_err("reload refused by %s: %s; the running configuration stays",

@@ -56,10 +56,29 @@ struct list_add_ctx {
 	const char *err;
 };
 
+/* Every list type has the layout { size_t n; T *v; }: one append for all. */
+struct any_list {
+	size_t n;
+	void *v;
+};
+
+static int list_append(struct list_add_ctx *c, const void *elem, size_t size)
+{
+	struct any_list *l = c->list;
+	char *nv = realloc(l->v, (l->n + 1) * size);
+	if (!nv) {
+		c->err = "out of memory";
+		return -1;
+	}
+	memcpy(nv + l->n * size, elem, size);
+	l->v = nv;
+	l->n++;
+	return 0;
+}
+
 static int cidr_item(const char *item, void *arg)
 {
 	struct list_add_ctx *c = arg;
-	struct cidr_list *l = c->list;
 	struct cidr v;
 	if (cidr_parse(item, &v, false) != 0) {
 		c->err = "not an address prefix (ADDR/LEN, host bits zero)";
@@ -73,58 +92,38 @@ static int cidr_item(const char *item, void *arg)
 		c->err = "only IPv6 prefixes are allowed here";
 		return -1;
 	}
-	struct cidr *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-	if (!nv) {
-		c->err = "out of memory";
-		return -1;
-	}
-	l->v = nv;
-	l->v[l->n++] = v;
-	return 0;
+	return list_append(c, &v, sizeof(v));
 }
 
 static int endpoint_item(const char *item, void *arg)
 {
 	struct list_add_ctx *c = arg;
-	struct endpoint_list *l = c->list;
 	struct endpoint v;
 	if (endpoint_parse(item, c->opt->port, &v) != 0) {
 		c->err = "not an address with optional port (ADDR, ADDR:PORT, [V6]:PORT)";
 		return -1;
 	}
-	struct endpoint *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-	if (!nv) {
-		c->err = "out of memory";
-		return -1;
-	}
-	l->v = nv;
-	l->v[l->n++] = v;
-	return 0;
+	return list_append(c, &v, sizeof(v));
 }
 
 static int str_item(const char *item, void *arg)
 {
 	struct list_add_ctx *c = arg;
-	struct str_list *l = c->list;
-	char **nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-	if (!nv) {
+	char *copy = strdup(item);
+	if (!copy) {
 		c->err = "out of memory";
 		return -1;
 	}
-	l->v = nv;
-	l->v[l->n] = strdup(item);
-	if (!l->v[l->n]) {
-		c->err = "out of memory";
+	if (list_append(c, &copy, sizeof(copy)) != 0) {
+		free(copy);
 		return -1;
 	}
-	l->n++;
 	return 0;
 }
 
 static int pool4_item(const char *item, void *arg)
 {
 	struct list_add_ctx *c = arg;
-	struct pool4_list *l = c->list;
 	struct pool4_range r = { .port_min = 1024, .port_max = 65535 };
 	char buf[64];
 	if (!strlcpy_ok(buf, item, sizeof(buf))) {
@@ -159,14 +158,7 @@ static int pool4_item(const char *item, void *arg)
 	}
 	r.addr = ci.addr.v4;
 	r.len = ci.len;
-	struct pool4_range *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
-	if (!nv) {
-		c->err = "out of memory";
-		return -1;
-	}
-	l->v = nv;
-	l->v[l->n++] = r;
-	return 0;
+	return list_append(c, &r, sizeof(r));
 }
 
 static void free_value(const struct cfg_option *opt, void *field)
