@@ -2,9 +2,15 @@
 #include "autoconf.h"
 
 #include "appliance/appliance.h"
+#include "dns64/dns64.h"
 #include "health/health.h"
+#include "hints/hints.h"
+#include "nat64/nat64.h"
 
 const struct subsys_ops *const appliance_subsystems[] = {
 	&health_subsys,
+	&hints_subsys,
+	&dns64_subsys,
+	&nat64_subsys,
 	NULL,
 };

@@ -1,0 +1,576 @@
+/* The translator subsystem: start-up (TUN, routes, rules, nftables while
+ * privileged), workers, reload, tear-down, and its control commands
+ * `nat64 stats|sessions|flush`. The packet path is in path.c. */
+#include "autoconf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/ctl.h"
+#include "common/evloop.h"
+#include "common/log.h"
+#include "common/privdrop.h"
+#include "common/rfc6052.h"
+#include "nat64/frag.h"
+#include "nat64/nat64.h"
+#include "nat64/nat64_priv.h"
+#include "nat64/netlink.h"
+#include "nat64/nft.h"
+#include "nat64/pool4.h"
+#include "nat64/session.h"
+#include "nat64/tun.h"
+
+/* Default pool4 when [nat64] pool4 is empty: the host's own addresses,
+ * above the kernel's default ephemeral range (32768-60999). */
+#define DEFAULT_PORT_MIN 61001
+#define DEFAULT_PORT_MAX 65535
+#define RESERVED_PORTS "/proc/sys/net/ipv4/ip_local_reserved_ports"
+#define SWEEP_MS 1000
+#define MAX_ROUTES (CONFIG_MAX_PREFIXES + 64)
+
+/* --- small /proc/sys helpers --- */
+
+static int sysctl_write(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t len = (ssize_t)strlen(value);
+	int rc = write(fd, value, (size_t)len) == len ? 0 : -errno;
+	close(fd);
+	return rc;
+}
+
+static char *sysctl_read(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return strdup(buf);
+}
+
+static void tun_sysctls(const struct nat64 *n)
+{
+	char path[128];
+	/* Translated packets arrive from the TUN with the host's own address
+	 * as source in shared mode: accept them, and do not reverse-path
+	 * filter what only we can have sent. */
+	static const char *const names[][2] = { { "accept_local", "1" }, { "rp_filter", "0" } };
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s", n->dev, names[i][0]);
+		int rc = sysctl_write(path, names[i][1]);
+		if (rc)
+			log_warn("nat64: %s: %s", path, strerror(-rc));
+	}
+	char *fwd4 = sysctl_read("/proc/sys/net/ipv4/ip_forward");
+	char *fwd6 = sysctl_read("/proc/sys/net/ipv6/conf/all/forwarding");
+	if (!fwd4 || strcmp(fwd4, "1") || !fwd6 || strcmp(fwd6, "1"))
+		log_warn("nat64: IPv4 and IPv6 forwarding must be on for translated traffic "
+			 "(net.ipv4.ip_forward, net.ipv6.conf.all.forwarding)");
+	free(fwd4);
+	free(fwd6);
+}
+
+/* Keeps the kernel from handing our shared ports to local sockets. */
+static void reserve_ports(struct nat64 *n)
+{
+	if (n->nsteer == 0)
+		return;
+	n->reserved_ports_orig = sysctl_read(RESERVED_PORTS);
+	if (!n->reserved_ports_orig) {
+		log_warn("nat64: cannot read %s", RESERVED_PORTS);
+		return;
+	}
+	char buf[4096];
+	size_t off = (size_t)snprintf(buf, sizeof(buf), "%s", n->reserved_ports_orig);
+	for (size_t i = 0; i < n->nsteer && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%u-%u", off ? "," : "",
+					n->steer[i].port_min, n->steer[i].port_max);
+	int rc = sysctl_write(RESERVED_PORTS, buf);
+	if (rc)
+		log_warn("nat64: reserving ports in %s: %s", RESERVED_PORTS, strerror(-rc));
+}
+
+static void unreserve_ports(struct nat64 *n)
+{
+	if (!n->reserved_ports_orig)
+		return;
+	int rc = sysctl_write(RESERVED_PORTS, n->reserved_ports_orig[0] ? n->reserved_ports_orig
+								      : "\n");
+	if (rc)
+		log_warn("nat64: restoring %s: %s", RESERVED_PORTS, strerror(-rc));
+	free(n->reserved_ports_orig);
+	n->reserved_ports_orig = NULL;
+}
+
+/* --- pool4 and what follows from it --- */
+
+static bool addr_is_local(const struct in_addr *local, int nlocal, struct in_addr a)
+{
+	for (int i = 0; i < nlocal; i++)
+		if (local[i].s_addr == a.s_addr)
+			return true;
+	return false;
+}
+
+/* Builds the pool from the config (or the host's addresses) and decides,
+ * item by item, whether it is dedicated (routed to the TUN) or shared
+ * (steered by nftables). */
+static struct pool4 *build_pool(struct nat64 *n, const struct sixfour_config *cfg)
+{
+	struct in_addr local[32];
+	int nlocal = nat64_nl_host_ipv4(n->nl, n->ifindex, local, ARRAY_SIZE(local));
+	if (nlocal < 0) {
+		log_err("nat64: reading the host's addresses: %s", strerror(-nlocal));
+		return NULL;
+	}
+	struct pool4 *pool = pool4_new(0);
+	if (!pool)
+		return NULL;
+	n->nsteer = 0;
+	const struct pool4_list *l = &cfg->nat64.pool4;
+	if (l->n == 0) {
+		for (int i = 0; i < nlocal && n->nsteer < NAT64_MAX_STEER; i++) {
+			if (pool4_add(pool, local[i], 32, DEFAULT_PORT_MIN, DEFAULT_PORT_MAX) != 0)
+				continue;
+			n->steer[n->nsteer++] = (struct nat64_nft_steer){ local[i], DEFAULT_PORT_MIN,
+									  DEFAULT_PORT_MAX };
+		}
+		if (n->nsteer == 0) {
+			log_err("nat64: pool4 is empty and the host has no global IPv4 address");
+			pool4_free(pool);
+			return NULL;
+		}
+		return pool;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		const struct pool4_range *r = &l->v[i];
+		int rc = pool4_add(pool, r->addr, r->len, r->port_min, r->port_max);
+		if (rc) {
+			char a[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &r->addr, a, sizeof(a));
+			log_err("nat64: pool4 %s/%u: %s", a, r->len, strerror(-rc));
+			pool4_free(pool);
+			return NULL;
+		}
+		if (r->len == 32 && addr_is_local(local, nlocal, r->addr) &&
+		    n->nsteer < NAT64_MAX_STEER)
+			n->steer[n->nsteer++] = (struct nat64_nft_steer){ r->addr, r->port_min,
+									  r->port_max };
+	}
+	return pool;
+}
+
+/* Routes: every translate-role prefix, and dedicated pool4 items (to the
+ * TUN in the main table); in shared mode the steering table's default. */
+static size_t wanted_routes(const struct nat64 *n, const struct sixfour_config *cfg,
+			    struct nat64_route *r, struct cidr *notrack, size_t *nnotrack)
+{
+	size_t k = 0;
+	*nnotrack = 0;
+	for (size_t i = 0; i < cfg->nprefixes && k < MAX_ROUTES; i++)
+		if (cfg->prefixes[i].translate) {
+			r[k++] = (struct nat64_route){ cfg->prefixes[i].prefix, RT_TABLE_MAIN };
+			notrack[(*nnotrack)++] = cfg->prefixes[i].prefix;
+		}
+	for (size_t i = 0; i < cfg->nat64.pool4.n && k < MAX_ROUTES; i++) {
+		const struct pool4_range *p = &cfg->nat64.pool4.v[i];
+		bool shared = false;
+		for (size_t s = 0; s < n->nsteer; s++)
+			shared |= n->steer[s].addr.s_addr == p->addr.s_addr;
+		if (shared)
+			continue;
+		struct cidr c = { .family = AF_INET, .len = p->len, .addr.v4 = p->addr };
+		r[k++] = (struct nat64_route){ c, RT_TABLE_MAIN };
+		notrack[(*nnotrack)++] = c;
+	}
+	if (n->nsteer && k < MAX_ROUTES)
+		r[k++] = (struct nat64_route){ { .family = AF_INET, .len = 0 }, NAT64_TABLE };
+	return k;
+}
+
+static int apply_routing(struct nat64 *n, const struct sixfour_config *cfg)
+{
+	struct nat64_route routes[MAX_ROUTES];
+	struct cidr notrack[MAX_ROUTES];
+	size_t nnotrack;
+	size_t nr = wanted_routes(n, cfg, routes, notrack, &nnotrack);
+	int rc = nat64_nl_sync_routes(n->nl, n->ifindex, routes, nr);
+	if (rc)
+		return rc;
+	if (n->nsteer) {
+		rc = nat64_nl_steer_rule(n->nl, NAT64_MARK, NAT64_TABLE, NAT64_RULE_PRIO);
+		if (rc)
+			return rc;
+	}
+	struct nat64_nft_cfg nft = {
+		.tun = n->dev, .mark = NAT64_MARK, .steer = n->steer, .nsteer = n->nsteer,
+		.notrack = notrack, .nnotrack = nnotrack,
+	};
+	rc = nat64_nft_apply(&nft);
+	if (rc == 0)
+		n->nft_installed = true;
+	return rc;
+}
+
+/* The translator's own addresses for the errors it originates: the first
+ * pool4 address, and that address under the first translate prefix. */
+static void own_addresses(struct nat64 *n, const struct sixfour_config *cfg)
+{
+	uint16_t lo, hi;
+	struct pool4 *pool = atomic_load(&n->pool);
+	pool4_get(pool, 0, &n->xcfg.own_v4, &lo, &hi);
+	for (size_t i = 0; i < cfg->nprefixes; i++) {
+		const struct prefix_conf *p = &cfg->prefixes[i];
+		if (p->translate && rfc6052_may_embed(&p->prefix.addr.v6, p->prefix.len,
+						      n->xcfg.own_v4)) {
+			rfc6052_embed(&p->prefix.addr.v6, p->prefix.len, n->xcfg.own_v4,
+				      &n->xcfg.own_v6);
+			return;
+		}
+	}
+	/* Else the first translate prefix with host part ::1. */
+	for (size_t i = 0; i < cfg->nprefixes; i++)
+		if (cfg->prefixes[i].translate) {
+			n->xcfg.own_v6 = cfg->prefixes[i].prefix.addr.v6;
+			n->xcfg.own_v6.s6_addr[15] = 1;
+			return;
+		}
+}
+
+static void session_cfg_from(const struct sixfour_config *cfg, struct session_cfg *sc)
+{
+	*sc = (struct session_cfg){
+		.max_sessions = cfg->nat64.max_sessions,
+		.max_per_client = cfg->nat64.max_sessions_per_client,
+		.client_prefix_len = cfg->nat64.client_prefix_len,
+		.filtering = cfg->nat64.filtering,
+		.tcp_est_ms = cfg->nat64.tcp_est_timeout_ms,
+		.tcp_trans_ms = cfg->nat64.tcp_trans_timeout_ms,
+		.tcp_syn_wait_ms = cfg->nat64.tcp_syn_wait_ms,
+		.udp_ms = cfg->nat64.udp_timeout_ms,
+		.icmp_ms = cfg->nat64.icmp_timeout_ms,
+	};
+}
+
+/* --- events on the main loop --- */
+
+static void on_sweep(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct nat64 *n = arg;
+	session_expire(n->sessions, monotonic_ms(), nat64_syn_timeout, n);
+	ev_timer_arm(t, SWEEP_MS);
+}
+
+/* Host addresses changed: in shared mode the pool follows them. */
+static void on_addr_event(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct nat64 *n = arg;
+	if (!nat64_nl_events_read(n->nl) || n->nsteer == 0 ||
+	    n->ctx->cfg->nat64.pool4.n != 0)
+		return;
+	struct nat64_nft_steer before[NAT64_MAX_STEER];
+	size_t nbefore = n->nsteer;
+	memcpy(before, n->steer, sizeof(before));
+	struct pool4 *pool = build_pool(n, n->ctx->cfg);
+	if (!pool) {
+		/* No address now: keep the old pool until one comes back. */
+		n->nsteer = nbefore;
+		memcpy(n->steer, before, sizeof(before));
+		return;
+	}
+	if (n->nsteer == nbefore && memcmp(before, n->steer, nbefore * sizeof(before[0])) == 0) {
+		pool4_free(pool);
+		return;
+	}
+	if (n->nold_pools == ARRAY_SIZE(n->old_pools)) {
+		log_warn("nat64: too many address changes; restart to follow them");
+		pool4_free(pool);
+		n->nsteer = nbefore;
+		memcpy(n->steer, before, sizeof(before));
+		return;
+	}
+	/* Workers may still read the old pool: retire it, free at stop. */
+	n->old_pools[n->nold_pools++] = atomic_exchange(&n->pool, pool);
+	session_table_set_pool(n->sessions, pool);
+	own_addresses(n, n->ctx->cfg);
+	unreserve_ports(n);
+	reserve_ports(n);
+	apply_routing(n, n->ctx->cfg);
+	char a[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &n->steer[0].addr, a, sizeof(a));
+	log_notice("nat64: host addresses changed; pool4 is now %s:%u-%u%s", a,
+		   n->steer[0].port_min, n->steer[0].port_max, n->nsteer > 1 ? " and more" : "");
+}
+
+/* --- subsystem --- */
+
+static void nat64_stop(void *state);
+
+static void *nat64_start(struct sixfour_ctx *ctx)
+{
+	const struct sixfour_config *cfg = ctx->cfg;
+	struct nat64 *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->ctx = ctx;
+	n->ev_fd = -1;
+	for (unsigned i = 0; i < NAT64_MAX_WORKERS; i++)
+		n->fds[i] = -1;
+	bool any = false;
+	for (size_t i = 0; i < cfg->nprefixes; i++)
+		any |= cfg->prefixes[i].translate;
+	if (!cfg->nat64.enable || !any) {
+		log_info("nat64: %s", cfg->nat64.enable ? "no prefix has translate = yes; idle"
+						       : "disabled");
+		return n;
+	}
+	n->enabled = true;
+	strlcpy_ok(n->dev, cfg->nat64.device, sizeof(n->dev));
+	n->mtu = cfg->nat64.mtu;
+	n->v6_stats_len = cfg->stats.v6_prefix_len;
+	n->v4_stats_len = cfg->stats.v4_prefix_len;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	n->nworkers = cfg->general.workers ? cfg->general.workers : (unsigned)(ncpu > 0 ? ncpu : 1);
+	if (n->nworkers > NAT64_MAX_WORKERS)
+		n->nworkers = NAT64_MAX_WORKERS;
+
+	int rc = tun_open(n->dev, n->nworkers, n->fds);
+	if (rc) {
+		log_err("nat64: opening TUN %s: %s", n->dev, strerror(-rc));
+		goto fail;
+	}
+	n->nl = nat64_nl_open();
+	if (!n->nl)
+		goto fail;
+	n->ifindex = nat64_nl_link_up(n->nl, n->dev, n->mtu);
+	if (n->ifindex < 0)
+		goto fail;
+	tun_sysctls(n);
+	struct pool4 *pool = build_pool(n, cfg);
+	if (!pool)
+		goto fail;
+	atomic_store(&n->pool, pool);
+	struct session_cfg sc;
+	session_cfg_from(cfg, &sc);
+	n->sessions = session_table_new(&sc, pool, 0, &rc);
+	if (!n->sessions) {
+		log_err("nat64: session table of %u entries: %s", sc.max_sessions, strerror(-rc));
+		goto fail;
+	}
+	own_addresses(n, cfg);
+	n->xcfg.ipv4_mtu = (uint16_t)MIN(n->mtu, 65535u);
+	/* The TUN MTU: IPv6 routers behind it answer with Packet Too Big,
+	 * which comes back translated (xlate.h); 1280 would clamp every
+	 * IPv4 server to 1260. */
+	n->xcfg.ipv6_mtu = (uint16_t)MIN(n->mtu, 65535u);
+	n->xcfg.reassemble_unchecksummed_udp = cfg->nat64.reassemble_unchecksummed_udp;
+	reserve_ports(n);
+	if (apply_routing(n, cfg) != 0)
+		goto fail;
+	n->workers = calloc(n->nworkers, sizeof(*n->workers));
+	if (!n->workers)
+		goto fail;
+	for (unsigned i = 0; i < n->nworkers; i++) {
+		struct nat64_worker *w = &n->workers[i];
+		w->n = n;
+		w->id = i;
+		w->fd = n->fds[i];
+		w->ipv4_id = (uint32_t)(monotonic_us() * 2654435761u) + i * 0x10000u;
+		w->in = malloc(NAT64_BUF_SIZE);
+		w->out = malloc(NAT64_BUF_SIZE);
+		w->out2 = malloc(NAT64_BUF_SIZE);
+		/* Reassembly bounds per worker: [nat64] fragment-datagrams in
+		 * progress, holding at most 8 MB between them. */
+		w->frags = nat64_frag_new(cfg->nat64.frag_max_datagrams,
+					  MIN((size_t)cfg->nat64.frag_max_datagrams * 65536,
+					      (size_t)8 << 20),
+					  (uint32_t)cfg->nat64.frag_timeout_ms);
+		if (!w->in || !w->out || !w->out2 || !w->frags)
+			goto fail;
+	}
+	n->sweep = ev_timer_new(ctx->loop, on_sweep, n);
+	if (!n->sweep)
+		goto fail;
+	ev_timer_arm(n->sweep, SWEEP_MS);
+	n->ev_fd = nat64_nl_events_fd(n->nl);
+	if (n->ev_fd >= 0)
+		evloop_add_fd(ctx->loop, n->ev_fd, EPOLLIN, on_addr_event, n);
+	char a[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &n->xcfg.own_v4, a, sizeof(a));
+	log_notice("nat64: %s up (MTU %u, %u queue%s), pool4 %s%s, %u sessions", n->dev, n->mtu,
+		   n->nworkers, n->nworkers == 1 ? "" : "s", a,
+		   n->nsteer ? " (shared, steered by nftables)" : "", sc.max_sessions);
+	return n;
+fail:
+	nat64_stop(n);
+	return NULL;
+}
+
+static int nat64_run(void *state)
+{
+	struct nat64 *n = state;
+	return n->enabled ? nat64_workers_start(n) : 0;
+}
+
+static bool pool4_equal(const struct pool4_list *a, const struct pool4_list *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (a->v[i].addr.s_addr != b->v[i].addr.s_addr || a->v[i].len != b->v[i].len ||
+		    a->v[i].port_min != b->v[i].port_min || a->v[i].port_max != b->v[i].port_max)
+			return false;
+	return true;
+}
+
+/* What a reload may change: timeouts, filtering, the per-client cap, the
+ * translate prefixes (routes and nftables follow), stats prefix lengths.
+ * The rest sizes or names things that exist: a restart. */
+static int nat64_check(void *state, const struct sixfour_config *cfg, char *err, size_t errlen)
+{
+	struct nat64 *n = state;
+	if (!n)
+		return 0;	/* sixfourd -n: config.c checked the values */
+	const struct sixfour_config *old = n->ctx->cfg;
+	bool any = false;
+	for (size_t i = 0; i < cfg->nprefixes; i++)
+		any |= cfg->prefixes[i].translate;
+	if ((cfg->nat64.enable && any) != n->enabled) {
+		snprintf(err, errlen, "turning the translator on or off (enable, or the first or "
+			 "last prefix with translate = yes) needs a restart");
+		return -EINVAL;
+	}
+	if (n->enabled && (!pool4_equal(&cfg->nat64.pool4, &old->nat64.pool4) ||
+			   strcmp(cfg->nat64.device, old->nat64.device) ||
+			   cfg->nat64.mtu != old->nat64.mtu ||
+			   cfg->nat64.max_sessions != old->nat64.max_sessions ||
+			   cfg->nat64.client_prefix_len != old->nat64.client_prefix_len ||
+			   cfg->nat64.frag_max_datagrams != old->nat64.frag_max_datagrams ||
+			   cfg->nat64.frag_timeout_ms != old->nat64.frag_timeout_ms ||
+			   cfg->general.workers != old->general.workers)) {
+		snprintf(err, errlen, "[nat64] device, mtu, pool4, max-sessions, client-prefix-len, "
+			 "fragment-datagrams, fragment-timeout and [general] workers need a restart");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int nat64_reload(void *state, const struct sixfour_config *cfg, char *err, size_t errlen)
+{
+	struct nat64 *n = state;
+	if (!n->enabled)
+		return 0;
+	struct session_cfg sc;
+	session_cfg_from(cfg, &sc);
+	session_table_reconfigure(n->sessions, &sc);
+	n->v6_stats_len = cfg->stats.v6_prefix_len;
+	n->v4_stats_len = cfg->stats.v4_prefix_len;
+	/* Read per packet by the workers; a bool store is atomic here and a
+	 * packet seeing the old value is harmless. */
+	n->xcfg.reassemble_unchecksummed_udp = cfg->nat64.reassemble_unchecksummed_udp;
+	/* Routes and nftables follow the new translate prefixes. */
+	if (apply_routing(n, cfg) != 0) {
+		snprintf(err, errlen, "routes or nftables could not be updated (see the log)");
+		return -EIO;
+	}
+	return 0;
+}
+
+static void nat64_stop(void *state)
+{
+	struct nat64 *n = state;
+	if (!n)
+		return;
+	nat64_workers_stop(n);
+	if (n->ev_fd >= 0)
+		evloop_del_fd(n->ctx->loop, n->ev_fd);
+	if (n->sweep)
+		ev_timer_free(n->sweep);
+	if (n->nft_installed)
+		nat64_nft_remove();
+	unreserve_ports(n);
+	nat64_nl_cleanup(n->nl);
+	tun_close(n->fds, NAT64_MAX_WORKERS);
+	if (n->workers)
+		for (unsigned i = 0; i < n->nworkers; i++) {
+			free(n->workers[i].in);
+			free(n->workers[i].out);
+			free(n->workers[i].out2);
+			if (n->workers[i].frags)
+				nat64_frag_free(n->workers[i].frags);
+		}
+	free(n->workers);
+	session_table_free(n->sessions);
+	pool4_free(atomic_load(&n->pool));
+	for (unsigned i = 0; i < n->nold_pools; i++)
+		pool4_free(n->old_pools[i]);
+	free(n);
+}
+
+/* --- control commands --- */
+
+static int cmd_nat64(void *ctx, int argc, char **argv, struct ctl_out *out)
+{
+	struct nat64 *n = ctx;	/* our start()'s state (ctl.h) */
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			out->json = true;
+	const char *sub = argc > 1 ? argv[1] : "stats";
+	if (!n || !n->enabled) {
+		ctl_printf(out, out->json ? "{\"enabled\":false}\n" : "nat64: not running\n");
+		return strcmp(sub, "stats") == 0 ? 0 : 1;
+	}
+	if (strcmp(sub, "stats") == 0) {
+		nat64_print_stats(n, out);
+		return 0;
+	}
+	if (strcmp(sub, "sessions") == 0) {
+		nat64_print_sessions(n, out);
+		return 0;
+	}
+	if (strcmp(sub, "flush") == 0) {
+		size_t k = session_flush(n->sessions);
+		if (out->json)
+			ctl_printf(out, "{\"flushed\":%zu}\n", k);
+		else
+			ctl_printf(out, "flushed %zu sessions\n", k);
+		return 0;
+	}
+	ctl_printf(out, "usage: nat64 stats|sessions|flush [--json]\n");
+	return 2;
+}
+
+static const struct ctl_command nat64_commands[] = {
+	{ "nat64", "stats|sessions|flush [--json]",
+	  "translator counters, the session list (never logged), or flush every session",
+	  cmd_nat64 },
+	{ NULL, NULL, NULL, NULL },
+};
+
+const struct subsys_ops nat64_subsys = {
+	.name = "nat64",
+	.start = nat64_start,
+	.run = nat64_run,
+	.check = nat64_check,
+	.reload = nat64_reload,
+	.stop = nat64_stop,
+	.commands = nat64_commands,
+	.caps = PRIVDROP_CAP(CAP_NET_ADMIN),
+	.metrics = nat64_metrics,
+};

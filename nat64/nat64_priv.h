@@ -1,0 +1,135 @@
+/* Private to the translator subsystem (nat64.c, path.c, traffic.c). */
+#ifndef SIXFOUR_NAT64_PRIV_H
+#define SIXFOUR_NAT64_PRIV_H
+
+#include <net/if.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/subsys.h"
+#include "nat64/nft.h"
+#include "nat64/xlate.h"
+
+#define NAT64_MAX_WORKERS 64
+#define NAT64_MAX_STEER 16
+/* Every buffer fits a 64 KB super-packet (GSO, later) plus headroom. */
+#define NAT64_BUF_SIZE (65536 + 256)
+/* Steered packets carry this mark and find the TUN through this table. */
+#define NAT64_MARK 0x64640001u
+#define NAT64_TABLE 6464u
+#define NAT64_RULE_PRIO 10u
+/* Bounded per-prefix traffic table per worker (ARCHITECTURE: packet counts
+ * per IPv6 /32, and per IPv4 /24 for packets that belong to no client). */
+#define NAT64_TRAFFIC_SLOTS 256
+
+/* Path counters beyond the drop reasons. */
+#define NAT64_PATH_COUNTERS(X) \
+	X(rx6, "IPv6 packets read from the TUN") \
+	X(rx4, "IPv4 packets read from the TUN") \
+	X(tx4, "IPv4 packets written (translated 6->4)") \
+	X(tx6, "IPv6 packets written (translated 4->6)") \
+	X(icmp_sent, "ICMP errors the translator originated") \
+	X(hairpinned, "packets hairpinned (RFC 6146 3.8)") \
+	X(syn_stored, "inbound SYNs held for simultaneous open") \
+	X(held, "fragments held for reassembly") \
+	X(write_errors, "TUN writes that failed") \
+	X(rx_bytes, "octets read") \
+	X(tx_bytes, "octets written")
+
+struct nat64_path_counters {
+#define X(name, text) uint64_t name;
+	NAT64_PATH_COUNTERS(X)
+#undef X
+	uint64_t drops[NAT64_VERDICT_COUNT];
+};
+
+struct nat64_traffic_slot {
+	uint8_t family;		/* 0 = free */
+	uint8_t len;
+	uint8_t key[16];	/* prefix, host bits zero */
+	uint64_t packets, bytes;
+};
+
+struct nat64_traffic {
+	struct nat64_traffic_slot slot[NAT64_TRAFFIC_SLOTS];
+	uint64_t other_packets, other_bytes;	/* when every slot is taken */
+	struct nat64_traffic_slot *last;	/* the worker's last hit */
+};
+
+struct nat64;
+
+struct nat64_worker {
+	struct nat64 *n;
+	unsigned id;
+	int fd;
+	pthread_t thread;
+	bool started;
+	uint32_t ipv4_id;
+	uint8_t *in, *out, *out2;
+	struct nat64_frag_table *frags;	/* this worker's reassembly (frag.h) */
+	/* Written by the worker only; read by the control thread with
+	 * relaxed atomics (counters may lag by a packet, never tear). */
+	struct nat64_path_counters c;
+	struct nat64_traffic traffic;
+};
+
+struct nat64 {
+	struct sixfour_ctx *ctx;
+	bool enabled;
+	char dev[IFNAMSIZ];
+	unsigned mtu;
+	unsigned nworkers;
+	int fds[NAT64_MAX_WORKERS];
+	int ifindex;
+	atomic_bool stopping;		/* workers leave (see path.c) */
+	struct nat64_nl *nl;
+	struct pool4 *_Atomic pool;	/* replaced when host addresses change */
+	struct pool4 *old_pools[16];	/* retired pools, freed at stop */
+	unsigned nold_pools;
+	struct session_table *sessions;
+	bool shared_mode;		/* pool4 on the host's own addresses */
+	struct nat64_nft_steer steer[NAT64_MAX_STEER];
+	size_t nsteer;
+	bool nft_installed;
+	char *reserved_ports_orig;	/* ip_local_reserved_ports before us */
+	struct nat64_xlate_cfg xcfg;	/* own addresses, MTUs (prefixes per packet) */
+	unsigned v6_stats_len, v4_stats_len;
+	struct ev_timer *sweep;
+	int ev_fd;			/* address events, -1 = none */
+	struct nat64_worker *workers;
+};
+
+/* ctl.c: the `nat64 stats` and `nat64 sessions` output. */
+struct ctl_out;
+void nat64_print_stats(struct nat64 *n, struct ctl_out *out);
+void nat64_print_sessions(struct nat64 *n, struct ctl_out *out);
+/* Prometheus text for the metrics endpoint (subsys.h). */
+void nat64_metrics(void *state, struct ctl_out *out);
+
+/* path.c */
+int nat64_workers_start(struct nat64 *n);
+void nat64_workers_stop(struct nat64 *n);
+/* Runs an IPv4 packet through the IPv4 -> IPv6 path as if it had been read
+ * from the TUN (the handoff glue re-delivers packets a LOOKUP held). `w`
+ * belongs to the calling thread: a worker, or a pseudo-worker of its own
+ * with its own buffers. */
+void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len);
+/* Answers a stored inbound SYN whose wait ran out (RFC 6146 3.5.2.2). */
+void nat64_syn_timeout(void *arg, const uint8_t *pkt, size_t len);
+/* Sums the workers' counters. */
+void nat64_path_counters_sum(const struct nat64 *n, struct nat64_path_counters *out);
+
+static inline uint64_t nat64_ld(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* A single writer bumps a counter others may read: no locked instruction. */
+static inline void nat64_inc(uint64_t *p, uint64_t by)
+{
+	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
+}
+
+#endif

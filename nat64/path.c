@@ -1,0 +1,355 @@
+/* The packet path, one worker thread per TUN queue. It reads top to bottom
+ * as RFC 6146 section 3 does:
+ *
+ *   determine the incoming tuple (3.4)        nat64_determine_tuple6/4
+ *   filtering and updating (3.5)              session_handle6/4
+ *   translating the packet (3.7, RFC 7915)    nat64_translate_6to4/4to6
+ *   hairpinning (3.8)                         path4() again, IPv4 output
+ *   write                                     back into the TUN
+ *
+ * Every drop is counted by its reason; nothing is logged per packet. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/rfc6052.h"
+#include "common/util.h"
+#include "nat64/nat64_priv.h"
+#include "nat64/pool4.h"
+#include "nat64/session.h"
+
+#define ICMP6_DST_UNREACH_TYPE 1
+#define ICMP6_DST_UNREACH_ADDR 3	/* RFC 6146 3.5.1: no mapping possible */
+#define ICMP4_DST_UNREACH_TYPE 3
+#define ICMP4_PORT_UNREACH 3
+
+/* --- per-prefix traffic counts --- */
+
+static void traffic_count(struct nat64_traffic *t, int family, const void *addr, unsigned len,
+			  size_t bytes)
+{
+	uint8_t key[16] = { 0 };
+	unsigned alen = family == AF_INET ? 4 : 16;
+	memcpy(key, addr, alen);
+	if (len < alen * 8) {
+		if (len % 8)
+			key[len / 8] &= (uint8_t)(0xff << (8 - len % 8));
+		memset(key + (len + 7) / 8, 0, alen - (len + 7) / 8);
+	}
+	/* Packets come in trains of one flow: try the last slot first. */
+	struct nat64_traffic_slot *last = t->last;
+	if (last && last->family == family && memcmp(last->key, key, 16) == 0) {
+		nat64_inc(&last->packets, 1);
+		nat64_inc(&last->bytes, bytes);
+		return;
+	}
+	uint64_t h = 1469598103934665603ull;
+	for (unsigned i = 0; i < alen; i++)
+		h = (h ^ key[i]) * 1099511628211ull;
+	for (unsigned probe = 0; probe < 8; probe++) {
+		struct nat64_traffic_slot *s = &t->slot[(h + probe) % NAT64_TRAFFIC_SLOTS];
+		if (s->family == 0) {
+			memcpy(s->key, key, 16);
+			s->len = (uint8_t)len;
+			__atomic_store_n(&s->family, (uint8_t)family, __ATOMIC_RELEASE);
+		}
+		if (s->family == family && memcmp(s->key, key, 16) == 0) {
+			t->last = s;
+			nat64_inc(&s->packets, 1);
+			nat64_inc(&s->bytes, bytes);
+			return;
+		}
+	}
+	nat64_inc(&t->other_packets, 1);
+	nat64_inc(&t->other_bytes, bytes);
+}
+
+/* --- output --- */
+
+static void write_out(struct nat64_worker *w, const struct nat64_out *out, uint64_t *counter)
+{
+	const uint8_t *p = out->buf;
+	unsigned count = out->count ? out->count : 1;
+	for (unsigned k = 0; k < count; k++) {
+		size_t len = out->count ? out->pkt_len[k] : out->len;
+		if (write(w->fd, p, len) != (ssize_t)len) {
+			nat64_inc(&w->c.write_errors, 1);
+		} else {
+			nat64_inc(counter, 1);
+			nat64_inc(&w->c.tx_bytes, len);
+		}
+		p += len;
+	}
+}
+
+static void drop(struct nat64_worker *w, enum nat64_verdict v)
+{
+	if (v < NAT64_VERDICT_COUNT)
+		nat64_inc(&w->c.drops[v], 1);
+}
+
+static void xcfg_for_packet(struct nat64_worker *w, struct nat64_xlate_cfg *xc)
+{
+	*xc = w->n->xcfg;
+	/* One version of the prefix set for the whole packet. */
+	xc->prefixes = prefix_pub_current(w->n->ctx->prefixes);
+	xc->ipv4_id_next = &w->ipv4_id;
+	xc->frags = w->frags;
+}
+
+/* An ICMP error the translator owes the sender of `pkt`. */
+static void send_error(struct nat64_worker *w, const struct nat64_xlate_cfg *xc,
+		       const struct nat64_pkt *pkt, uint8_t type, uint8_t code, uint32_t param)
+{
+	struct nat64_out out = { .buf = w->out2, .cap = NAT64_BUF_SIZE };
+	if (nat64_icmp_error(xc, pkt, type, code, param, &out) == NAT64_ICMP_SENT ||
+	    out.len > 0)
+		write_out(w, &out, &w->c.icmp_sent);
+}
+
+/* --- IPv4 -> IPv6 (also the second half of a hairpin) --- */
+
+static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
+		  size_t len, bool hairpin)
+{
+	struct nat64_pkt pkt;
+	struct nat64_tuple in, out_tuple;
+	memset(&pkt, 0, sizeof(pkt));
+	enum nat64_verdict v = nat64_determine_tuple4(xc, p, len, &pkt, &in);
+	if (v != NAT64_CONTINUE) {
+		if (pkt.err_set && !hairpin)
+			send_error(w, xc, &pkt, pkt.err_type, pkt.err_code, pkt.err_param);
+		if (v == NAT64_HELD)
+			nat64_inc(&w->c.held, 1);
+		else
+			drop(w, v);
+		return;
+	}
+	bool stored = false;
+	v = session_handle4(w->n->sessions, &in, pkt.tcp_flags, pkt.is_icmp_error,
+			    monotonic_ms(), p, len, &stored, &out_tuple);
+	if (v != NAT64_CONTINUE) {
+		if (stored)
+			nat64_inc(&w->c.syn_stored, 1);
+		else
+			drop(w, v);
+		/* Belongs to no IPv6 client: counted by its IPv4 source. */
+		traffic_count(&w->traffic, AF_INET, &in.src.v4, w->n->v4_stats_len, len);
+		return;
+	}
+	traffic_count(&w->traffic, AF_INET6, &out_tuple.dst.v6, w->n->v6_stats_len, len);
+	struct nat64_out out = { .buf = hairpin ? w->out2 : w->out, .cap = NAT64_BUF_SIZE };
+	v = nat64_translate_4to6(xc, &pkt, &out_tuple, &out);
+	if (v == NAT64_ICMP_SENT) {
+		if (!hairpin)
+			write_out(w, &out, &w->c.icmp_sent);
+		return;
+	}
+	if (v != NAT64_CONTINUE) {
+		drop(w, v);
+		return;
+	}
+	write_out(w, &out, &w->c.tx6);
+}
+
+void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
+{
+	struct nat64_xlate_cfg xc;
+	xcfg_for_packet(w, &xc);
+	nat64_inc(&w->c.rx4, 1);
+	nat64_inc(&w->c.rx_bytes, len);
+	path4(w, &xc, p, len, false);
+}
+
+/* --- IPv6 -> IPv4 --- */
+
+static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
+		  size_t len)
+{
+	struct nat64_pkt pkt;
+	struct nat64_tuple in, out_tuple;
+	memset(&pkt, 0, sizeof(pkt));
+	enum nat64_verdict v = nat64_determine_tuple6(xc, p, len, &pkt, &in);
+	if (v != NAT64_CONTINUE) {
+		if (pkt.err_set)
+			send_error(w, xc, &pkt, pkt.err_type, pkt.err_code, pkt.err_param);
+		if (v == NAT64_HELD)
+			nat64_inc(&w->c.held, 1);
+		else
+			drop(w, v);
+		return;
+	}
+	traffic_count(&w->traffic, AF_INET6, &in.src.v6, w->n->v6_stats_len, len);
+	v = session_handle6(w->n->sessions, &in, pkt.dst4, pkt.prefix ? pkt.prefix->len : 96,
+			    pkt.tcp_flags, pkt.is_icmp_error, monotonic_ms(), &out_tuple);
+	if (v != NAT64_CONTINUE) {
+		/* RFC 6146 3.5.1: no mapping could be made; tell the client. */
+		if (v == NAT64_DROP_POOL_EXHAUSTED || v == NAT64_DROP_TABLE_FULL ||
+		    v == NAT64_DROP_CLIENT_LIMIT)
+			send_error(w, xc, &pkt, ICMP6_DST_UNREACH_TYPE, ICMP6_DST_UNREACH_ADDR, 0);
+		drop(w, v);
+		return;
+	}
+	struct nat64_out out = { .buf = w->out, .cap = NAT64_BUF_SIZE };
+	v = nat64_translate_6to4(xc, &pkt, &out_tuple, &out);
+	if (v == NAT64_ICMP_SENT) {
+		write_out(w, &out, &w->c.icmp_sent);
+		return;
+	}
+	if (v != NAT64_CONTINUE) {
+		drop(w, v);
+		return;
+	}
+	/* RFC 6146 3.8: a destination in our own pool goes straight back in
+	 * as if it had arrived from the IPv4 side. */
+	struct pool4 *pool = atomic_load_explicit(&w->n->pool, memory_order_acquire);
+	if (pool4_has_addr(pool, out_tuple.dst.v4)) {
+		const uint8_t *q = out.buf;
+		unsigned count = out.count ? out.count : 1;
+		for (unsigned k = 0; k < count; k++) {
+			size_t l = out.count ? out.pkt_len[k] : out.len;
+			nat64_inc(&w->c.hairpinned, 1);
+			path4(w, xc, q, l, true);
+			q += l;
+		}
+		return;
+	}
+	write_out(w, &out, &w->c.tx4);
+}
+
+static void handle_packet(struct nat64_worker *w, const uint8_t *p, size_t len)
+{
+	struct nat64_xlate_cfg xc;
+	xcfg_for_packet(w, &xc);
+	nat64_inc(&w->c.rx_bytes, len);
+	switch (len ? p[0] >> 4 : 0) {
+	case 6:
+		nat64_inc(&w->c.rx6, 1);
+		path6(w, &xc, p, len);
+		break;
+	case 4:
+		nat64_inc(&w->c.rx4, 1);
+		path4(w, &xc, p, len, false);
+		break;
+	default:
+		drop(w, NAT64_DROP_BAD_VERSION);
+	}
+}
+
+void nat64_syn_timeout(void *arg, const uint8_t *p, size_t len)
+{
+	struct nat64 *n = arg;
+	struct nat64_worker *w = &n->workers[0];
+	struct nat64_xlate_cfg xc = n->xcfg;
+	xc.prefixes = prefix_pub_current(n->ctx->prefixes);
+	struct nat64_pkt pkt;
+	struct nat64_tuple in;
+	memset(&pkt, 0, sizeof(pkt));
+	if (nat64_determine_tuple4(&xc, p, len, &pkt, &in) != NAT64_CONTINUE)
+		return;
+	/* Built on the control thread: its own buffer, not a worker's. */
+	uint8_t *buf = malloc(NAT64_BUF_SIZE);
+	if (!buf)
+		return;
+	struct nat64_out out = { .buf = buf, .cap = NAT64_BUF_SIZE };
+	nat64_icmp_error(&xc, &pkt, ICMP4_DST_UNREACH_TYPE, ICMP4_PORT_UNREACH, 0, &out);
+	if (out.len > 0 && write(n->fds[0], out.buf, out.len) == (ssize_t)out.len)
+		__atomic_fetch_add(&w->c.icmp_sent, 1, __ATOMIC_RELAXED);
+	free(buf);
+}
+
+/* --- workers --- */
+
+/* Workers block in read(): one system call per packet in, as many out.
+ * To stop one, nat64_workers_stop() sets `stopping` and interrupts the
+ * read with a signal whose handler does nothing (no SA_RESTART). */
+#define WAKE_SIGNAL SIGUSR2
+
+static void on_wake(int signo)
+{
+	(void)signo;
+}
+
+static void *worker_main(void *arg)
+{
+	struct nat64_worker *w = arg;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	while (!atomic_load_explicit(&w->n->stopping, memory_order_acquire)) {
+		ssize_t n = read(w->fd, w->in, NAT64_BUF_SIZE);
+		if (n > 0) {
+			handle_packet(w, w->in, (size_t)n);
+			continue;
+		}
+		if (n < 0 && errno != EINTR && errno != EAGAIN) {
+			log_err("nat64 worker %u: read: %s", w->id, strerror(errno));
+			break;
+		}
+	}
+	return NULL;
+}
+
+int nat64_workers_start(struct nat64 *n)
+{
+	struct sigaction sa = { .sa_handler = on_wake };	/* no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(WAKE_SIGNAL, &sa, NULL) < 0)
+		return -errno;
+	for (unsigned i = 0; i < n->nworkers; i++) {
+		struct nat64_worker *w = &n->workers[i];
+		int rc = pthread_create(&w->thread, NULL, worker_main, w);
+		if (rc) {
+			log_err("nat64: starting worker %u: %s", i, strerror(rc));
+			return -rc;
+		}
+		w->started = true;
+	}
+	return 0;
+}
+
+void nat64_workers_stop(struct nat64 *n)
+{
+	atomic_store_explicit(&n->stopping, true, memory_order_release);
+	for (unsigned i = 0; n->workers && i < n->nworkers; i++) {
+		struct nat64_worker *w = &n->workers[i];
+		if (!w->started)
+			continue;
+		/* A signal that lands just before read() is lost: repeat until
+		 * the thread has gone. */
+		for (;;) {
+			pthread_kill(w->thread, WAKE_SIGNAL);
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 50 * 1000 * 1000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			if (pthread_timedjoin_np(w->thread, NULL, &ts) == 0)
+				break;
+		}
+		w->started = false;
+	}
+}
+
+void nat64_path_counters_sum(const struct nat64 *n, struct nat64_path_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < n->nworkers; i++) {
+		const struct nat64_path_counters *c = &n->workers[i].c;
+#define X(name, text) out->name += nat64_ld(&c->name);
+		NAT64_PATH_COUNTERS(X)
+#undef X
+		for (unsigned v = 0; v < NAT64_VERDICT_COUNT; v++)
+			out->drops[v] += nat64_ld(&c->drops[v]);
+	}
+}

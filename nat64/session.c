@@ -1,0 +1,807 @@
+/* RFC 6146 BIB and session tables. Everything lives in arrays allocated at
+ * start-up and linked by 32-bit indices: five chained hash tables (sessions
+ * by their IPv6 and IPv4 identity, BIB entries by their IPv6 and IPv4
+ * transport address, clients by prefix), one LRU list per timeout class
+ * (within a class every entry has the same lifetime, so the list order is
+ * also the expiry order and expiry is O(1) per entry), and free lists. */
+#include "autoconf.h"
+
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "common/log.h"
+#include "common/rfc6052.h"
+#include "nat64/pool4.h"
+#include "nat64/session.h"
+
+#include "nat64/session_priv.h"
+
+const char *const session_counter_names[] = {
+#define X(name, text) #name,
+	SESSION_COUNTERS(X)
+#undef X
+	NULL,
+};
+
+const char *session_tcp_state_name(enum session_tcp_state s)
+{
+	static const char *const names[] = {
+#define X(name, text) text,
+		SESSION_TCP_STATES(X)
+#undef X
+	};
+	return (unsigned)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
+/* --- hashing: keyed, so remote hosts cannot aim at one chain --- */
+
+static inline uint64_t hmix(uint64_t h, uint64_t w)
+{
+	h ^= w;
+	h *= UINT64_C(0x9fb21c651e98df25);
+	return h ^ (h >> 29);
+}
+
+static inline uint64_t h6(uint64_t h, const struct in6_addr *a)
+{
+	uint64_t w[2];
+	memcpy(w, a, 16);
+	return hmix(hmix(h, w[0]), w[1]);
+}
+
+static inline uint32_t hfinal(const struct session_table *t, uint64_t h)
+{
+	h ^= h >> 32;
+	h *= UINT64_C(0xd6e8feb86659fd93);
+	h ^= h >> 32;
+	return (uint32_t)h & t->mask;
+}
+
+static uint32_t hash_sess6(const struct session_table *t, uint8_t proto,
+			   const struct in6_addr *c6, uint16_t cport, const struct in6_addr *r6,
+			   uint16_t rport)
+{
+	uint64_t h = hmix(t->seed, (uint64_t)proto << 32 | (uint64_t)cport << 16 | rport);
+	return hfinal(t, h6(h6(h, c6), r6));
+}
+
+static uint32_t hash_sess4(const struct session_table *t, uint8_t proto, struct in_addr r4,
+			   uint16_t rport, struct in_addr p4, uint16_t pport)
+{
+	uint64_t h = hmix(t->seed ^ 0x4444, (uint64_t)proto << 32 | (uint64_t)rport << 16 | pport);
+	return hfinal(t, hmix(h, (uint64_t)r4.s_addr << 32 | p4.s_addr));
+}
+
+static uint32_t hash_bib6(const struct session_table *t, uint8_t proto,
+			  const struct in6_addr *c6, uint16_t cport)
+{
+	return hfinal(t, h6(hmix(t->seed ^ 0xb6, (uint64_t)proto << 16 | cport), c6));
+}
+
+static uint32_t hash_bib4(const struct session_table *t, uint8_t proto, struct in_addr p4,
+			  uint16_t pport)
+{
+	return hfinal(t, hmix(t->seed ^ 0xb4, (uint64_t)proto << 48 | (uint64_t)pport << 32 |
+			      p4.s_addr));
+}
+
+static uint32_t hash_cli(const struct session_table *t, const struct in6_addr *p)
+{
+	return hfinal(t, h6(t->seed ^ 0xc1, p));
+}
+
+/* --- lookups --- */
+
+uint32_t sess_find6(const struct session_table *t, uint8_t proto,
+			   const struct in6_addr *c6, uint16_t cport, const struct in6_addr *r6,
+			   uint16_t rport)
+{
+	for (uint32_t i = t->sess6[hash_sess6(t, proto, c6, cport, r6, rport)]; i != NIL;
+	     i = t->sess[i].next6) {
+		const struct sess *s = &t->sess[i];
+		if (s->proto == proto && s->cport == cport && s->rport == rport &&
+		    memcmp(&s->c6, c6, 16) == 0 && memcmp(&s->r6, r6, 16) == 0)
+			return i;
+	}
+	return NIL;
+}
+
+uint32_t sess_find4(const struct session_table *t, uint8_t proto, struct in_addr r4,
+			   uint16_t rport, struct in_addr p4, uint16_t pport)
+{
+	for (uint32_t i = t->sess4[hash_sess4(t, proto, r4, rport, p4, pport)]; i != NIL;
+	     i = t->sess[i].next4) {
+		const struct sess *s = &t->sess[i];
+		if (s->proto == proto && s->rport == rport && s->pport == pport &&
+		    s->r4.s_addr == r4.s_addr && s->p4.s_addr == p4.s_addr)
+			return i;
+	}
+	return NIL;
+}
+
+uint32_t sess_find_bib6(const struct session_table *t, uint8_t proto,
+			  const struct in6_addr *c6, uint16_t cport)
+{
+	for (uint32_t i = t->bib6[hash_bib6(t, proto, c6, cport)]; i != NIL; i = t->bib[i].next6) {
+		const struct bib *b = &t->bib[i];
+		if (b->proto == proto && b->cport == cport && memcmp(&b->c6, c6, 16) == 0)
+			return i;
+	}
+	return NIL;
+}
+
+uint32_t sess_find_bib4(const struct session_table *t, uint8_t proto, struct in_addr p4,
+			  uint16_t pport)
+{
+	for (uint32_t i = t->bib4[hash_bib4(t, proto, p4, pport)]; i != NIL; i = t->bib[i].next4) {
+		const struct bib *b = &t->bib[i];
+		if (b->proto == proto && b->pport == pport && b->p4.s_addr == p4.s_addr)
+			return i;
+	}
+	return NIL;
+}
+
+static void client_prefix(const struct session_table *t, const struct in6_addr *a,
+			  struct in6_addr *out)
+{
+	*out = *a;
+	in6_mask(out, t->cfg.client_prefix_len);
+}
+
+static uint32_t find_client(const struct session_table *t, const struct in6_addr *prefix)
+{
+	for (uint32_t i = t->cli_b[hash_cli(t, prefix)]; i != NIL; i = t->cli[i].next)
+		if (memcmp(&t->cli[i].prefix, prefix, 16) == 0)
+			return i;
+	return NIL;
+}
+
+/* Removes index `i` from a singly linked chain. */
+#define CHAIN_UNLINK(bucket, arr, field, i) do { \
+	uint32_t *pp_ = (bucket); \
+	while (*pp_ != NIL && *pp_ != (i)) \
+		pp_ = &(arr)[*pp_].field; \
+	if (*pp_ == (i)) \
+		*pp_ = (arr)[i].field; \
+} while (0)
+
+/* --- LRU lists --- */
+
+static void lru_unlink(struct session_table *t, uint32_t i)
+{
+	struct sess *s = &t->sess[i];
+	if (s->prev != NIL)
+		t->sess[s->prev].next = s->next;
+	else
+		t->head[s->cls] = s->next;
+	if (s->next != NIL)
+		t->sess[s->next].prev = s->prev;
+	else
+		t->tail[s->cls] = s->prev;
+	s->prev = s->next = NIL;
+}
+
+static void lru_push(struct session_table *t, uint32_t i)
+{
+	struct sess *s = &t->sess[i];
+	s->prev = NIL;
+	s->next = t->head[s->cls];
+	if (s->next != NIL)
+		t->sess[s->next].prev = i;
+	else
+		t->tail[s->cls] = i;
+	t->head[s->cls] = i;
+}
+
+static enum sess_class class_of(const struct sess *s)
+{
+	if (s->state == SESSION_ACKED)
+		return CL_ACKED;
+	switch (s->proto) {
+	case IPPROTO_UDP:
+		return CL_UDP;
+	case IPPROTO_ICMP:
+		return CL_ICMP;
+	default:
+		return s->tcp == SESSION_TCP_ESTABLISHED || s->tcp == SESSION_TCP_V4_FIN_RCV ||
+		       s->tcp == SESSION_TCP_V6_FIN_RCV ? CL_TCP_EST : CL_TCP_TRANS;
+	}
+}
+
+/* Marks a use: a fresh lifetime, and the front of its class list (at most
+ * once per RELINK_MS, see session_expire for why that stays exact). */
+void sess_touch(struct session_table *t, uint32_t i, uint64_t now)
+{
+	struct sess *s = &t->sess[i];
+	enum sess_class cls = class_of(s);
+	s->last_used = now;
+	s->expires = t->timeout[cls] ? now + t->timeout[cls] : 0;
+	if (cls == s->cls && now - s->linked_at < RELINK_MS)
+		return;
+	lru_unlink(t, i);
+	s->cls = (uint8_t)cls;
+	s->linked_at = now;
+	lru_push(t, i);
+}
+
+/* Marks a use without a new lifetime (states whose timer must run out):
+ * the entry keeps its place, so the class list stays in expiry order. */
+static void touch_keep_timer(struct session_table *t, uint32_t i, uint64_t now)
+{
+	t->sess[i].last_used = now;
+}
+
+/* --- records and events --- */
+
+void sess_fill_record(const struct sess *s, struct session_record *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->proto = s->proto;
+	r->client6 = s->c6;
+	r->client_port = s->cport;
+	r->remote6 = s->r6;
+	r->prefix_len = s->plen;
+	r->remote4 = s->r4;
+	r->remote_port = s->rport;
+	r->pool4 = s->p4;
+	r->pool_port = s->pport;
+	r->tcp_state = s->tcp;
+	r->state = s->state;
+	r->pinned = s->flags & SF_PINNED;
+	r->expires_ms = s->expires;
+	r->last_used_ms = s->last_used;
+}
+
+static void emit(struct session_table *t, enum session_event ev, const struct sess *s)
+{
+	if (!t->hook)
+		return;
+	struct session_record r;
+	sess_fill_record(s, &r);
+	t->hook(t->hook_arg, ev, &r);
+}
+
+static unsigned proto_index(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? 0 : proto == IPPROTO_UDP ? 1 : 2;
+}
+
+/* --- removal --- */
+
+void sess_bib_remove(struct session_table *t, uint32_t bi)
+{
+	struct bib *b = &t->bib[bi];
+	CHAIN_UNLINK(&t->bib6[hash_bib6(t, b->proto, &b->c6, b->cport)], t->bib, next6, bi);
+	CHAIN_UNLINK(&t->bib4[hash_bib4(t, b->proto, b->p4, b->pport)], t->bib, next4, bi);
+	b->next6 = t->free_bib;
+	t->free_bib = bi;
+	t->c.bibs--;
+}
+
+void sess_remove(struct session_table *t, uint32_t i, enum session_event ev)
+{
+	struct sess *s = &t->sess[i];
+	emit(t, ev, s);
+	CHAIN_UNLINK(&t->sess6[hash_sess6(t, s->proto, &s->c6, s->cport, &s->r6, s->rport)],
+		     t->sess, next6, i);
+	CHAIN_UNLINK(&t->sess4[hash_sess4(t, s->proto, s->r4, s->rport, s->p4, s->pport)],
+		     t->sess, next4, i);
+	lru_unlink(t, i);
+
+	struct bib *b = &t->bib[s->bib];
+	if (s->bprev != NIL)
+		t->sess[s->bprev].bnext = s->bnext;
+	else
+		b->sess_head = s->bnext;
+	if (s->bnext != NIL)
+		t->sess[s->bnext].bprev = s->bprev;
+	/* RFC 6146 3.5.1: a dynamic BIB entry lives as long as a session. */
+	if (--b->nsess == 0)
+		sess_bib_remove(t, s->bib);
+
+	struct client *c = &t->cli[s->client];
+	if (--c->count == 0) {
+		CHAIN_UNLINK(&t->cli_b[hash_cli(t, &c->prefix)], t->cli, next, s->client);
+		c->next = t->free_cli;
+		t->free_cli = s->client;
+		t->c.clients--;
+	}
+	t->c.sessions--;
+	t->c.by_proto[proto_index(s->proto)]--;
+	if (s->state == SESSION_ACKED)
+		t->c.acked--;
+	s->next6 = t->free_sess;
+	t->free_sess = i;
+}
+
+/* The least recently used entry that may go: acked cache entries first
+ * (the handoff server can give them back), then the oldest tail of the
+ * timed classes. Pinned entries never go. */
+static uint32_t pick_victim(const struct session_table *t)
+{
+	unsigned n = 0;
+	for (uint32_t i = t->tail[CL_ACKED]; i != NIL && n < VICTIM_SCAN; i = t->sess[i].prev, n++)
+		if (!(t->sess[i].flags & SF_PINNED))
+			return i;
+	uint32_t best = NIL;
+	for (unsigned cl = 0; cl < CL_COUNT; cl++) {
+		if (cl == CL_ACKED)
+			continue;
+		n = 0;
+		for (uint32_t i = t->tail[cl]; i != NIL && n < VICTIM_SCAN;
+		     i = t->sess[i].prev, n++) {
+			if (t->sess[i].flags & SF_PINNED)
+				continue;
+			if (best == NIL || t->sess[i].last_used < t->sess[best].last_used)
+				best = i;
+			break;
+		}
+	}
+	return best;
+}
+
+/* Makes room for one session; 0 or -ENOSPC. */
+int sess_make_room(struct session_table *t)
+{
+	if (t->free_sess != NIL)
+		return 0;
+	uint32_t v = pick_victim(t);
+	if (v == NIL)
+		return -ENOSPC;
+	if (t->sess[v].state == SESSION_ACKED)
+		t->c.evicted_acked++;
+	else
+		t->c.evicted++;
+	sess_remove(t, v, SESSION_EV_EVICTED);
+	return 0;
+}
+
+/* --- creation --- */
+
+static bool pool_in_use(void *arg, uint8_t proto, struct in_addr addr, uint16_t port)
+{
+	const struct session_table *t = arg;
+	if (proto == IPPROTO_UDP && port == t->reserved_port)
+		return true;
+	return sess_find_bib4(t, proto, addr, port) != NIL;
+}
+
+uint32_t sess_bib_new(struct session_table *t, uint8_t proto, const struct in6_addr *c6,
+			uint16_t cport, struct in_addr p4, uint16_t pport)
+{
+	uint32_t bi = t->free_bib;
+	if (bi == NIL)
+		return NIL;	/* cannot happen: BIB entries <= sessions */
+	struct bib *b = &t->bib[bi];
+	t->free_bib = b->next6;
+	*b = (struct bib){ .c6 = *c6, .p4 = p4, .cport = cport, .pport = pport, .proto = proto,
+			   .sess_head = NIL };
+	uint32_t *h6b = &t->bib6[hash_bib6(t, proto, c6, cport)];
+	uint32_t *h4b = &t->bib4[hash_bib4(t, proto, p4, pport)];
+	b->next6 = *h6b;
+	*h6b = bi;
+	b->next4 = *h4b;
+	*h4b = bi;
+	t->c.bibs++;
+	return bi;
+}
+
+/* Finds or creates the client entry for `c6`; NIL when at its cap. */
+static uint32_t client_get(struct session_table *t, const struct in6_addr *c6, bool enforce_cap)
+{
+	struct in6_addr p;
+	client_prefix(t, c6, &p);
+	uint32_t ci = find_client(t, &p);
+	if (ci != NIL)
+		return (enforce_cap && t->cli[ci].count >= t->cfg.max_per_client) ? NIL : ci;
+	ci = t->free_cli;
+	if (ci == NIL)
+		return NIL;
+	t->free_cli = t->cli[ci].next;
+	uint32_t *hb = &t->cli_b[hash_cli(t, &p)];
+	t->cli[ci] = (struct client){ .prefix = p, .count = 0, .next = *hb };
+	*hb = ci;
+	t->c.clients++;
+	return ci;
+}
+
+static bool client_at_cap(const struct session_table *t, const struct in6_addr *c6)
+{
+	struct in6_addr p;
+	client_prefix(t, c6, &p);
+	uint32_t ci = find_client(t, &p);
+	return ci != NIL && t->cli[ci].count >= t->cfg.max_per_client;
+}
+
+/* Links a new session to BIB `bi`; the caller made room. */
+uint32_t sess_new(struct session_table *t, uint32_t bi, const struct in6_addr *r6,
+			 unsigned plen, struct in_addr r4, uint16_t rport, uint8_t tcp_state,
+			 uint8_t state, bool enforce_cap, uint64_t now)
+{
+	struct bib *b = &t->bib[bi];
+	uint32_t ci = client_get(t, &b->c6, enforce_cap);
+	uint32_t i = t->free_sess;
+	if (ci == NIL || i == NIL)
+		return NIL;
+	struct sess *s = &t->sess[i];
+	t->free_sess = s->next6;
+	*s = (struct sess){
+		.c6 = b->c6, .r6 = *r6, .r4 = r4, .p4 = b->p4,
+		.cport = b->cport, .rport = rport, .pport = b->pport,
+		.proto = b->proto, .tcp = tcp_state, .plen = (uint8_t)plen, .state = state,
+		.bib = bi, .client = ci, .prev = NIL, .next = NIL, .bprev = NIL,
+		.bnext = b->sess_head,
+	};
+	if (b->sess_head != NIL)
+		t->sess[b->sess_head].bprev = i;
+	b->sess_head = i;
+	b->nsess++;
+	t->cli[ci].count++;
+	uint32_t *h6b = &t->sess6[hash_sess6(t, s->proto, &s->c6, s->cport, &s->r6, s->rport)];
+	uint32_t *h4b = &t->sess4[hash_sess4(t, s->proto, s->r4, s->rport, s->p4, s->pport)];
+	s->next6 = *h6b;
+	*h6b = i;
+	s->next4 = *h4b;
+	*h4b = i;
+	s->cls = (uint8_t)class_of(s);
+	s->last_used = s->linked_at = now;
+	s->expires = t->timeout[s->cls] ? now + t->timeout[s->cls] : 0;
+	lru_push(t, i);
+	t->c.sessions++;
+	t->c.by_proto[proto_index(s->proto)]++;
+	if (state == SESSION_ACKED)
+		t->c.acked++;
+	return i;
+}
+
+/* --- the TCP state machine (RFC 6146 3.5.2.2) --- */
+
+/* Applies one packet's flags; touches the entry as the RFC's lifetime
+ * rules say (a fresh lifetime, or the running one kept). */
+static void tcp_update(struct session_table *t, uint32_t i, bool from_v6, uint8_t flags,
+		       uint64_t now)
+{
+	struct sess *s = &t->sess[i];
+	bool syn = flags & TCP_FLAG_SYN, fin = flags & TCP_FLAG_FIN, rst = flags & TCP_FLAG_RST;
+	bool refresh = false;
+	switch (s->tcp) {
+	case SESSION_TCP_V4_INIT:
+		if (from_v6 && syn) {
+			s->tcp = SESSION_TCP_ESTABLISHED;
+			refresh = true;
+		}
+		break;
+	case SESSION_TCP_V6_INIT:
+		if (!from_v6 && syn)
+			s->tcp = SESSION_TCP_ESTABLISHED;
+		refresh = syn;
+		break;
+	case SESSION_TCP_ESTABLISHED:
+		if (rst)
+			s->tcp = SESSION_TCP_TRANS;
+		else if (fin)
+			s->tcp = from_v6 ? SESSION_TCP_V6_FIN_RCV : SESSION_TCP_V4_FIN_RCV;
+		refresh = true;
+		break;
+	case SESSION_TCP_V4_FIN_RCV:
+		if (from_v6 && fin)
+			s->tcp = SESSION_TCP_V4_FIN_V6_FIN_RCV;
+		refresh = true;
+		break;
+	case SESSION_TCP_V6_FIN_RCV:
+		if (!from_v6 && fin)
+			s->tcp = SESSION_TCP_V4_FIN_V6_FIN_RCV;
+		refresh = true;
+		break;
+	case SESSION_TCP_V4_FIN_V6_FIN_RCV:
+		break;
+	case SESSION_TCP_TRANS:
+		if (!rst) {
+			s->tcp = SESSION_TCP_ESTABLISHED;
+			refresh = true;
+		}
+		break;
+	default:
+		break;
+	}
+	if (refresh || s->state == SESSION_ACKED)
+		sess_touch(t, i, now);
+	else
+		touch_keep_timer(t, i, now);
+}
+
+/* --- stored inbound SYNs (simultaneous open) --- */
+
+static struct stored_syn *syn_find(struct session_table *t, struct in_addr r4, uint16_t rport,
+				   struct in_addr p4, uint16_t pport)
+{
+	for (unsigned k = 0; k < t->nsyns; k++) {
+		struct stored_syn *y = &t->syns[k];
+		if (y->expires && y->rport == rport && y->pport == pport &&
+		    y->r4.s_addr == r4.s_addr && y->p4.s_addr == p4.s_addr)
+			return y;
+	}
+	return NULL;
+}
+
+static void syn_store(struct session_table *t, const struct nat64_tuple *in, uint64_t now,
+		      const uint8_t *data, size_t len, bool *stored)
+{
+	if (syn_find(t, in->src.v4, in->sport, in->dst.v4, in->dport))
+		return;		/* a retransmission: the first copy waits already */
+	struct stored_syn *slot = NULL;
+	for (unsigned k = 0; k < t->nsyns && !slot; k++)
+		if (!t->syns[k].expires)
+			slot = &t->syns[k];
+	uint8_t *copy = slot && data ? malloc(len) : NULL;
+	if (!copy) {
+		t->c.syn_overflow++;
+		return;
+	}
+	memcpy(copy, data, len);
+	*slot = (struct stored_syn){ .expires = now + t->cfg.tcp_syn_wait_ms, .r4 = in->src.v4,
+				     .p4 = in->dst.v4, .rport = in->sport, .pport = in->dport,
+				     .pkt = copy, .len = len };
+	t->c.syn_stored++;
+	*stored = true;
+}
+
+/* --- the packet entry points --- */
+
+static void out_tuple4(const struct sess *s, struct nat64_tuple *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET;
+	out->proto = s->proto;
+	out->src.v4 = s->p4;
+	out->dst.v4 = s->r4;
+	out->sport = s->pport;
+	out->dport = s->proto == IPPROTO_ICMP ? s->pport : s->rport;
+}
+
+static void out_tuple6(const struct sess *s, struct nat64_tuple *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->family = AF_INET6;
+	out->proto = s->proto == IPPROTO_ICMP ? IPPROTO_ICMPV6 : s->proto;
+	out->src.v6 = s->r6;
+	out->dst.v6 = s->c6;
+	out->sport = s->proto == IPPROTO_ICMP ? s->cport : s->rport;
+	out->dport = s->cport;
+}
+
+/* Our tables name ICMP by its IPv4 number on both sides. */
+uint8_t sess_norm_proto(uint8_t p)
+{
+	return p == IPPROTO_ICMPV6 ? IPPROTO_ICMP : p;
+}
+
+enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_tuple *in,
+				   struct in_addr remote4, unsigned prefix_len, uint8_t tcp_flags,
+				   bool icmp_error, uint64_t now, struct nat64_tuple *out)
+{
+	uint8_t proto = sess_norm_proto(in->proto);
+	uint16_t rport = proto == IPPROTO_ICMP ? 0 : in->dport;
+	enum nat64_verdict v = NAT64_CONTINUE;
+	pthread_mutex_lock(&t->lock);
+	uint32_t i = sess_find6(t, proto, &in->src.v6, in->sport, &in->dst.v6, rport);
+	if (i != NIL) {
+		if (icmp_error)
+			;	/* errors refer to a session; they do not keep it alive */
+		else if (proto == IPPROTO_TCP)
+			tcp_update(t, i, true, tcp_flags, now);
+		else
+			sess_touch(t, i, now);
+		out_tuple4(&t->sess[i], out);
+		goto unlock;
+	}
+	if (icmp_error || (proto == IPPROTO_TCP && !(tcp_flags & TCP_FLAG_SYN))) {
+		/* 3.5.2.2: in CLOSED only a SYN opens a session. */
+		t->c.no_session++;
+		v = NAT64_DROP_NO_SESSION;
+		goto unlock;
+	}
+	if (client_at_cap(t, &in->src.v6)) {
+		t->c.refused_client++;
+		v = NAT64_DROP_CLIENT_LIMIT;
+		goto unlock;
+	}
+	if (sess_make_room(t) != 0) {
+		t->c.refused_full++;
+		v = NAT64_DROP_TABLE_FULL;
+		goto unlock;
+	}
+	/* Endpoint-independent mapping (3.5.1): one BIB entry per client
+	 * transport address, whatever the destination. */
+	uint32_t bi = sess_find_bib6(t, proto, &in->src.v6, in->sport);
+	if (bi == NIL) {
+		struct in_addr p4;
+		uint16_t pport;
+		if (pool4_allocate(t->pool, proto, &in->src.v6, in->sport, pool_in_use, t, &p4,
+				   &pport) != 0) {
+			t->c.pool_exhausted++;
+			v = NAT64_DROP_POOL_EXHAUSTED;
+			goto unlock;
+		}
+		bi = sess_bib_new(t, proto, &in->src.v6, in->sport, p4, pport);
+	}
+	struct bib *b = &t->bib[bi];
+	/* The same IPv4 flow through a second prefix: share its session. */
+	i = sess_find4(t, proto, remote4, rport, b->p4, b->pport);
+	if (i == NIL) {
+		i = sess_new(t, bi, &in->dst.v6, prefix_len, remote4, rport,
+			     proto == IPPROTO_TCP ? SESSION_TCP_V6_INIT : SESSION_TCP_CLOSED,
+			     SESSION_LOCAL, true, now);
+		if (i == NIL) {
+			if (b->nsess == 0)
+				sess_bib_remove(t, bi);
+			v = NAT64_DROP_INTERNAL;
+			goto unlock;
+		}
+		t->c.created++;
+		emit(t, SESSION_EV_CREATED, &t->sess[i]);
+	}
+	if (proto == IPPROTO_TCP) {
+		/* Simultaneous open: our SYN answers the stored one, which is
+		 * dropped silently (3.5.2.2). */
+		struct stored_syn *y = syn_find(t, remote4, rport, b->p4, b->pport);
+		if (y) {
+			free(y->pkt);
+			y->pkt = NULL;
+			y->expires = 0;
+			t->c.syn_matched++;
+		}
+	}
+	out_tuple4(&t->sess[i], out);
+unlock:
+	pthread_mutex_unlock(&t->lock);
+	return v;
+}
+
+/* Address-dependent filtering (RFC 4787 / RFC 6146 3.5.1): an inbound
+ * packet passes when the client has sent to that IPv4 address before. */
+static bool adf_permits(const struct session_table *t, uint32_t bi, struct in_addr r4)
+{
+	for (uint32_t i = t->bib[bi].sess_head; i != NIL; i = t->sess[i].bnext)
+		if (t->sess[i].r4.s_addr == r4.s_addr)
+			return true;
+	return false;
+}
+
+enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_tuple *in,
+				   uint8_t tcp_flags, bool icmp_error, uint64_t now,
+				   const uint8_t *data, size_t len, bool *stored,
+				   struct nat64_tuple *out)
+{
+	uint8_t proto = sess_norm_proto(in->proto);
+	uint16_t rport = proto == IPPROTO_ICMP ? 0 : in->sport;
+	bool syn = proto == IPPROTO_TCP && (tcp_flags & TCP_FLAG_SYN) && !(tcp_flags & 0x10);
+	enum nat64_verdict v = NAT64_CONTINUE;
+	*stored = false;
+	pthread_mutex_lock(&t->lock);
+	uint32_t i = sess_find4(t, proto, in->src.v4, rport, in->dst.v4, in->dport);
+	if (i != NIL) {
+		if (icmp_error)
+			;
+		else if (proto == IPPROTO_TCP)
+			tcp_update(t, i, false, tcp_flags, now);
+		else
+			sess_touch(t, i, now);
+		out_tuple6(&t->sess[i], out);
+		goto unlock;
+	}
+	if (icmp_error || (proto == IPPROTO_TCP && !syn)) {
+		t->c.no_session++;
+		v = NAT64_DROP_NO_SESSION;
+		goto unlock;
+	}
+	uint32_t bi = sess_find_bib4(t, proto, in->dst.v4, in->dport);
+	if (bi == NIL || (t->cfg.filtering == FILTER_ADDRESS_DEPENDENT &&
+			  !adf_permits(t, bi, in->src.v4))) {
+		/* 3.5.2.2: a SYN may be half of a simultaneous open; it waits
+		 * before it is answered with port unreachable. */
+		if (syn)
+			syn_store(t, in, now, data, len, stored);
+		if (bi == NIL) {
+			t->c.no_session++;
+			v = NAT64_DROP_NO_SESSION;
+		} else {
+			t->c.filtered++;
+			v = *stored ? NAT64_DROP_NO_SESSION : NAT64_DROP_FILTERED;
+		}
+		goto unlock;
+	}
+	if (client_at_cap(t, &t->bib[bi].c6)) {
+		t->c.refused_client++;
+		v = NAT64_DROP_CLIENT_LIMIT;
+		goto unlock;
+	}
+	/* sess_make_room may evict this very BIB's last session: keep the BIB's
+	 * identity and look it up again. */
+	struct bib keep = t->bib[bi];
+	struct in6_addr r6 = t->sess[keep.sess_head].r6;
+	unsigned plen = t->sess[keep.sess_head].plen;
+	if (sess_make_room(t) != 0) {
+		t->c.refused_full++;
+		v = NAT64_DROP_TABLE_FULL;
+		goto unlock;
+	}
+	bi = sess_find_bib4(t, proto, keep.p4, keep.pport);
+	if (bi == NIL)
+		bi = sess_bib_new(t, proto, &keep.c6, keep.cport, keep.p4, keep.pport);
+	/* The remote's IPv6 form: the prefix the client used toward this BIB. */
+	rfc6052_embed(&r6, plen, in->src.v4, &r6);
+	i = sess_new(t, bi, &r6, plen, in->src.v4, rport,
+		     proto == IPPROTO_TCP ? SESSION_TCP_V4_INIT : SESSION_TCP_CLOSED,
+		     SESSION_LOCAL, true, now);
+	if (i == NIL) {
+		if (t->bib[bi].nsess == 0)
+			sess_bib_remove(t, bi);
+		v = NAT64_DROP_INTERNAL;
+		goto unlock;
+	}
+	t->c.created++;
+	emit(t, SESSION_EV_CREATED, &t->sess[i]);
+	out_tuple6(&t->sess[i], out);
+unlock:
+	pthread_mutex_unlock(&t->lock);
+	return v;
+}
+
+size_t session_expire(struct session_table *t, uint64_t now, session_syn_timeout_fn fn,
+		      void *arg)
+{
+	size_t removed = 0;
+	pthread_mutex_lock(&t->lock);
+	/* A list is ordered by linked_at, and an entry's true expiry is at
+	 * least linked_at + timeout. So the walk from the tail stops at the
+	 * first entry whose linked_at + timeout lies ahead; entries used since
+	 * they were linked go to the front instead of away. */
+	for (unsigned cl = 0; cl < CL_COUNT; cl++) {
+		if (!t->timeout[cl])
+			continue;
+		while (t->tail[cl] != NIL) {
+			uint32_t i = t->tail[cl];
+			struct sess *s = &t->sess[i];
+			if (s->linked_at + t->timeout[cl] > now || (s->flags & SF_PINNED))
+				break;
+			if (s->expires > now) {
+				lru_unlink(t, i);
+				s->linked_at = s->expires - t->timeout[cl];
+				lru_push(t, i);
+				continue;
+			}
+			sess_remove(t, i, SESSION_EV_DELETED);
+			t->c.expired++;
+			removed++;
+		}
+	}
+	/* Take the timed-out SYNs out, answer them after unlocking. */
+	struct stored_syn due[DEFAULT_STORED_SYNS];
+	unsigned ndue = 0;
+	for (unsigned k = 0; k < t->nsyns; k++) {
+		struct stored_syn *y = &t->syns[k];
+		if (!y->expires || y->expires > now)
+			continue;
+		if (ndue < ARRAY_SIZE(due)) {
+			due[ndue++] = *y;
+		} else {
+			free(y->pkt);
+		}
+		y->pkt = NULL;
+		y->expires = 0;
+		t->c.syn_timed_out++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	for (unsigned k = 0; k < ndue; k++) {
+		if (fn)
+			fn(arg, due[k].pkt, due[k].len);
+		free(due[k].pkt);
+	}
+	return removed;
+}
+

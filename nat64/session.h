@@ -1,0 +1,174 @@
+/* The RFC 6146 state: BIB (binding information base) and session tables for
+ * TCP, UDP and ICMP query messages, with O(1) lookup from both sides, a
+ * fixed size chosen at start-up, a per-client cap, LRU eviction and the
+ * timers of RFC 6146 3.5.
+ *
+ * Entries are LOCAL (ordinary RFC 6146 timers) or ACKED: an "acked cache
+ * entry" of the handoff protocol (spec/handoff.md 7.2-7.4) that has no idle
+ * timer, is evicted first when the table is full, and can be installed
+ * again from a record later (session_install). A LOCAL entry can be pinned
+ * (not evictable) while its ENTRY-CREATED awaits its ack.
+ *
+ * Thread safety: every function locks the table; callbacks run with the
+ * lock held and must not call back into the table. */
+#ifndef SIXFOUR_NAT64_SESSION_H
+#define SIXFOUR_NAT64_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include "common/config.h"
+#include "nat64/xlate.h"
+
+struct pool4;
+struct session_table;
+
+/* RFC 6146 3.5.2.1 TCP states (CLOSED is "no session"). */
+#define SESSION_TCP_STATES(X) \
+	X(CLOSED, "closed") \
+	X(V4_INIT, "v4-init") \
+	X(V6_INIT, "v6-init") \
+	X(ESTABLISHED, "established") \
+	X(V4_FIN_RCV, "v4-fin-rcv") \
+	X(V6_FIN_RCV, "v6-fin-rcv") \
+	X(V4_FIN_V6_FIN_RCV, "v4-fin-v6-fin-rcv") \
+	X(TRANS, "trans")
+
+enum session_tcp_state {
+#define X(name, text) SESSION_TCP_##name,
+	SESSION_TCP_STATES(X)
+#undef X
+	SESSION_TCP_STATE_COUNT
+};
+const char *session_tcp_state_name(enum session_tcp_state s);
+
+enum session_entry_state {
+	SESSION_LOCAL = 0,	/* RFC 6146 timers; owned by this translator */
+	SESSION_ACKED = 1,	/* handoff cache entry: evictable, no timer */
+};
+
+struct session_cfg {
+	unsigned max_sessions;
+	unsigned max_per_client;
+	unsigned client_prefix_len;	/* IPv6 prefix length of one client */
+	enum nat64_filtering filtering;
+	uint64_t tcp_est_ms, tcp_trans_ms, tcp_syn_wait_ms, udp_ms, icmp_ms;
+	unsigned max_stored_syns;	/* inbound SYNs waiting (3.5.2.2); 0 = 64 */
+};
+
+/* One session, as the operator (sessions list) and the handoff client see
+ * it. Names follow RFC 6146: client (X',x), remote (Y',y) and (Y,y), pool
+ * (T,t). For ICMP the ports hold the identifiers and remote_port is 0. */
+struct session_record {
+	uint8_t proto;		/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP */
+	struct in6_addr client6;
+	uint16_t client_port;
+	struct in6_addr remote6;	/* the remote as the client addressed it */
+	uint8_t prefix_len;	/* RFC 6052 length of remote6's prefix */
+	struct in_addr remote4;
+	uint16_t remote_port;
+	struct in_addr pool4;
+	uint16_t pool_port;
+	uint8_t tcp_state;	/* enum session_tcp_state */
+	uint8_t state;		/* enum session_entry_state */
+	bool pinned;
+	uint64_t expires_ms;	/* monotonic; 0 = no timer (ACKED) */
+	uint64_t last_used_ms;
+};
+
+#define SESSION_COUNTERS(X) \
+	X(created, "sessions created") \
+	X(expired, "sessions expired by their timer") \
+	X(evicted, "sessions evicted because the table was full") \
+	X(evicted_acked, "acked cache entries evicted") \
+	X(flushed, "sessions removed by flush") \
+	X(installed, "entries installed from a record") \
+	X(refused_full, "new sessions refused: table full of pinned entries") \
+	X(refused_client, "new sessions refused: per-client cap") \
+	X(pool_exhausted, "new mappings refused: no free pool4 port") \
+	X(filtered, "inbound packets refused by filtering") \
+	X(no_session, "packets without a session") \
+	X(syn_stored, "inbound SYNs stored for simultaneous open") \
+	X(syn_matched, "stored SYNs discarded by an outbound SYN") \
+	X(syn_timed_out, "stored SYNs answered with port unreachable") \
+	X(syn_overflow, "inbound SYNs dropped: store full")
+
+struct session_counters {
+#define X(name, text) uint64_t name;
+	SESSION_COUNTERS(X)
+#undef X
+	/* gauges */
+	uint64_t sessions, bibs, clients;
+	uint64_t by_proto[3];	/* TCP, UDP, ICMP */
+	uint64_t acked;
+};
+/* Names of the counters, in struct order (NULL-terminated). */
+extern const char *const session_counter_names[];
+
+/* Allocates everything for cfg->max_sessions entries up front. `pool` is
+ * borrowed and must outlive the table. NULL on failure (-errno in *err). */
+struct session_table *session_table_new(const struct session_cfg *cfg, struct pool4 *pool,
+					uint64_t seed, int *err);
+void session_table_free(struct session_table *t);
+/* Allocates new mappings from `pool` from now on (host addresses changed);
+ * existing entries keep theirs. */
+void session_table_set_pool(struct session_table *t, struct pool4 *pool);
+/* Takes new timeouts and filtering from a reload (sizes stay). */
+void session_table_reconfigure(struct session_table *t, const struct session_cfg *cfg);
+
+/* RFC 6146 3.5 for a packet from the IPv6 side: `in` is the tuple of
+ * nat64_determine_tuple6 (for an ICMP error, the reversed inner tuple),
+ * `remote4` the IPv4 address embedded in in->dst.v6 under a prefix of
+ * `prefix_len`. Finds or creates the
+ * session, runs the TCP state machine, and fills `out` with the IPv4 tuple
+ * (pool address and port as source). ICMP errors only look up. */
+enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_tuple *in,
+				   struct in_addr remote4, unsigned prefix_len, uint8_t tcp_flags,
+				   bool icmp_error, uint64_t now, struct nat64_tuple *out);
+
+/* RFC 6146 3.5 for a packet from the IPv4 side, `in` from
+ * nat64_determine_tuple4. Fills `out` with the IPv6 tuple. An inbound SYN
+ * that may be half of a simultaneous open (3.5.2.2) is copied from
+ * (data, len) and kept for tcp-syn-wait: the verdict is then
+ * NAT64_DROP_NO_SESSION with *stored set. */
+enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_tuple *in,
+				   uint8_t tcp_flags, bool icmp_error, uint64_t now,
+				   const uint8_t *data, size_t len, bool *stored,
+				   struct nat64_tuple *out);
+
+/* Called for each stored SYN whose wait ran out: the caller answers it with
+ * ICMP port unreachable (3.5.2.2). Runs without the table lock. */
+typedef void (*session_syn_timeout_fn)(void *arg, const uint8_t *pkt, size_t len);
+/* Removes expired sessions and stored SYNs; returns sessions removed. */
+size_t session_expire(struct session_table *t, uint64_t now, session_syn_timeout_fn fn,
+		      void *arg);
+
+/* Events for the handoff client; called with the lock held. */
+enum session_event { SESSION_EV_CREATED, SESSION_EV_DELETED, SESSION_EV_EVICTED };
+typedef void (*session_event_fn)(void *arg, enum session_event ev,
+				 const struct session_record *rec);
+void session_table_set_hook(struct session_table *t, session_event_fn fn, void *arg);
+
+/* Installs a session from a record (handoff LOOKUP-REPLY, 7.4): its BIB
+ * entry too when missing. The entry becomes rec->state. 0, -EEXIST when a
+ * different mapping holds either side, -ENOSPC, -EINVAL. */
+int session_install(struct session_table *t, const struct session_record *rec, uint64_t now);
+/* Changes the state of the session with the IPv4-side identity of `key`
+ * (proto, remote4, remote_port, pool4, pool_port): ENTRY-ACK makes it
+ * ACKED; a session down makes it LOCAL again with fresh timers. 0 or
+ * -ENOENT. */
+int session_set_state(struct session_table *t, const struct session_record *key,
+		      enum session_entry_state state, bool pinned, uint64_t now);
+
+/* Calls `fn` for every session (lock held: do not block). */
+void session_foreach(struct session_table *t, void (*fn)(void *arg,
+		     const struct session_record *rec), void *arg);
+/* Removes every session; returns how many. */
+size_t session_flush(struct session_table *t);
+void session_get_counters(struct session_table *t, struct session_counters *out);
+/* Bytes allocated for the table (memory per session = this / max). */
+size_t session_table_memory(const struct session_table *t);
+
+#endif

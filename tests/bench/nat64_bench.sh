@@ -1,0 +1,174 @@
+#!/bin/bash
+# NAT64 benchmark (not a test): in the lab topology, the same client and
+# server, one run, three data planes in turn:
+#   sixfourd  (stateful NAT64 over TUN, prefix 2001:db8:64::/96)
+#   tayga     (Debian tayga, dynamic pool + nftables masquerade, same prefix)
+#   kernel    (plain IPv6 forwarding: the ceiling)
+# Figures: iperf3 TCP 1 and 4 streams, 64-octet UDP packets/s (with loss),
+# new TCP connections/s, and sixfourd's memory per session with 1 M
+# sessions. Each figure is the median of RUNS runs; ratios are printed.
+#
+#   sudo tests/bench/nat64_bench.sh        (RUNS=3 SECS=5 by default)
+set -u
+: "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
+: "${top_builddir:=$top_srcdir/build-nat64}"
+export top_srcdir top_builddir
+. "$top_srcdir/tests/netns/lib.sh"
+RUNS=${RUNS:-3}
+ONLY=${ONLY:-}	# "sixfour" to measure sixfourd alone (development)
+SECS=${SECS:-5}
+lab_require iperf3 tayga nft cc
+lab_setup
+: >"$LAB_TRUST_ANCHOR"
+PREFIX=2001:db8:64::
+POOL_DYN=192.168.255.0/24	# tayga's dynamic pool, masqueraded
+FLOOD=$LAB_DIR/nat64_flood
+cc -O2 -pthread -o "$FLOOD" "$top_srcdir/tests/bench/nat64_flood.c" || exit 1
+
+# The server answers sixfourd's dedicated pool through the appliance, and
+# gets an IPv6 address for the kernel-forwarding ceiling.
+lab_in server ip route add 192.88.99.64/30 via "$LAB_APPL4"
+lab_in server sysctl -qw "net.ipv6.conf.$LAB_IF_SERVER.disable_ipv6=0" net.ipv6.conf.all.disable_ipv6=0
+lab_in appl sysctl -qw "net.ipv6.conf.$LAB_IF_APPL4.disable_ipv6=0"
+lab_in appl ip addr add 2001:db8:2::1/64 dev "$LAB_IF_APPL4" nodad
+lab_in server ip addr add 2001:db8:2::80/64 dev "$LAB_IF_SERVER" nodad
+lab_in server ip -6 route add default via 2001:db8:2::1
+lab_bg server iperf3 iperf3 -s -p 5201
+lab_bg server accept "$FLOOD" accept :: 9000 2
+lab_wait 10 lab_in server sh -c "ss -ltn | grep -q ':9000 '"
+lab_wait 10 lab_in server sh -c "ss -ltn | grep -q ':5201 '"
+
+declare -A R	# R[mode.metric] = "v1 v2 v3"
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+iperf_json() { lab_in client iperf3 -c "$1" -p 5201 -t "$SECS" -J "${@:2}" 2>/dev/null; }
+tcp_bps() {
+	iperf_json "$@" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null || echo 0
+}
+udp_pps() { # received packets/s and loss %
+	iperf_json "$1" -u -l 64 -b 0 | python3 -c '
+import json,sys
+d = json.load(sys.stdin)["end"]["sum"]
+print(int((d["packets"] - d["lost_packets"]) / d["seconds"]), round(d["lost_percent"], 1))' 2>/dev/null || echo "0 100"
+}
+
+measure_once() { # measure_once MODE TARGET6: one round of every figure
+	local mode=$1 dst=$2 v
+	R[$mode.tcp1]+="$(tcp_bps "$dst") "
+	R[$mode.tcp4]+="$(tcp_bps "$dst" -P 4) "
+	v=$(udp_pps "$dst")
+	R[$mode.udp]+="${v% *} "
+	R[$mode.loss]+="${v#* } "
+	R[$mode.conn]+="$(lab_in client "$FLOOD" conn "$dst" 9000 "$SECS" 4) "
+}
+
+cat >"$LAB_DIR/bench.ini" <<INI
+[general]
+workers = ${WORKERS:-2}
+log-level = notice
+[dns64]
+enable = no
+[prefix bench]
+prefix = ${PREFIX}/96
+translate = yes
+[nat64]
+pool4 = 192.88.99.64/30
+max-sessions = 262144
+max-sessions-per-client = 262144
+INI
+mkdir -p "$LAB_DIR/tayga"
+cat >"$LAB_DIR/tayga.conf" <<CONF
+tun-device nat64
+ipv4-addr 192.168.255.1
+prefix ${PREFIX}/96
+dynamic-pool $POOL_DYN
+data-dir $LAB_DIR/tayga
+CONF
+tayga_start() { # tayga's standard stateful recipe: dynamic pool + masquerade
+	lab_in appl tayga -c "$LAB_DIR/tayga.conf" --mktun >/dev/null
+	lab_in appl ip link set nat64 up
+	lab_in appl ip route add "$POOL_DYN" dev nat64
+	lab_in appl ip -6 route add "${PREFIX}/96" dev nat64
+	lab_in appl nft -f - <<NFT
+table ip benchnat {
+	chain post { type nat hook postrouting priority 100; ip saddr $POOL_DYN masquerade; }
+}
+NFT
+	lab_bg appl tayga tayga -d -c "$LAB_DIR/tayga.conf"
+	TAYGA_PID=$LAB_LAST_PID
+	lab_wait 10 lab_in client ping -6 -c1 -W1 "${PREFIX}$LAB_SERVER4" || echo "# tayga does not answer" >&2
+}
+tayga_stop() {
+	kill "$TAYGA_PID" 2>/dev/null
+	wait "$TAYGA_PID" 2>/dev/null
+	lab_in appl nft delete table ip benchnat
+	lab_in appl ip link del nat64 2>/dev/null
+}
+
+# The three data planes take turns within each round, so a load change on
+# the (shared) machine hits all of them alike; ratios are taken per round.
+for round in $(seq "$RUNS"); do
+	lab_sixfourd_start "$LAB_DIR/bench.ini" || exit 1
+	measure_once sixfour "${PREFIX}$LAB_SERVER4"
+	lab_sixfourd_stop
+	[ "$ONLY" = sixfour ] && continue
+	tayga_start
+	measure_once tayga "${PREFIX}$LAB_SERVER4"
+	tayga_stop
+	measure_once kernel 2001:db8:2::80
+done
+for mode in sixfour tayga kernel; do
+	[ -n "${R[$mode.tcp1]:-}" ] || continue
+	echo "# $mode: tcp1 ${R[$mode.tcp1]}| tcp4 ${R[$mode.tcp4]}| udp ${R[$mode.udp]}| loss ${R[$mode.loss]}| conn ${R[$mode.conn]}" >&2
+done
+[ "$ONLY" = sixfour ] && exit 0
+
+# --- memory per session at 1 M sessions ---
+# Baseline: the same daemon with the smallest table.
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+sixfourd_pid() { echo "$LAB_SIXFOURD_PID"; }	# ip netns exec, unshare, sh exec it
+sed -i 's/^max-sessions = .*/max-sessions = 16/; s/^max-sessions-per-client = .*/max-sessions-per-client = 16/' "$LAB_DIR/bench.ini"
+lab_sixfourd_start "$LAB_DIR/bench.ini" || exit 1
+rss0=$(rss_kb "$(sixfourd_pid)")
+lab_sixfourd_stop
+sed -i 's/^max-sessions = .*/max-sessions = 1048576/; s/^max-sessions-per-client = .*/max-sessions-per-client = 1048576/' "$LAB_DIR/bench.ini"
+lab_sixfourd_start "$LAB_DIR/bench.ini" || exit 1
+pid=$(sixfourd_pid)
+sessions() { lab_ctl --json nat64 stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"]["count"])'; }
+lab_in client "$FLOOD" flows 2001:db8:1:1:: "${PREFIX}$LAB_SERVER4" 9000 1050000 60000 >&2
+lab_wait 30 sh -c "[ \$(nsenter -t $LAB_SIXFOURD_PID -m -n $top_builddir/sixfourctl --json nat64 stats | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"sessions\"][\"count\"])') -ge 1000000 ]"
+nsess=$(sessions)
+rss1=$(rss_kb "$pid")
+tablemem=$(lab_ctl --json nat64 stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"]["memory"])')
+lab_sixfourd_stop
+ct_size=$(awk '$1 == "nf_conntrack" {print $4}' /proc/slabinfo 2>/dev/null)
+
+# --- report ---
+m() { median ${R[$1]}; }
+# The median of the per-round ratios (both measured under the same load).
+rratio() { python3 -c "
+import statistics, sys
+a = [float(x) for x in sys.argv[1].split()]; b = [float(x) for x in sys.argv[2].split()]
+r = [x / y for x, y in zip(a, b) if y]
+print('%.2f' % statistics.median(r) if r else 'n/a')" "$1" "$2"; }
+printf '\n%-28s %14s %14s %14s %10s %10s\n' "median of $RUNS x ${SECS}s" sixfourd tayga kernel "6/tayga" "6/kernel"
+echo "(figures: medians of the rounds; ratios: medians of the per-round ratios)"
+for k in tcp1 tcp4 udp conn; do
+	case $k in
+	tcp1) name="TCP 1 stream (Mbit/s)"; f=1e-6 ;;
+	tcp4) name="TCP 4 streams (Mbit/s)"; f=1e-6 ;;
+	udp) name="UDP 64 B (packets/s)"; f=1 ;;
+	conn) name="new TCP connections/s"; f=1 ;;
+	esac
+	s=$(m sixfour.$k) t=$(m tayga.$k) kk=$(m kernel.$k)
+	printf '%-28s %14.0f %14.0f %14.0f %10s %10s\n' "$name" \
+		"$(python3 -c "print($s*$f)")" "$(python3 -c "print($t*$f)")" "$(python3 -c "print($kk*$f)")" \
+		"$(rratio "${R[sixfour.$k]}" "${R[tayga.$k]}")" "$(rratio "${R[sixfour.$k]}" "${R[kernel.$k]}")"
+done
+printf '%-28s %14s %14s %14s\n' "UDP 64 B loss (%)" "$(m sixfour.loss)" "$(m tayga.loss)" "$(m kernel.loss)"
+echo
+echo "sixfourd RSS: $rss0 kB with a 16-entry table, $rss1 kB with $nsess sessions in a 1048576-entry table"
+python3 -c "
+n, r0, r1, tm = $nsess, $rss0, $rss1, $tablemem
+print('memory per session: %.0f B (RSS difference / sessions); the table allocates %.0f B per entry' % ((r1 - r0) * 1024 / max(n, 1), tm / 1048576))"
+[ -n "$ct_size" ] && echo "for comparison: one Linux conntrack entry (tayga + masquerade keeps one per flow) is $ct_size B"
+exit 0

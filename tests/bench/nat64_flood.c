@@ -1,0 +1,198 @@
+/* Load generators for tests/bench/nat64_bench.sh (not part of sixfourd).
+ *
+ *   nat64_flood accept ADDR PORT THREADS
+ *       accepts TCP connections and closes them at once, forever.
+ *   nat64_flood conn ADDR PORT SECONDS THREADS
+ *       opens and resets TCP connections for SECONDS; prints connections/s.
+ *   nat64_flood flows SRC6PREFIX DST6 PORT COUNT PPS
+ *       sends COUNT UDP datagrams over a raw IPv6 socket from address
+ *       SRC6PREFIX::1, each a new flow for the translator's table: 32
+ *       source ports times destination ports 1, 2, ... (so 32 pool4
+ *       mappings carry all the sessions), paced at PPS. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct sockaddr_storage target;
+static socklen_t target_len;
+static volatile int stop;
+static double seconds;
+
+static int parse(const char *addr, const char *port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)atoi(port));
+		*len = sizeof(*s6);
+		return 0;
+	}
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)atoi(port));
+		*len = sizeof(*s4);
+		return 0;
+	}
+	return -1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int listener;
+
+static void *acceptor(void *arg)
+{
+	for (;;) {
+		int c = accept(listener, NULL, NULL);
+		if (c >= 0)
+			close(c);
+	}
+	return arg;
+}
+
+static void *connector(void *arg)
+{
+	long *count = arg;
+	struct linger lg = { 1, 0 };	/* close with RST: no TIME_WAIT */
+	double end = now() + seconds;
+	while (now() < end) {
+		int s = socket(target.ss_family, SOCK_STREAM, 0);
+		if (s < 0)
+			break;
+		setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		struct timeval tv = { 1, 0 };
+		setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (connect(s, (struct sockaddr *)&target, target_len) == 0)
+			(*count)++;
+		close(s);
+	}
+	return NULL;
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static int flows(const char *prefix, const char *dst, long count, long pps)
+{
+	struct in6_addr src, dst6;
+	if (inet_pton(AF_INET6, prefix, &src) != 1 || inet_pton(AF_INET6, dst, &dst6) != 1)
+		return 2;
+	int s = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+	if (s < 0) {
+		perror("raw socket");
+		return 1;
+	}
+	uint8_t pkt[40 + 8 + 8];
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = dst6 };
+	double start = now();
+	for (long i = 0; i < count; i++) {
+		memset(pkt, 0, sizeof(pkt));
+		pkt[0] = 0x60;
+		pkt[4] = 0;
+		pkt[5] = 16;
+		pkt[6] = IPPROTO_UDP;
+		pkt[7] = 64;
+		memcpy(pkt + 8, &src, 16);
+		pkt[8 + 15] = 1;
+		memcpy(pkt + 24, &dst6, 16);
+		uint16_t sport = (uint16_t)(1024 + i % 32);
+		uint16_t dport = (uint16_t)(1 + (i / 32) % 65535);
+		pkt[40] = (uint8_t)(sport >> 8);
+		pkt[41] = (uint8_t)sport;
+		pkt[42] = (uint8_t)(dport >> 8);
+		pkt[43] = (uint8_t)dport;
+		pkt[45] = 16;
+		memcpy(pkt + 48, "sixfour!", 8);
+		uint32_t sum = csum_add(0, pkt + 8, 32);
+		sum += 16 + IPPROTO_UDP;
+		sum = csum_add(sum, pkt + 40, 16);
+		uint16_t c = csum_fold(sum);
+		pkt[46] = (uint8_t)(c >> 8);
+		pkt[47] = (uint8_t)c;
+		if (sendto(s, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0 &&
+		    errno != ENOBUFS)
+			perror("sendto");
+		if (pps > 0 && i % 256 == 255) {
+			double due = start + (double)(i + 1) / (double)pps;
+			double d = due - now();
+			if (d > 0) {
+				struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	printf("%ld flows in %.2f s\n", count, now() - start);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 5 && strcmp(argv[1], "accept") == 0) {
+		if (parse(argv[2], argv[3], &target, &target_len))
+			return 2;
+		listener = socket(target.ss_family, SOCK_STREAM, 0);
+		int one = 1;
+		setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(listener, (struct sockaddr *)&target, target_len) || listen(listener, 4096)) {
+			perror("listen");
+			return 1;
+		}
+		int n = atoi(argv[4]);
+		pthread_t t[64];
+		for (int i = 0; i < n && i < 64; i++)
+			pthread_create(&t[i], NULL, acceptor, NULL);
+		pause();
+		return 0;
+	}
+	if (argc >= 6 && strcmp(argv[1], "conn") == 0) {
+		if (parse(argv[2], argv[3], &target, &target_len))
+			return 2;
+		seconds = atof(argv[4]);
+		int n = atoi(argv[5]);
+		pthread_t t[64];
+		long counts[64] = { 0 };
+		double t0 = now();
+		for (int i = 0; i < n && i < 64; i++)
+			pthread_create(&t[i], NULL, connector, &counts[i]);
+		long total = 0;
+		for (int i = 0; i < n && i < 64; i++) {
+			pthread_join(t[i], NULL);
+			total += counts[i];
+		}
+		printf("%.0f\n", (double)total / (now() - t0));
+		return 0;
+	}
+	if (argc >= 7 && strcmp(argv[1], "flows") == 0)
+		return flows(argv[2], argv[3], atol(argv[5]), atol(argv[6]));
+	fprintf(stderr, "usage: see the comment at the top of nat64_flood.c\n");
+	return 2;
+}
