@@ -344,6 +344,7 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	strlcpy_ok(n->dev, cfg->nat64.device, sizeof(n->dev));
 	n->mtu = cfg->nat64.mtu;
 	n->v6_stats_len = cfg->stats.v6_prefix_len;
+	atomic_store(&n->bandwidth, cfg->ratelimit.bandwidth);
 	n->v4_stats_len = cfg->stats.v4_prefix_len;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	n->nworkers = cfg->general.workers ? cfg->general.workers : (unsigned)(ncpu > 0 ? ncpu : 1);
@@ -480,6 +481,7 @@ static int nat64_reload(void *state, const struct sixfour_config *cfg, char *err
 	session_cfg_from(cfg, &sc);
 	session_table_reconfigure(n->sessions, &sc);
 	n->v6_stats_len = cfg->stats.v6_prefix_len;
+	atomic_store(&n->bandwidth, cfg->ratelimit.bandwidth);
 	n->v4_stats_len = cfg->stats.v4_prefix_len;
 	/* Read per packet by the workers; a bool store is atomic here and a
 	 * packet seeing the old value is harmless. */

@@ -73,6 +73,10 @@ struct nat64_worker {
 	 * relaxed atomics (counters may lag by a packet, never tear). */
 	struct nat64_path_counters c;
 	struct nat64_traffic traffic;
+	/* [ratelimit] bandwidth, split evenly between workers so that no
+	 * worker waits for another: this worker's token bucket in bytes. */
+	uint64_t bw_tokens;
+	uint64_t bw_last_us;
 };
 
 struct nat64 {
@@ -96,6 +100,7 @@ struct nat64 {
 	char *reserved_ports_orig;	/* ip_local_reserved_ports before us */
 	struct nat64_xlate_cfg xcfg;	/* own addresses, MTUs (prefixes per packet) */
 	unsigned v6_stats_len, v4_stats_len;
+	_Atomic uint64_t bandwidth;	/* bytes/s for all workers, 0 = no cap */
 	struct ev_timer *sweep;
 	int ev_fd;			/* address events, -1 = none */
 	struct nat64_worker *workers;

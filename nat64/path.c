@@ -73,13 +73,37 @@ static void traffic_count(struct nat64_traffic *t, int family, const void *addr,
 
 /* --- output --- */
 
+/* The global bandwidth cap: a token bucket per worker holding at most
+ * 100 ms of its share. True when `len` bytes may go out now. */
+static bool bandwidth_allows(struct nat64_worker *w, size_t len)
+{
+	uint64_t rate = atomic_load_explicit(&w->n->bandwidth, memory_order_relaxed);
+	if (rate == 0)
+		return true;
+	uint64_t share = rate / (w->n->nworkers ? w->n->nworkers : 1);
+	uint64_t burst = MAX(share / 10, (uint64_t)NAT64_BUF_SIZE);
+	uint64_t now = monotonic_us();
+	uint64_t elapsed = now - w->bw_last_us;
+	if (w->bw_last_us == 0 || elapsed >= 1000000)
+		w->bw_tokens = burst;
+	else
+		w->bw_tokens = MIN(burst, w->bw_tokens + elapsed * share / 1000000);
+	w->bw_last_us = now;
+	if (w->bw_tokens < len)
+		return false;
+	w->bw_tokens -= len;
+	return true;
+}
+
 static void write_out(struct nat64_worker *w, const struct nat64_out *out, uint64_t *counter)
 {
 	const uint8_t *p = out->buf;
 	unsigned count = out->count ? out->count : 1;
 	for (unsigned k = 0; k < count; k++) {
 		size_t len = out->count ? out->pkt_len[k] : out->len;
-		if (write(w->fd, p, len) != (ssize_t)len) {
+		if (!bandwidth_allows(w, len)) {
+			nat64_inc(&w->c.drops[NAT64_DROP_RATE_LIMITED], 1);
+		} else if (write(w->fd, p, len) != (ssize_t)len) {
 			nat64_inc(&w->c.write_errors, 1);
 		} else {
 			nat64_inc(counter, 1);

@@ -92,6 +92,30 @@ tap_like "new UDP sessions get the new lifetime" \
 write_ini 200s 64
 refuse_reload() { ! lab_ctl reload; }
 tap_ok "reload with another max-sessions is refused" refuse_reload
+
+# [ratelimit] bandwidth: a global cap in bytes/s. A burst of 300 KB against
+# a 64 KiB/s cap (bucket: 100 ms of it, at least one 64 KiB buffer) loses
+# most of it, counted as RATE_LIMITED; with the cap off nothing is lost.
+blast() { # blast COUNT: COUNT datagrams of 1000 octets to the echo server
+	lab_in client python3 -c "
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[1])):
+    s.sendto(b'x' * 1000, ('$SERVER6C', 7000))" "$1"
+}
+write_ini 200s 32
+printf '[ratelimit]\nbandwidth = 64k\n' >>"$LAB_DIR/etc/sixfour.ini"
+tap_ok "reload with a bandwidth cap is accepted" lab_ctl reload
+before=$(stat "d['drops']['RATE_LIMITED']")
+blast 300
+lab_wait 5 sh -c "[ \$(lab_ctl --json nat64 stats | python3 -c \"import json,sys; print(json.load(sys.stdin)['drops']['RATE_LIMITED'])\") -ge $((before + 100)) ]"
+tap_ok "most of a 300 KB burst over a 64 KiB/s cap is dropped as RATE_LIMITED" \
+	test "$(stat "d['drops']['RATE_LIMITED']")" -ge $((before + 100))
+write_ini 200s 32
+tap_ok "reload without the cap is accepted" lab_ctl reload
+before=$(stat "d['drops']['RATE_LIMITED']")
+blast 50
+tap_is "without the cap nothing more is rate limited" "$(stat "d['drops']['RATE_LIMITED']")" "$before"
 tap_is "the running table keeps its size" "$(stat "d['sessions']['count'] <= 32")" True
 
 # The default pool4 follows the host's addresses (netlink events).
