@@ -92,7 +92,8 @@ mkdir "$tmp/www"; head -c 300000 /dev/urandom >"$tmp/www/blob"
 (cd "$tmp/www" && exec ip netns exec "$S" /usr/bin/python3 -m http.server --bind 0.0.0.0 8080) \
 	>/dev/null 2>&1 &
 pids+=($!)
-wait_for 10 nsx "$S" ss -ltn "sport = :8080" -H | grep -q 8080
+http_listening() { nsx "$S" ss -ltnH "sport = :8080" | grep -q 8080; }
+wait_for 10 http_listening
 
 cat >"$tmp/udp_client.py" <<'EOF'
 import os, socket, sys
