@@ -1,7 +1,12 @@
 /* Hash table with chaining plus an LRU list; entries are one allocation
- * each (made on a miss), holding the response and the TTL offsets. */
+ * each (made on a miss), holding the response and the TTL offsets.
+ * Shared by the worker threads: the table is split into shards by hash,
+ * each with its own lock, LRU list and share of the byte budget, so two
+ * workers rarely wait for each other (a hit holds its shard's lock only
+ * for the copy). */
 #include "autoconf.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -27,12 +32,23 @@ struct entry {
 	uint8_t data[];		/* qname_lc, nttl x uint16 offsets, response */
 };
 
-struct dns64_cache {
+/* Budget per shard at least this, so small caches stay one LRU. */
+#define SHARD_MIN_BYTES (1u << 20)
+#define MAX_SHARDS 16
+
+struct shard {
+	pthread_mutex_t lock;
 	struct entry **buckets;
 	size_t nbuckets;		/* power of two */
 	struct entry *head, *tail;
-	uint64_t seed;
 	struct dns64_cache_stats st;
+};
+
+struct dns64_cache {
+	uint64_t seed;
+	uint64_t max_bytes;
+	unsigned nshards;		/* power of two */
+	struct shard shard[MAX_SHARDS];
 };
 
 enum { KEY_DO = 1, KEY_CD = 2 };
@@ -59,20 +75,37 @@ struct dns64_cache *dns64_cache_new(uint64_t max_bytes)
 	struct dns64_cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	c->max_bytes = max_bytes;
+	c->nshards = 1;
+	while (c->nshards < MAX_SHARDS && max_bytes / (c->nshards * 2) >= SHARD_MIN_BYTES)
+		c->nshards *= 2;
+	uint64_t per = max_bytes / c->nshards;
 	/* About one bucket per 512 octets of budget, within sane bounds. */
-	size_t n = 1024;
-	while (n < max_bytes / 512 && n < (1u << 22))
+	size_t n = 256;
+	while (n < per / 512 && n < (1u << 22))
 		n *= 2;
-	c->buckets = calloc(n, sizeof(*c->buckets));
-	if (!c->buckets) {
-		free(c);
-		return NULL;
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *sh = &c->shard[i];
+		sh->buckets = calloc(n, sizeof(*sh->buckets));
+		if (!sh->buckets || pthread_mutex_init(&sh->lock, NULL) != 0) {
+			free(sh->buckets);
+			sh->buckets = NULL;
+			c->nshards = i;
+			dns64_cache_free(c);
+			return NULL;
+		}
+		sh->nbuckets = n;
+		sh->st.max_bytes = per;
 	}
-	c->nbuckets = n;
-	c->st.max_bytes = max_bytes;
 	if (getrandom(&c->seed, sizeof(c->seed), 0) != sizeof(c->seed))
 		c->seed = monotonic_us();
 	return c;
+}
+
+/* The low bits pick the bucket, the high bits the shard. */
+static struct shard *shard_of(struct dns64_cache *c, uint64_t h)
+{
+	return &c->shard[(h >> 56) & (c->nshards - 1)];
 }
 
 static size_t entry_size(const struct entry *e)
@@ -80,7 +113,7 @@ static size_t entry_size(const struct entry *e)
 	return sizeof(*e) + e->qname_len + 2u * e->nttl + e->len;
 }
 
-static void unlink_entry(struct dns64_cache *c, struct entry *e)
+static void unlink_entry(struct shard *c, struct entry *e)
 {
 	struct entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
 	while (*pp && *pp != e)
@@ -102,8 +135,13 @@ static void unlink_entry(struct dns64_cache *c, struct entry *e)
 
 void dns64_cache_flush(struct dns64_cache *c)
 {
-	while (c->head)
-		unlink_entry(c, c->head);
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *sh = &c->shard[i];
+		pthread_mutex_lock(&sh->lock);
+		while (sh->head)
+			unlink_entry(sh, sh->head);
+		pthread_mutex_unlock(&sh->lock);
+	}
 }
 
 void dns64_cache_free(struct dns64_cache *c)
@@ -111,16 +149,33 @@ void dns64_cache_free(struct dns64_cache *c)
 	if (!c)
 		return;
 	dns64_cache_flush(c);
-	free(c->buckets);
+	for (unsigned i = 0; i < c->nshards; i++) {
+		free(c->shard[i].buckets);
+		pthread_mutex_destroy(&c->shard[i].lock);
+	}
 	free(c);
 }
 
 void dns64_cache_stats(const struct dns64_cache *c, struct dns64_cache_stats *out)
 {
-	*out = c->st;
+	memset(out, 0, sizeof(*out));
+	out->max_bytes = c->max_bytes;
+	for (unsigned i = 0; i < c->nshards; i++) {
+		struct shard *sh = (struct shard *)&c->shard[i];
+		pthread_mutex_lock(&sh->lock);
+		out->entries += sh->st.entries;
+		out->bytes += sh->st.bytes;
+		out->hits += sh->st.hits;
+		out->misses += sh->st.misses;
+		out->inserts += sh->st.inserts;
+		out->evictions += sh->st.evictions;
+		out->expired += sh->st.expired;
+		out->stale_prefix += sh->st.stale_prefix;
+		pthread_mutex_unlock(&sh->lock);
+	}
 }
 
-static void lru_front(struct dns64_cache *c, struct entry *e)
+static void lru_front(struct shard *c, struct entry *e)
 {
 	if (c->head == e)
 		return;
@@ -139,7 +194,7 @@ static void lru_front(struct dns64_cache *c, struct entry *e)
 		c->tail = e;
 }
 
-static struct entry *find(struct dns64_cache *c, const struct dns_query *q, uint64_t h)
+static struct entry *find(struct shard *c, const struct dns_query *q, uint64_t h)
 {
 	uint8_t kf = key_flags(q);
 	for (struct entry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext)
@@ -153,31 +208,31 @@ static struct entry *find(struct dns64_cache *c, const struct dns_query *q, uint
 bool dns64_cache_lookup(struct dns64_cache *c, const struct dns_query *q, uint64_t now_ms,
 			uint64_t prefix_gen, uint8_t *out, size_t cap, struct dns64_cached *info)
 {
-	if (!c || c->st.max_bytes == 0)
+	if (!c || c->max_bytes == 0)
 		return false;
 	uint64_t h = key_hash(c, q);
-	struct entry *e = find(c, q, h);
-	if (!e) {
-		c->st.misses++;
-		return false;
-	}
+	struct shard *sh = shard_of(c, h);
+	bool hit = false;
+	pthread_mutex_lock(&sh->lock);
+	struct entry *e = find(sh, q, h);
+	if (!e)
+		goto out;
 	if (now_ms >= e->expire_ms || (e->prefix_gen && e->prefix_gen != prefix_gen)) {
 		if (now_ms >= e->expire_ms)
-			c->st.expired++;
+			sh->st.expired++;
 		else
-			c->st.stale_prefix++;
-		unlink_entry(c, e);
-		c->st.misses++;
-		return false;
+			sh->st.stale_prefix++;
+		unlink_entry(sh, e);
+		goto out;
 	}
-	if (e->len > cap) {
-		c->st.misses++;
-		return false;
-	}
+	if (e->len > cap)
+		goto out;
 	const uint8_t *offs = e->data + e->qname_len;
 	const uint8_t *resp = offs + 2u * e->nttl;
 	memcpy(out, resp, e->len);
-	uint32_t age = (uint32_t)((now_ms - e->stored_ms) / 1000);
+	/* Threads keep their own loop time: a reader's clock may be a few
+	 * ms behind the writer's, which is no age at all. */
+	uint32_t age = now_ms > e->stored_ms ? (uint32_t)((now_ms - e->stored_ms) / 1000) : 0;
 	for (unsigned i = 0; i < e->nttl; i++) {
 		uint16_t o;
 		memcpy(&o, offs + 2u * i, sizeof(o));
@@ -188,33 +243,34 @@ bool dns64_cache_lookup(struct dns64_cache *c, const struct dns_query *q, uint64
 	info->question_end = e->question_end;
 	info->opt_off = e->opt_off;
 	info->secure = e->secure;
-	lru_front(c, e);
-	c->st.hits++;
-	return true;
+	lru_front(sh, e);
+	hit = true;
+out:
+	if (hit)
+		sh->st.hits++;
+	else
+		sh->st.misses++;
+	pthread_mutex_unlock(&sh->lock);
+	return hit;
 }
 
 void dns64_cache_store(struct dns64_cache *c, const struct dns_query *q,
 		       const struct dns_builder *b, size_t len, bool secure,
 		       uint64_t prefix_gen, uint64_t now_ms)
 {
-	if (!c || c->st.max_bytes == 0 || b->ttl_overflow || len > UINT16_MAX)
+	if (!c || c->max_bytes == 0 || b->ttl_overflow || len > UINT16_MAX)
 		return;
 	uint32_t min_ttl = CACHE_MAX_TTL;
 	for (size_t i = 0; i < b->nttl; i++)
 		min_ttl = MIN(min_ttl, get_be32(b->buf + b->ttl_off[i]));
 	if (min_ttl == 0)
 		return;
-	size_t size = sizeof(struct entry) + q->qname_len + 2 * b->nttl + len;
-	if (size > c->st.max_bytes)
-		return;
 	uint64_t h = key_hash(c, q);
-	struct entry *old = find(c, q, h);
-	if (old)
-		unlink_entry(c, old);
-	while (c->tail && c->st.bytes + size > c->st.max_bytes) {
-		unlink_entry(c, c->tail);
-		c->st.evictions++;
-	}
+	struct shard *sh = shard_of(c, h);
+	size_t size = sizeof(struct entry) + q->qname_len + 2 * b->nttl + len;
+	if (size > sh->st.max_bytes)
+		return;
+	/* Built before taking the lock: malloc and the copy stay outside. */
 	struct entry *e = malloc(size);
 	if (!e)
 		return;
@@ -235,16 +291,25 @@ void dns64_cache_store(struct dns64_cache *c, const struct dns_query *q,
 	memcpy(e->data, q->qname_lc, q->qname_len);
 	memcpy(e->data + q->qname_len, b->ttl_off, 2 * b->nttl);
 	memcpy(e->data + q->qname_len + 2 * b->nttl, b->buf, len);
-	size_t bi = h & (c->nbuckets - 1);
-	e->hnext = c->buckets[bi];
-	c->buckets[bi] = e;
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (!c->tail)
-		c->tail = e;
-	c->st.entries++;
-	c->st.bytes += size;
-	c->st.inserts++;
+	pthread_mutex_lock(&sh->lock);
+	struct entry *old = find(sh, q, h);
+	if (old)
+		unlink_entry(sh, old);
+	while (sh->tail && sh->st.bytes + size > sh->st.max_bytes) {
+		unlink_entry(sh, sh->tail);
+		sh->st.evictions++;
+	}
+	size_t bi = h & (sh->nbuckets - 1);
+	e->hnext = sh->buckets[bi];
+	sh->buckets[bi] = e;
+	e->next = sh->head;
+	if (sh->head)
+		sh->head->prev = e;
+	sh->head = e;
+	if (!sh->tail)
+		sh->tail = e;
+	sh->st.entries++;
+	sh->st.bytes += size;
+	sh->st.inserts++;
+	pthread_mutex_unlock(&sh->lock);
 }

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/ctl.h"
@@ -19,36 +20,107 @@
 
 static int copy_cidrs(const struct cidr_list *l, struct cidr **out, size_t *n)
 {
-	struct cidr *v = NULL;
-	if (l->n) {
-		v = calloc(l->n, sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		memcpy(v, l->v, l->n * sizeof(*v));
-	}
-	free(*out);
-	*out = v;
+	*out = NULL;
 	*n = l->n;
+	if (!l->n)
+		return 0;
+	*out = calloc(l->n, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, l->v, l->n * sizeof(**out));
 	return 0;
 }
 
+static void conf_free(struct dns64_conf *c)
+{
+	if (!c)
+		return;
+	free(c->exclude);
+	free(c->mapped);
+	free(c->allow);
+	dns64_ratelimit_free(c->rl);
+	free(c);
+}
+
+/* A new immutable policy version from `cfg` (rate-limit state starts
+ * fresh, as it did before workers). */
+static struct dns64_conf *conf_new(const struct sixfour_config *cfg)
+{
+	struct dns64_conf *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	if (copy_cidrs(&cfg->dns64.exclude, &c->exclude, &c->nexclude) ||
+	    copy_cidrs(&cfg->dns64.mapped, &c->mapped, &c->nmapped) ||
+	    copy_cidrs(&cfg->dns64.allow, &c->allow, &c->nallow))
+		goto fail;
+	c->max_synthesized = cfg->dns64.max_synthesized;
+	c->edns_size = cfg->dns64.edns_size;
+	c->query_timeout_ms = cfg->dns64.query_timeout_ms;
+	c->rl = dns64_ratelimit_new(cfg->ratelimit.dns_qps, cfg->ratelimit.dns_burst,
+				    cfg->ratelimit.v6_prefix_len, cfg->ratelimit.v4_prefix_len);
+	if (cfg->ratelimit.dns_qps && !c->rl)
+		goto fail;
+	return c;
+fail:
+	conf_free(c);
+	return NULL;
+}
+
+/* Swaps in a new conf and frees the old one once no worker can hold it. */
 static int apply_policy(struct dns64 *d, const struct sixfour_config *cfg)
 {
-	if (copy_cidrs(&cfg->dns64.exclude, &d->exclude, &d->nexclude) ||
-	    copy_cidrs(&cfg->dns64.mapped, &d->mapped, &d->nmapped) ||
-	    copy_cidrs(&cfg->dns64.allow, &d->allow, &d->nallow))
+	struct dns64_conf *c = conf_new(cfg);
+	if (!c)
 		return -ENOMEM;
-	d->max_synthesized = cfg->dns64.max_synthesized;
-	d->edns_size = cfg->dns64.edns_size;
-	d->query_timeout_ms = cfg->dns64.query_timeout_ms;
+	struct dns64_conf *old = atomic_exchange_explicit(&d->conf, c, memory_order_seq_cst);
+	if (old && !dns64_workers_quiesce(d)) {
+		log_warn("dns64: keeping the previous policy's memory (a worker is busy)");
+		old = NULL;
+	}
+	conf_free(old);
 	d->tcp_idle_ms = cfg->dns64.tcp_idle_ms;
 	d->tcp_max_connections = cfg->dns64.tcp_max_connections;
-	dns64_ratelimit_free(d->rl);
-	d->rl = dns64_ratelimit_new(cfg->ratelimit.dns_qps, cfg->ratelimit.dns_burst,
-				    cfg->ratelimit.v6_prefix_len, cfg->ratelimit.v4_prefix_len);
-	if (cfg->ratelimit.dns_qps && !d->rl)
-		return -ENOMEM;
 	return 0;
+}
+
+/* `[general] workers`, 0 = one per CPU. */
+static unsigned worker_count(const struct sixfour_config *cfg)
+{
+	if (cfg->general.workers)
+		return cfg->general.workers;
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+uint64_t dns64_counter_total(struct dns64 *d, enum dns64_counter c)
+{
+	uint64_t sum = 0;
+	if (d->main_io)
+		sum = atomic_load_explicit(&d->main_io->counters[c], memory_order_relaxed);
+	for (size_t i = 0; i < d->nworkers; i++)
+		sum += atomic_load_explicit(&dns64_worker_io(d->workers[i])->counters[c],
+					    memory_order_relaxed);
+	return sum;
+}
+
+/* Resolutions in flight on every thread. */
+static size_t pending(struct dns64 *d)
+{
+	size_t n = d->main_io ? atomic_load(&d->main_io->nreqs) : 0;
+	for (size_t i = 0; i < d->nworkers; i++)
+		n += atomic_load(&dns64_worker_io(d->workers[i])->nreqs);
+	return n;
+}
+
+uint64_t dns64_wire_error_total(struct dns64 *d, enum dns_wire_err e)
+{
+	uint64_t sum = 0;
+	if (d->main_io)
+		sum = atomic_load_explicit(&d->main_io->wire_errors[e], memory_order_relaxed);
+	for (size_t i = 0; i < d->nworkers; i++)
+		sum += atomic_load_explicit(&dns64_worker_io(d->workers[i])->wire_errors[e],
+					    memory_order_relaxed);
+	return sum;
 }
 
 /* What the sockets and libunbound are built from, as one string: these
@@ -75,6 +147,7 @@ static void restart_key(const struct sixfour_config *cfg, char *buf, size_t size
 	for (size_t i = 0; i < cfg->dns64.unbound_options.n; i++)
 		ADD("unbound-option=%s;", cfg->dns64.unbound_options.v[i]);
 	ADD("cache-size=%llu;", (unsigned long long)cfg->dns64.cache_size);
+	ADD("workers=%u;", worker_count(cfg));
 #undef ADD
 	if (o >= size && size)
 		buf[size - 1] = '\0';
@@ -85,15 +158,19 @@ static void dns64_stop(void *state)
 	struct dns64 *d = state;
 	if (!d)
 		return;
-	dns64_engine_cancel_all(d);
+	/* Workers first: after the join nothing but this thread runs. */
+	for (size_t i = 0; i < d->nworkers; i++)
+		dns64_worker_free(d->workers[i]);
+	d->nworkers = 0;
+	free(d->workers);
+	if (d->main_io) {
+		dns64_engine_cancel_all(d->main_io);
+		dns64_io_resolvers_free(d->main_io);
+	}
 	dns64_server_free(d->server);
-	dns64_resolver_free(d->res);
-	dns64_resolver_free(d->res_cd);
 	dns64_cache_free(d->cache);
-	dns64_ratelimit_free(d->rl);
-	free(d->exclude);
-	free(d->mapped);
-	free(d->allow);
+	conf_free(atomic_load(&d->conf));
+	free(d->main_io);
 	free(d);
 }
 
@@ -108,6 +185,14 @@ static void *dns64_start(struct sixfour_ctx *ctx)
 	}
 	d->loop = ctx->loop;
 	d->prefixes = ctx->prefixes;
+	d->main_io = calloc(1, sizeof(*d->main_io));
+	if (!d->main_io) {
+		log_err("dns64: out of memory");
+		free(d);
+		return NULL;
+	}
+	d->main_io->d = d;
+	d->main_io->loop = ctx->loop;
 	d->log_lim.interval_ms = 1000;
 	d->log_lim.burst = 10;
 	if (!cfg->dns64.enable) {
@@ -125,26 +210,35 @@ static void *dns64_start(struct sixfour_ctx *ctx)
 		log_err("dns64: cannot allocate the answer cache");
 		goto fail;
 	}
-	d->res = dns64_resolver_new(d->loop, cfg, true, err, sizeof(err));
-	if (!d->res) {
+	d->nthreads = worker_count(cfg) + 1;
+	/* The main thread resolves for TCP (and, in shared mode, for the
+	 * workers' misses). */
+	if (dns64_io_resolvers(d->main_io, cfg, err, sizeof(err)) != 0) {
 		log_err("dns64: resolver: %s", err);
 		goto fail;
-	}
-	/* CD=1 queries need data the validator would withhold: a second
-	 * context without it, only when validation is on at all. */
-	if (dns64_resolver_validates(d->res)) {
-		d->res_cd = dns64_resolver_new(d->loop, cfg, false, err, sizeof(err));
-		if (!d->res_cd) {
-			log_err("dns64: resolver (CD): %s", err);
-			goto fail;
-		}
 	}
 	if (!dns64_server_new(d, cfg, err, sizeof(err))) {
 		log_err("dns64: %s", err);
 		goto fail;
 	}
-	log_info("dns64: serving on %zu address(es), DNSSEC validation %s", cfg->dns64.listen.n,
-		 dns64_resolver_validates(d->res) ? "on" : "off (no trust anchor)");
+	/* Sockets now (port 53 needs privileges), threads in run. */
+	unsigned nw = worker_count(cfg);
+	d->workers = calloc(nw, sizeof(*d->workers));
+	if (!d->workers) {
+		log_err("dns64: out of memory");
+		goto fail;
+	}
+	for (unsigned i = 0; i < nw; i++) {
+		d->workers[i] = dns64_worker_new(d, i, cfg, err, sizeof(err));
+		if (!d->workers[i]) {
+			log_err("dns64: %s", err);
+			goto fail;
+		}
+		d->nworkers++;
+	}
+	log_info("dns64: serving on %zu address(es) with %u worker(s), DNSSEC validation %s",
+		 cfg->dns64.listen.n, nw,
+		 dns64_resolver_validates(d->main_io->res) ? "on" : "off (no trust anchor)");
 	return d;
 fail:
 	dns64_stop(d);
@@ -176,6 +270,19 @@ static int dns64_check(void *state, const struct sixfour_config *cfg, char *err,
 		snprintf(err, errlen, "[dns64] listen, forward, root-hints, trust-anchor, "
 			 "unbound-option and cache-size changes need a restart");
 		return -EINVAL;
+	}
+	return 0;
+}
+
+static int dns64_run(void *state)
+{
+	struct dns64 *d = state;
+	for (size_t i = 0; i < d->nworkers; i++) {
+		int rc = dns64_worker_start(d->workers[i]);
+		if (rc != 0) {
+			log_err("dns64: cannot start worker %zu: %s", i, strerror(-rc));
+			return rc;
+		}
 	}
 	return 0;
 }
@@ -222,13 +329,21 @@ static void print_stats(struct dns64 *d, struct ctl_out *out)
 	sep = ","; \
 } while (0)
 	for (unsigned i = 0; i < DNS64_C_COUNT; i++)
-		KV(dns64_counter_name(i), d->counters[i]);
+		KV(dns64_counter_name(i), dns64_counter_total(d, i));
 	for (unsigned i = 1; i < DNS_E_COUNT; i++) {
 		char n[64];
 		snprintf(n, sizeof(n), "malformed_%s", dns_wire_err_name(i));
-		KV(n, d->wire_errors[i]);
+		KV(n, dns64_wire_error_total(d, i));
 	}
-	KV("pending", d->nreqs);
+	KV("workers", d->nworkers);
+	for (size_t w = 0; w < d->nworkers; w++) {
+		/* Per worker, to see how SO_REUSEPORT spreads the load. */
+		char n[64];
+		snprintf(n, sizeof(n), "worker%zu_queries_udp", w);
+		KV(n, atomic_load_explicit(&dns64_worker_io(d->workers[w])->
+					   counters[DNS64_C_queries_udp], memory_order_relaxed));
+	}
+	KV("pending", pending(d));
 	KV("tcp_connections", dns64_server_tcp_count(d->server));
 	KV("cache_entries", cs.entries);
 	KV("cache_bytes", cs.bytes);
@@ -301,7 +416,7 @@ static int cmd_export(void *ctx, int argc, char **argv, struct ctl_out *out)
 	struct dns64 *d = ctx;
 	struct dns64_policy pol = { 0 };
 	if (d && d->enabled)
-		dns64_policy_get(d, &pol);
+		dns64_policy_get(dns64_conf_get(d), &pol);
 	const struct prefix_set *set = d ? prefix_pub_current(d->prefixes) : NULL;
 	if (dns64_export(set, &pol, argv[1], out) != 0) {
 		ctl_printf(out, "unknown format %s; use bind or unbound\n", argv[1]);
@@ -320,12 +435,19 @@ static void dns64_metrics(void *state, struct ctl_out *out)
 		   "# TYPE sixfour_dns64_events_total counter\n");
 	for (unsigned i = 0; i < DNS64_C_COUNT; i++)
 		ctl_printf(out, "sixfour_dns64_events_total{kind=\"%s\"} %llu\n",
-			   dns64_counter_name(i), (unsigned long long)d->counters[i]);
+			   dns64_counter_name(i), (unsigned long long)dns64_counter_total(d, i));
 	ctl_printf(out, "# HELP sixfour_dns64_malformed_total Malformed queries by reason.\n"
 		   "# TYPE sixfour_dns64_malformed_total counter\n");
 	for (unsigned i = 1; i < DNS_E_COUNT; i++)
 		ctl_printf(out, "sixfour_dns64_malformed_total{reason=\"%s\"} %llu\n",
-			   dns_wire_err_name(i), (unsigned long long)d->wire_errors[i]);
+			   dns_wire_err_name(i), (unsigned long long)dns64_wire_error_total(d, i));
+	ctl_printf(out, "# HELP sixfour_dns64_worker_queries_total UDP queries by worker thread.\n"
+		   "# TYPE sixfour_dns64_worker_queries_total counter\n");
+	for (size_t w = 0; w < d->nworkers; w++)
+		ctl_printf(out, "sixfour_dns64_worker_queries_total{worker=\"%zu\"} %llu\n", w,
+			   (unsigned long long)atomic_load_explicit(
+				   &dns64_worker_io(d->workers[w])->counters[DNS64_C_queries_udp],
+				   memory_order_relaxed));
 	struct dns64_cache_stats cs;
 	dns64_cache_stats(d->cache, &cs);
 	ctl_printf(out, "# HELP sixfour_dns64_cache_entries Answers in the cache.\n"
@@ -340,7 +462,7 @@ static void dns64_metrics(void *state, struct ctl_out *out)
 		   "# HELP sixfour_dns64_tcp_connections Open TCP connections.\n"
 		   "# TYPE sixfour_dns64_tcp_connections gauge\n"
 		   "sixfour_dns64_tcp_connections %zu\n",
-		   (unsigned long long)cs.entries, (unsigned long long)cs.bytes, d->nreqs,
+		   (unsigned long long)cs.entries, (unsigned long long)cs.bytes, pending(d),
 		   dns64_server_tcp_count(d->server));
 }
 
@@ -354,7 +476,7 @@ static const struct ctl_command dns64_commands[] = {
 const struct subsys_ops dns64_subsys = {
 	.name = "dns64",
 	.start = dns64_start,
-	.run = NULL,
+	.run = dns64_run,
 	.check = dns64_check,
 	.reload = dns64_reload,
 	.stop = dns64_stop,

@@ -8,7 +8,10 @@
  * synthesis costs one round of upstream latency, not two; when the AAAA
  * answer is usable, the A query is cancelled or its answer ignored.
  *   PTR in a prefix's ip6.arpa      CNAME to in-addr.arpa, resolved (5.3.1)
- * and the response is encoded, cached and sent. */
+ * and the response is encoded, cached and sent. Everything runs on the
+ * thread that received the query (`io`: a worker for UDP, the main thread
+ * for TCP), with that thread's buffer, counters and libunbound contexts;
+ * only the cache, the rate limiter, the conf and the prefix set are shared. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -36,7 +39,7 @@ enum req_stage { ST_PLAIN, ST_AAAA, ST_PTR };
 
 struct dns64_req {
 	struct dns64_req *prev, *next;
-	struct dns64 *d;
+	struct dns64_io *io;		/* the main thread's */
 	struct dns_query q;
 	struct dns64_client cl;
 	enum req_stage stage;
@@ -63,16 +66,16 @@ const char *dns64_counter_name(enum dns64_counter c)
 	return (unsigned)c < DNS64_C_COUNT ? counter_names[c] : "unknown";
 }
 
-void dns64_policy_get(const struct dns64 *d, struct dns64_policy *pol)
+void dns64_policy_get(const struct dns64_conf *c, struct dns64_policy *pol)
 {
-	pol->exclude = d->exclude;
-	pol->nexclude = d->nexclude;
-	pol->mapped = d->mapped;
-	pol->nmapped = d->nmapped;
-	pol->max_synthesized = d->max_synthesized;
+	pol->exclude = c->exclude;
+	pol->nexclude = c->nexclude;
+	pol->mapped = c->mapped;
+	pol->nmapped = c->nmapped;
+	pol->max_synthesized = c->max_synthesized;
 }
 
-static void count_rcode(struct dns64 *d, unsigned rcode)
+static void count_rcode(struct dns64_io *io, unsigned rcode)
 {
 	static const enum dns64_counter map[] = {
 		[DNS_R_NOERROR] = DNS64_C_rcode_noerror, [DNS_R_FORMERR] = DNS64_C_rcode_formerr,
@@ -80,18 +83,18 @@ static void count_rcode(struct dns64 *d, unsigned rcode)
 		[DNS_R_NOTIMP] = DNS64_C_rcode_notimp, [DNS_R_REFUSED] = DNS64_C_rcode_refused,
 	};
 	if (rcode < ARRAY_SIZE(map) && (rcode == 0 || map[rcode]))
-		dns64_count(d, map[rcode]);
+		dns64_count(io, map[rcode]);
 }
 
-/* Makes a response in d->scratch fit this client and sends it: the
+/* Makes a response in io->scratch fit this client and sends it: the
  * requestor's ID, case and RD/CD bits, AD only for validated data asked
  * for by DO or AD (RFC 6840 5.7), no OPT unless the query had one
  * (RFC 6891 7), TC when it is too large for UDP (RFC 1035 4.2.1). */
-static void send_response(struct dns64 *d, const struct dns_query *q,
+static void send_response(struct dns64_io *io, const struct dns_query *q,
 			  const struct dns64_client *cl, size_t len, size_t question_end,
 			  size_t opt_off, bool secure)
 {
-	uint8_t *buf = d->scratch;
+	uint8_t *buf = io->scratch;
 	put_be16(buf, q->id);
 	uint16_t flags = get_be16(buf + 2);
 	flags &= (uint16_t)~(DNS_F_RD | DNS_F_CD | DNS_F_AD);
@@ -107,35 +110,35 @@ static void send_response(struct dns64 *d, const struct dns_query *q,
 		opt_off = 0;
 	}
 	if (cl->transport == DNS64_UDP) {
-		size_t limit = q->has_edns ? MIN(q->edns_udp, d->edns_size) : 512;
+		size_t limit = q->has_edns ? MIN(q->edns_udp, dns64_conf_get(io->d)->edns_size) : 512;
 		if (len > limit) {
 			len = dns_truncate(buf, len, question_end, opt_off);
-			dns64_count(d, DNS64_C_truncated);
+			dns64_count(io, DNS64_C_truncated);
 		}
 	}
-	count_rcode(d, flags & DNS_F_RCODE);
-	dns64_server_send(d, cl, buf, len);
+	count_rcode(io, flags & DNS_F_RCODE);
+	dns64_server_send(io, cl, buf, len);
 }
 
 /* Header (+ question, + OPT) with an error rcode: never larger than the
  * query that caused it. */
-static void send_error(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl,
-		       unsigned rcode)
+static void send_error(struct dns64_io *io, const struct dns_query *q,
+		       const struct dns64_client *cl, unsigned rcode)
 {
 	struct dns_builder b;
 	uint16_t flags = DNS_F_QR | DNS_F_RA | (q->flags & (DNS_F_RD | DNS_F_CD | DNS_F_OPCODE)) |
 			 (rcode & DNS_F_RCODE);
-	dnsb_init(&b, d->scratch, sizeof(d->scratch), q->id, flags);
+	dnsb_init(&b, io->scratch, sizeof(io->scratch), q->id, flags);
 	if (q->qname_len)
 		dnsb_question(&b, q->qname, q->qname_len, q->qtype, q->qclass);
 	if (q->has_edns)
-		dnsb_opt(&b, (uint16_t)d->edns_size, rcode, q->edns_do);
+		dnsb_opt(&b, (uint16_t)dns64_conf_get(io->d)->edns_size, rcode, q->edns_do);
 	size_t len = dnsb_finish(&b);
 	if (rcode == DNS_R_BADVERS)
-		dns64_count(d, DNS64_C_rcode_badvers);
+		dns64_count(io, DNS64_C_rcode_badvers);
 	else
-		count_rcode(d, rcode);
-	dns64_server_send(d, cl, d->scratch, len);
+		count_rcode(io, rcode);
+	dns64_server_send(io, cl, io->scratch, len);
 }
 
 static bool is_dnssec_type(uint16_t t)
@@ -143,15 +146,15 @@ static bool is_dnssec_type(uint16_t t)
 	return t == DNS_T_RRSIG || t == DNS_T_NSEC || t == DNS_T_NSEC3;
 }
 
-/* Encodes `m` as the answer to `q` into d->scratch, OPT always included
+/* Encodes `m` as the answer to `q` into io->scratch, OPT always included
  * (send_response strips it for clients without EDNS, so one cached copy
  * serves both). RFC 4035 3.2.1: without DO, DNSSEC records are left out
  * unless they were asked for. */
-static size_t encode(struct dns64 *d, const struct dns_query *q, const struct dns_msg *m,
+static size_t encode(struct dns64_io *io, const struct dns_query *q, const struct dns_msg *m,
 		     unsigned rcode, struct dns_builder *b)
 {
 	uint16_t flags = DNS_F_QR | DNS_F_RA | (m->flags & DNS_F_AA) | (rcode & DNS_F_RCODE);
-	dnsb_init(b, d->scratch, sizeof(d->scratch) - DNS_OPT_LEN, q->id, flags);
+	dnsb_init(b, io->scratch, sizeof(io->scratch) - DNS_OPT_LEN, q->id, flags);
 	dnsb_question(b, q->qname, q->qname_len, q->qtype, q->qclass);
 	for (size_t i = 0; i < m->nrr; i++) {
 		const struct dns_rr *rr = &m->rr[i];
@@ -160,25 +163,27 @@ static size_t encode(struct dns64 *d, const struct dns_query *q, const struct dn
 		if (dnsb_rr(b, rr->section, dns_rr_name(m, rr), rr->name_len, rr->type, rr->rclass,
 			    rr->ttl, dns_rr_rdata(m, rr), rr->rdlen) != 0) {
 			/* Larger than 64 KiB: what fits, flagged TC. */
-			d->scratch[2] |= DNS_F_TC >> 8;
+			io->scratch[2] |= DNS_F_TC >> 8;
 			break;
 		}
 	}
 	b->cap += DNS_OPT_LEN;
-	dnsb_opt(b, (uint16_t)d->edns_size, rcode, q->edns_do);
+	dnsb_opt(b, (uint16_t)dns64_conf_get(io->d)->edns_size, rcode, q->edns_do);
 	return dnsb_finish(b);
 }
 
 /* Encodes, caches (NOERROR and NXDOMAIN only) and sends. */
-static void answer(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl,
+static void answer(struct dns64_io *io, const struct dns_query *q, const struct dns64_client *cl,
 		   const struct dns_msg *m, bool secure, uint64_t prefix_gen)
 {
 	struct dns_builder b;
 	unsigned rcode = dns_msg_rcode(m);
-	size_t len = encode(d, q, m, rcode, &b);
-	if ((rcode == DNS_R_NOERROR || rcode == DNS_R_NXDOMAIN) && !(d->scratch[2] & (DNS_F_TC >> 8)))
-		dns64_cache_store(d->cache, q, &b, len, secure, prefix_gen, evloop_now_ms(d->loop));
-	send_response(d, q, cl, len, b.question_end, b.opt_off, secure);
+	size_t len = encode(io, q, m, rcode, &b);
+	if ((rcode == DNS_R_NOERROR || rcode == DNS_R_NXDOMAIN) &&
+	    !(io->scratch[2] & (DNS_F_TC >> 8)))
+		dns64_cache_store(io->d->cache, q, &b, len, secure, prefix_gen,
+				  evloop_now_ms(io->loop));
+	send_response(io, q, cl, len, b.question_end, b.opt_off, secure);
 }
 
 static uint64_t current_gen(struct dns64 *d)
@@ -196,7 +201,7 @@ static size_t active_prefixes(struct dns64 *d, const struct prefix_info **out)
 
 static void req_free(struct dns64_req *r)
 {
-	struct dns64 *d = r->d;
+	struct dns64_io *io = r->io;
 	if (r->res) {
 		dns64_resolver_cancel(r->res, &r->rq);
 		dns64_resolver_cancel(r->res, &r->rq_a);
@@ -204,27 +209,28 @@ static void req_free(struct dns64_req *r)
 	ev_timer_free(r->timer);
 	dns_msg_free(&r->aaaa);
 	dns_msg_free(&r->a);
-	dns64_client_release(d, &r->cl);
+	dns64_client_release(r->io, &r->cl);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
-		d->reqs = r->next;
+		io->reqs = r->next;
 	if (r->next)
 		r->next->prev = r->prev;
-	d->nreqs--;
+	atomic_store_explicit(&io->nreqs, atomic_load_explicit(&io->nreqs, memory_order_relaxed) - 1,
+			      memory_order_relaxed);
 	free(r);
 }
 
 static void req_fail(struct dns64_req *r, unsigned rcode)
 {
-	send_error(r->d, &r->q, &r->cl, rcode);
+	send_error(r->io, &r->q, &r->cl, rcode);
 	req_free(r);
 }
 
 static void on_timeout(struct evloop *loop, struct ev_timer *t, void *arg)
 {
 	struct dns64_req *r = arg;
-	dns64_count(r->d, DNS64_C_upstream_timeout);
+	dns64_count(r->io, DNS64_C_upstream_timeout);
 	req_fail(r, DNS_R_SERVFAIL);
 }
 
@@ -238,22 +244,23 @@ static int req_resolve(struct dns64_req *r, const uint8_t *name, size_t nlen, ui
 	return dns64_resolver_query(r->res, name, nlen, qtype, r->q.qclass, &r->rq);
 }
 
-static void req_start(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl,
-		      enum req_stage stage, const uint8_t *target, size_t target_len)
+static void req_start(struct dns64_io *io, const struct dns_query *q,
+		      const struct dns64_client *cl, enum req_stage stage, const uint8_t *target,
+		      size_t target_len)
 {
-	if (d->nreqs >= DNS64_MAX_PENDING) {
-		dns64_count(d, DNS64_C_drop_no_memory);
-		send_error(d, q, cl, DNS_R_SERVFAIL);
+	if (atomic_load_explicit(&io->nreqs, memory_order_relaxed) >= DNS64_MAX_PENDING) {
+		dns64_count(io, DNS64_C_drop_no_memory);
+		send_error(io, q, cl, DNS_R_SERVFAIL);
 		return;
 	}
 	struct dns64_req *r = calloc(1, sizeof(*r));
-	if (!r || !(r->timer = ev_timer_new(d->loop, on_timeout, r))) {
+	if (!r || !(r->timer = ev_timer_new(io->loop, on_timeout, r))) {
 		free(r);
-		dns64_count(d, DNS64_C_drop_no_memory);
-		send_error(d, q, cl, DNS_R_SERVFAIL);
+		dns64_count(io, DNS64_C_drop_no_memory);
+		send_error(io, q, cl, DNS_R_SERVFAIL);
 		return;
 	}
-	r->d = d;
+	r->io = io;
 	r->q = *q;
 	r->cl = *cl;
 	dns64_client_hold(&r->cl);
@@ -261,12 +268,13 @@ static void req_start(struct dns64 *d, const struct dns_query *q, const struct d
 	dns_msg_init(&r->aaaa);
 	dns_msg_init(&r->a);
 	/* CD=1 asks for data without validation (RFC 4035 3.2.2). */
-	r->res = (q->flags & DNS_F_CD) && d->res_cd ? d->res_cd : d->res;
-	r->next = d->reqs;
-	if (d->reqs)
-		d->reqs->prev = r;
-	d->reqs = r;
-	d->nreqs++;
+	r->res = (q->flags & DNS_F_CD) && io->res_cd ? io->res_cd : io->res;
+	r->next = io->reqs;
+	if (io->reqs)
+		io->reqs->prev = r;
+	io->reqs = r;
+	atomic_store_explicit(&io->nreqs, atomic_load_explicit(&io->nreqs, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	int rc;
 	if (stage == ST_PTR) {
 		memcpy(r->target, target, target_len);
@@ -283,18 +291,19 @@ static void req_start(struct dns64 *d, const struct dns_query *q, const struct d
 		}
 	}
 	if (rc != 0) {
-		dns64_count(d, DNS64_C_upstream_error);
+		dns64_count(io, DNS64_C_upstream_error);
 		req_fail(r, DNS_R_SERVFAIL);
 		return;
 	}
-	ev_timer_arm(r->timer, d->query_timeout_ms);
+	ev_timer_arm(r->timer, dns64_conf_get(io->d)->query_timeout_ms);
 }
 
 /* 5.3.1: owner ip6.arpa name CNAME the in-addr.arpa name, then whatever
  * the PTR lookup gave (answer, and authority for negative answers). */
 static void finish_ptr(struct dns64_req *r, const struct dns_msg *m)
 {
-	struct dns64 *d = r->d;
+	struct dns64_io *io = r->io;
+	struct dns64 *d = io->d;
 	struct dns_msg out;
 	dns_msg_init(&out);
 	out.flags = m->flags & DNS_F_RCODE;
@@ -314,13 +323,13 @@ static void finish_ptr(struct dns64_req *r, const struct dns_msg *m)
 				 rr->rclass, rr->ttl, dns_rr_rdata(m, rr), rr->rdlen);
 	}
 	if (rc != 0) {
-		dns64_count(d, DNS64_C_drop_no_memory);
+		dns64_count(io, DNS64_C_drop_no_memory);
 		dns_msg_free(&out);
 		req_fail(r, DNS_R_SERVFAIL);
 		return;
 	}
-	dns64_count(d, DNS64_C_ptr_synthesized);
-	answer(d, &r->q, &r->cl, &out, false, current_gen(d));
+	dns64_count(io, DNS64_C_ptr_synthesized);
+	answer(io, &r->q, &r->cl, &out, false, current_gen(d));
 	dns_msg_free(&out);
 	req_free(r);
 }
@@ -328,26 +337,27 @@ static void finish_ptr(struct dns64_req *r, const struct dns_msg *m)
 /* After the A lookup: synthesize, or send the AAAA answer (5.1.6). */
 static void finish_a(struct dns64_req *r, const struct dns_msg *a)
 {
-	struct dns64 *d = r->d;
+	struct dns64_io *io = r->io;
+	struct dns64 *d = io->d;
 	const struct prefix_info *active[DNS64_MAX_ACTIVE];
 	size_t nactive = active_prefixes(d, active);
 	struct dns64_policy pol;
-	dns64_policy_get(d, &pol);
+	dns64_policy_get(dns64_conf_get(d), &pol);
 	struct dns_msg out;
 	dns_msg_init(&out);
 	int n = a ? dns64_synthesize(&r->aaaa, a, active, nactive, &pol, &out) : 0;
 	if (n < 0) {
-		dns64_count(d, DNS64_C_drop_no_memory);
+		dns64_count(io, DNS64_C_drop_no_memory);
 		dns_msg_free(&out);
 		req_fail(r, DNS_R_SERVFAIL);
 		return;
 	}
 	if (n > 0) {
 		/* 5.5: AD is never set on synthesized data. */
-		dns64_count(d, DNS64_C_synthesized);
-		answer(d, &r->q, &r->cl, &out, false, current_gen(d));
+		dns64_count(io, DNS64_C_synthesized);
+		answer(io, &r->q, &r->cl, &out, false, current_gen(d));
 	} else {
-		answer(d, &r->q, &r->cl, &r->aaaa, false, current_gen(d));
+		answer(io, &r->q, &r->cl, &r->aaaa, false, current_gen(d));
 	}
 	dns_msg_free(&out);
 	req_free(r);
@@ -359,7 +369,7 @@ static void try_finish_a(struct dns64_req *r)
 	if (!r->aaaa_done || !r->a_done)
 		return;
 	if (r->a_bogus) {
-		dns64_count(r->d, DNS64_C_bogus);
+		dns64_count(r->io, DNS64_C_bogus);
 		req_fail(r, DNS_R_SERVFAIL);
 		return;
 	}
@@ -373,7 +383,7 @@ static void on_a_result(void *arg, const struct dns64_result *res)
 	enum dns_wire_err werr;
 	r->a_done = true;
 	if (res->err != 0 || dns_msg_parse(res->pkt, res->len, &r->a, &werr) != 0) {
-		dns64_count(r->d, DNS64_C_upstream_error);
+		dns64_count(r->io, DNS64_C_upstream_error);
 		r->a_failed = true;
 	}
 	r->a_bogus = res->bogus;
@@ -383,18 +393,19 @@ static void on_a_result(void *arg, const struct dns64_result *res)
 static void on_result(void *arg, const struct dns64_result *res)
 {
 	struct dns64_req *r = arg;
-	struct dns64 *d = r->d;
+	struct dns64_io *io = r->io;
+	struct dns64 *d = io->d;
 	struct dns_msg m;
 	enum dns_wire_err werr;
 	dns_msg_init(&m);
 	if (res->err != 0 || dns_msg_parse(res->pkt, res->len, &m, &werr) != 0) {
-		dns64_count(d, DNS64_C_upstream_error);
+		dns64_count(io, DNS64_C_upstream_error);
 		req_fail(r, DNS_R_SERVFAIL);
 		return;
 	}
 	if (res->bogus) {
 		/* 5.5: bogus data is never replaced by synthesis. */
-		dns64_count(d, DNS64_C_bogus);
+		dns64_count(io, DNS64_C_bogus);
 		dns_msg_free(&m);
 		req_fail(r, DNS_R_SERVFAIL);
 		return;
@@ -402,15 +413,15 @@ static void on_result(void *arg, const struct dns64_result *res)
 	struct dns64_policy pol;
 	switch (r->stage) {
 	case ST_PLAIN:
-		answer(d, &r->q, &r->cl, &m, res->secure,
+		answer(io, &r->q, &r->cl, &m, res->secure,
 		       r->q.qtype == DNS_T_AAAA ? current_gen(d) : 0);
 		break;
 	case ST_AAAA:
-		dns64_policy_get(d, &pol);
+		dns64_policy_get(dns64_conf_get(d), &pol);
 		if (dns_msg_rcode(&m) == DNS_R_NXDOMAIN ||
 		    (dns_msg_rcode(&m) == DNS_R_NOERROR && dns64_has_usable_aaaa(&m, &pol))) {
-			dns64_count(d, DNS64_C_passthrough);
-			answer(d, &r->q, &r->cl, &m, res->secure, current_gen(d));
+			dns64_count(io, DNS64_C_passthrough);
+			answer(io, &r->q, &r->cl, &m, res->secure, current_gen(d));
 			break;
 		}
 		/* NODATA, only excluded AAAA, or another rcode (5.1.3):
@@ -435,32 +446,56 @@ static void on_result(void *arg, const struct dns64_result *res)
 	req_free(r);
 }
 
-void dns64_engine_cancel_all(struct dns64 *d)
+void dns64_engine_cancel_all(struct dns64_io *io)
 {
-	while (d->reqs)
-		req_free(d->reqs);
+	while (io->reqs)
+		req_free(io->reqs);
+}
+
+int dns64_io_resolvers(struct dns64_io *io, const struct sixfour_config *cfg, char *err,
+		       size_t errlen)
+{
+	unsigned share = DNS64_RESOLVER_PER_WORKER ? io->d->nthreads : 1;
+	io->res = dns64_resolver_new(io->loop, cfg, true, share, err, errlen);
+	if (!io->res)
+		return -1;
+	/* CD=1 queries need data the validator would withhold: a second
+	 * context without it, only when validation is on at all. */
+	if (dns64_resolver_validates(io->res)) {
+		io->res_cd = dns64_resolver_new(io->loop, cfg, false, share, err, errlen);
+		if (!io->res_cd)
+			return -1;
+	}
+	return 0;
+}
+
+void dns64_io_resolvers_free(struct dns64_io *io)
+{
+	dns64_resolver_free(io->res);
+	dns64_resolver_free(io->res_cd);
+	io->res = io->res_cd = NULL;
 }
 
 /* --- local answers --- */
 
-static void answer_local(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl)
+static void answer_local(struct dns64_io *io, const struct dns_query *q, const struct dns64_client *cl)
 {
 	const struct prefix_info *active[DNS64_MAX_ACTIVE];
-	size_t nactive = active_prefixes(d, active);
+	size_t nactive = active_prefixes(io->d, active);
 	struct dns_msg m;
 	dns_msg_init(&m);
 	if (dns64_ipv4only_answer(q->qname, q->qname_len, q->qtype, active, nactive, &m) < 0) {
 		dns_msg_free(&m);
-		send_error(d, q, cl, DNS_R_SERVFAIL);
+		send_error(io, q, cl, DNS_R_SERVFAIL);
 		return;
 	}
-	dns64_count(d, DNS64_C_ipv4only_local);
-	answer(d, q, cl, &m, false, current_gen(d));
+	dns64_count(io, DNS64_C_ipv4only_local);
+	answer(io, q, cl, &m, false, current_gen(io->d));
 	dns_msg_free(&m);
 }
 
 /* RFC 8482 4.2: one synthesized HINFO instead of everything. */
-static void answer_any(struct dns64 *d, const struct dns_query *q, const struct dns64_client *cl)
+static void answer_any(struct dns64_io *io, const struct dns_query *q, const struct dns64_client *cl)
 {
 	static const uint8_t hinfo[] = "\007RFC8482";	/* CPU "RFC8482", OS "" */
 	struct dns_msg m;
@@ -468,89 +503,108 @@ static void answer_any(struct dns64 *d, const struct dns_query *q, const struct 
 	if (dns_msg_add(&m, DNS_S_AN, q->qname, q->qname_len, DNS_T_HINFO, DNS_C_IN, DNS64_ANY_TTL,
 			hinfo, sizeof(hinfo))) {
 		dns_msg_free(&m);
-		send_error(d, q, cl, DNS_R_SERVFAIL);
+		send_error(io, q, cl, DNS_R_SERVFAIL);
 		return;
 	}
-	dns64_count(d, DNS64_C_any_rfc8482);
-	answer(d, q, cl, &m, false, 0);
+	dns64_count(io, DNS64_C_any_rfc8482);
+	answer(io, q, cl, &m, false, 0);
 	dns_msg_free(&m);
 }
 
-void dns64_engine_query(struct dns64 *d, const uint8_t *pkt, size_t len,
+/* The part of a query that needs libunbound; on the main thread only. */
+void dns64_engine_resolve(struct dns64_io *io, const struct dns_query *q,
+			  const struct dns64_client *cl)
+{
+	struct dns64 *d = io->d;
+	bool dnssec_raw = q->edns_do && (q->flags & DNS_F_CD);
+	if (q->qtype == DNS_T_PTR && !dnssec_raw) {
+		uint8_t target[DNS_NAME_MAX];
+		int tlen = dns64_ptr_target(q->qname, q->qname_len, prefix_pub_current(d->prefixes),
+					    target);
+		if (tlen > 0) {
+			req_start(io, q, cl, ST_PTR, target, (size_t)tlen);
+			return;
+		}
+	}
+	if (q->qtype == DNS_T_AAAA && !dnssec_raw) {
+		req_start(io, q, cl, ST_AAAA, NULL, 0);
+		return;
+	}
+	/* 5.5: DO and CD together get the data as it is, no synthesis. */
+	if (dnssec_raw && (q->qtype == DNS_T_AAAA || q->qtype == DNS_T_PTR))
+		dns64_count(io, DNS64_C_dnssec_cd_passthrough);
+	req_start(io, q, cl, ST_PLAIN, NULL, 0);
+}
+
+/* Everything up to the resolver runs on the thread that received the
+ * query (a worker for UDP): checks, the cache, local answers. */
+void dns64_engine_query(struct dns64_io *io, const uint8_t *pkt, size_t len,
 			const struct dns64_client *cl)
 {
 	struct dns_query q;
 	if (dns_query_parse(pkt, len, &q) != 0) {
-		d->wire_errors[q.err]++;
+		dns64_io_inc(&io->wire_errors[q.err]);
 		if (!dns_query_replyable(&q)) {
-			dns64_count(d, DNS64_C_drop_unreplyable);
+			dns64_count(io, DNS64_C_drop_unreplyable);
 			return;
 		}
 		q.has_edns = false;
-		send_error(d, &q, cl, DNS_R_FORMERR);
+		send_error(io, &q, cl, DNS_R_FORMERR);
 		return;
 	}
 	if ((q.flags & DNS_F_OPCODE) != 0) {	/* only QUERY (RFC 1035 4.1.1) */
-		send_error(d, &q, cl, DNS_R_NOTIMP);
+		send_error(io, &q, cl, DNS_R_NOTIMP);
 		return;
 	}
 	if (q.has_edns && q.edns_version > 0) {	/* RFC 6891 6.1.3 */
-		send_error(d, &q, cl, DNS_R_BADVERS);
+		send_error(io, &q, cl, DNS_R_BADVERS);
 		return;
 	}
 	if (q.qclass != DNS_C_IN) {
-		dns64_count(d, DNS64_C_refused_class);
-		send_error(d, &q, cl, DNS_R_REFUSED);
+		dns64_count(io, DNS64_C_refused_class);
+		send_error(io, &q, cl, DNS_R_REFUSED);
 		return;
 	}
 	switch (q.qtype) {
 	case DNS_T_AXFR: case DNS_T_IXFR:
-		dns64_count(d, DNS64_C_refused_xfr);
-		send_error(d, &q, cl, DNS_R_REFUSED);
+		dns64_count(io, DNS64_C_refused_xfr);
+		send_error(io, &q, cl, DNS_R_REFUSED);
 		return;
 	case DNS_T_MAILA: case DNS_T_MAILB:
-		send_error(d, &q, cl, DNS_R_NOTIMP);
+		send_error(io, &q, cl, DNS_R_NOTIMP);
 		return;
 	case DNS_T_OPT:		/* a meta type: no data can exist (RFC 6891 6.1.1) */
-		send_error(d, &q, cl, DNS_R_FORMERR);
+		send_error(io, &q, cl, DNS_R_FORMERR);
 		return;
 	default:
 		break;
 	}
 
 	struct dns64_cached hit;
-	if (dns64_cache_lookup(d->cache, &q, evloop_now_ms(d->loop), current_gen(d), d->scratch,
-			       sizeof(d->scratch), &hit)) {
-		dns64_count(d, DNS64_C_cache_hits);
-		send_response(d, &q, cl, hit.len, hit.question_end, hit.opt_off, hit.secure);
+	if (dns64_cache_lookup(io->d->cache, &q, evloop_now_ms(io->loop), current_gen(io->d),
+			       io->scratch, sizeof(io->scratch), &hit)) {
+		dns64_count(io, DNS64_C_cache_hits);
+		send_response(io, &q, cl, hit.len, hit.question_end, hit.opt_off, hit.secure);
 		return;
 	}
-	dns64_count(d, DNS64_C_cache_misses);
+	dns64_count(io, DNS64_C_cache_misses);
 
 	if (dns64_is_ipv4only(q.qname_lc, q.qname_len)) {
-		answer_local(d, &q, cl);
+		answer_local(io, &q, cl);
 		return;
 	}
 	if (q.qtype == DNS_T_ANY) {
-		answer_any(d, &q, cl);
+		answer_any(io, &q, cl);
 		return;
 	}
-	bool dnssec_raw = q.edns_do && (q.flags & DNS_F_CD);
-	if (q.qtype == DNS_T_PTR && !dnssec_raw) {
-		uint8_t target[DNS_NAME_MAX];
-		int tlen = dns64_ptr_target(q.qname, q.qname_len, prefix_pub_current(d->prefixes),
-					    target);
-		if (tlen > 0) {
-			req_start(d, &q, cl, ST_PTR, target, (size_t)tlen);
-			return;
-		}
-	}
-	if (q.qtype == DNS_T_AAAA && !dnssec_raw) {
-		req_start(d, &q, cl, ST_AAAA, NULL, 0);
+	if (io->res) {
+		dns64_engine_resolve(io, &q, cl);
 		return;
 	}
-	/* 5.5: DO and CD together get the data as it is, no synthesis. */
-	if (dnssec_raw && (q.qtype == DNS_T_AAAA || q.qtype == DNS_T_PTR))
-		dns64_count(d, DNS64_C_dnssec_cd_passthrough);
-	req_start(d, &q, cl, ST_PLAIN, NULL, 0);
+	/* A worker hands the miss to the resolver thread; the answer leaves
+	 * through this worker's socket (cl->fd) all the same. */
+	if (!dns64_worker_defer(io, &q, cl)) {
+		dns64_count(io, DNS64_C_drop_queue_full);
+		send_error(io, &q, cl, DNS_R_SERVFAIL);
+	}
 }

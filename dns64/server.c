@@ -1,6 +1,7 @@
 /* DNS over UDP (recvmmsg/sendmmsg batches, replies from the address the
- * query came to) and TCP (RFC 7766: length-prefixed, pipelined, idle
- * timeout, bounded connection count). ACL and rate limit are applied
+ * query came to; each worker thread reads its own SO_REUSEPORT sockets
+ * with its own batch buffers) and TCP on the main loop (RFC 7766:
+ * length-prefixed, pipelined, idle timeout, bounded connection count). ACL and rate limit are applied
  * here, before any parsing beyond what a reply needs. */
 #include "autoconf.h"
 
@@ -54,12 +55,14 @@ struct udp_slot {
 
 struct dns64_server {
 	struct dns64 *d;
-	int udp_fd[MAX_LISTEN], tcp_fd[MAX_LISTEN];
-	size_t nudp, ntcp;
+	int tcp_fd[MAX_LISTEN];
+	size_t ntcp;
 	struct dns64_tcp_conn *conns;
 	size_t nconns;
+};
 
-	/* One batch in flight at a time (single-threaded I/O). */
+/* One thread's UDP batch: allocated once, reused for every round. */
+struct dns64_udp {
 	int batch_fd;			/* -1 = not batching */
 	struct mmsghdr in[UDP_BATCH], out[UDP_BATCH];
 	struct udp_slot in_slot[UDP_BATCH], out_slot[UDP_BATCH];
@@ -68,10 +71,10 @@ struct dns64_server {
 	size_t nout;
 };
 
-static bool acl_allows(const struct dns64 *d, const struct sockaddr *sa)
+static bool acl_allows(const struct dns64_conf *conf, const struct sockaddr *sa)
 {
-	for (size_t i = 0; i < d->nallow; i++) {
-		const struct cidr *c = &d->allow[i];
+	for (size_t i = 0; i < conf->nallow; i++) {
+		const struct cidr *c = &conf->allow[i];
 		if (sa->sa_family == AF_INET6 && c->family == AF_INET6 &&
 		    cidr_contains_v6(c, &((const struct sockaddr_in6 *)sa)->sin6_addr))
 			return true;
@@ -85,37 +88,39 @@ static bool acl_allows(const struct dns64 *d, const struct sockaddr *sa)
 /* Refusals and rate-limited replies: header + question only, so the reply
  * is never larger than the query (no amplification). Rate-limited clients
  * get TC=1, which a real stub answers by retrying over TCP. */
-static void reject(struct dns64 *d, const uint8_t *pkt, size_t len, const struct dns64_client *cl,
-		   bool ratelimited)
+static void reject(struct dns64_io *io, const uint8_t *pkt, size_t len,
+		   const struct dns64_client *cl, bool ratelimited)
 {
 	struct dns_query q;
 	dns_query_parse(pkt, len, &q);
 	if (!dns_query_replyable(&q)) {
-		dns64_count(d, DNS64_C_drop_unreplyable);
+		dns64_count(io, DNS64_C_drop_unreplyable);
 		return;
 	}
 	struct dns_builder b;
 	uint16_t flags = DNS_F_QR | (q.flags & (DNS_F_RD | DNS_F_CD | DNS_F_OPCODE)) |
 			 (ratelimited ? DNS_F_TC : DNS_R_REFUSED);
-	dnsb_init(&b, d->scratch, sizeof(d->scratch), q.id, flags);
+	dnsb_init(&b, io->scratch, sizeof(io->scratch), q.id, flags);
 	if (q.qname_len)
 		dnsb_question(&b, q.qname, q.qname_len, q.qtype, q.qclass);
 	size_t n = dnsb_finish(&b);
 	if (n <= len)
-		dns64_server_send(d, cl, d->scratch, n);
+		dns64_server_send(io, cl, io->scratch, n);
 }
 
-static bool admit(struct dns64 *d, const uint8_t *pkt, size_t len, const struct dns64_client *cl)
+static bool admit(struct dns64_io *io, const uint8_t *pkt, size_t len,
+		  const struct dns64_client *cl)
 {
-	if (!acl_allows(d, (const struct sockaddr *)&cl->peer)) {
-		dns64_count(d, DNS64_C_refused_acl);
-		reject(d, pkt, len, cl, false);
+	const struct dns64_conf *conf = dns64_conf_get(io->d);
+	if (!acl_allows(conf, (const struct sockaddr *)&cl->peer)) {
+		dns64_count(io, DNS64_C_refused_acl);
+		reject(io, pkt, len, cl, false);
 		return false;
 	}
-	if (d->rl && cl->transport == DNS64_UDP &&
-	    !dns64_ratelimit_allow(d->rl, (const struct sockaddr *)&cl->peer, monotonic_us())) {
-		dns64_count(d, DNS64_C_ratelimited);
-		reject(d, pkt, len, cl, true);
+	if (conf->rl && cl->transport == DNS64_UDP &&
+	    !dns64_ratelimit_allow(conf->rl, (const struct sockaddr *)&cl->peer, monotonic_us())) {
+		dns64_count(io, DNS64_C_ratelimited);
+		reject(io, pkt, len, cl, true);
 		return false;
 	}
 	return true;
@@ -166,8 +171,8 @@ static void write_pktinfo(struct msghdr *mh, uint8_t *room, const struct dns64_c
 	}
 }
 
-static void udp_send_now(struct dns64 *d, const struct dns64_client *cl, const uint8_t *buf,
-			 size_t len)
+static void udp_send_now(struct dns64_io *io, const struct dns64_client *cl,
+			 const uint8_t *buf, size_t len)
 {
 	uint8_t room[CMSG_ROOM];
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -175,17 +180,18 @@ static void udp_send_now(struct dns64 *d, const struct dns64_client *cl, const u
 			     .msg_iov = &iov, .msg_iovlen = 1 };
 	write_pktinfo(&mh, room, cl);
 	if (sendmsg(cl->fd, &mh, MSG_DONTWAIT) < 0)
-		dns64_count(d, DNS64_C_drop_send_failed);
+		dns64_count(io, DNS64_C_drop_send_failed);
 }
 
-static void udp_flush(struct dns64_server *s)
+static void udp_flush(struct dns64_io *io)
 {
+	struct dns64_udp *s = io->udp;
 	size_t done = 0;
 	while (done < s->nout) {
 		int n = sendmmsg(s->batch_fd, s->out + done, (unsigned)(s->nout - done), MSG_DONTWAIT);
 		if (n <= 0) {
 			/* Skip the message that failed and go on. */
-			dns64_count(s->d, DNS64_C_drop_send_failed);
+			dns64_count(io, DNS64_C_drop_send_failed);
 			done++;
 			continue;
 		}
@@ -194,11 +200,12 @@ static void udp_flush(struct dns64_server *s)
 	s->nout = 0;
 }
 
-static void udp_queue(struct dns64_server *s, const struct dns64_client *cl, const uint8_t *buf,
+static void udp_queue(struct dns64_io *io, const struct dns64_client *cl, const uint8_t *buf,
 		      size_t len)
 {
-	if (s->batch_fd != cl->fd || len > UDP_TX || s->nout == UDP_BATCH) {
-		udp_send_now(s->d, cl, buf, len);
+	struct dns64_udp *s = io->udp;
+	if (!s || s->batch_fd != cl->fd || len > UDP_TX || s->nout == UDP_BATCH) {
+		udp_send_now(io, cl, buf, len);
 		return;
 	}
 	size_t i = s->nout++;
@@ -216,10 +223,22 @@ static void udp_queue(struct dns64_server *s, const struct dns64_client *cl, con
 	write_pktinfo(mh, sl->cmsg, cl);
 }
 
-static void on_udp(struct evloop *loop, int fd, uint32_t events, void *arg)
+struct dns64_udp *dns64_udp_new(void)
 {
-	struct dns64_server *s = arg;
-	struct dns64 *d = s->d;
+	struct dns64_udp *u = calloc(1, sizeof(*u));
+	if (u)
+		u->batch_fd = -1;
+	return u;
+}
+
+void dns64_udp_free(struct dns64_udp *u)
+{
+	free(u);
+}
+
+void dns64_udp_read(struct dns64_io *io, int fd)
+{
+	struct dns64_udp *s = io->udp;
 	for (int round = 0; round < UDP_ROUNDS; round++) {
 		for (int i = 0; i < UDP_BATCH; i++) {
 			struct udp_slot *sl = &s->in_slot[i];
@@ -240,20 +259,20 @@ static void on_udp(struct evloop *loop, int fd, uint32_t events, void *arg)
 		s->batch_fd = fd;
 		for (int i = 0; i < n; i++) {
 			struct msghdr *mh = &s->in[i].msg_hdr;
-			dns64_count(d, DNS64_C_queries_udp);
+			dns64_count(io, DNS64_C_queries_udp);
 			if (mh->msg_flags & MSG_TRUNC) {
-				d->wire_errors[DNS_E_TRUNC_RR]++;
-				dns64_count(d, DNS64_C_drop_unreplyable);
+				dns64_io_inc(&io->wire_errors[DNS_E_TRUNC_RR]);
+				dns64_count(io, DNS64_C_drop_unreplyable);
 				continue;
 			}
 			struct dns64_client cl = { .transport = DNS64_UDP, .fd = fd };
 			memcpy(&cl.peer, &s->in_slot[i].addr, sizeof(cl.peer));
 			cl.peerlen = mh->msg_namelen;
 			read_pktinfo(mh, &cl);
-			if (admit(d, s->inbuf[i], s->in[i].msg_len, &cl))
-				dns64_engine_query(d, s->inbuf[i], s->in[i].msg_len, &cl);
+			if (admit(io, s->inbuf[i], s->in[i].msg_len, &cl))
+				dns64_engine_query(io, s->inbuf[i], s->in[i].msg_len, &cl);
 		}
-		udp_flush(s);
+		udp_flush(io);
 		s->batch_fd = -1;
 		if (n < UDP_BATCH)
 			return;
@@ -308,7 +327,7 @@ void dns64_client_hold(const struct dns64_client *cl)
 	}
 }
 
-void dns64_client_release(struct dns64 *d, const struct dns64_client *cl)
+void dns64_client_release(struct dns64_io *io, const struct dns64_client *cl)
 {
 	struct dns64_tcp_conn *c = cl->transport == DNS64_TCP ? cl->conn : NULL;
 	if (!c)
@@ -365,12 +384,13 @@ static void conn_events(struct dns64_tcp_conn *c)
 	}
 }
 
-static void tcp_send(struct dns64 *d, struct dns64_tcp_conn *c, const uint8_t *buf, size_t len)
+static void tcp_send(struct dns64_io *io, struct dns64_tcp_conn *c, const uint8_t *buf,
+		     size_t len)
 {
 	if (c->closed)
 		return;
 	if (c->outlen + 2 + len > TCP_MAX_OUT) {
-		dns64_count(d, DNS64_C_tcp_output_overflow);
+		dns64_count(io, DNS64_C_tcp_output_overflow);
 		conn_close(c);
 		return;
 	}
@@ -380,7 +400,7 @@ static void tcp_send(struct dns64 *d, struct dns64_tcp_conn *c, const uint8_t *b
 			cap *= 2;
 		uint8_t *o = realloc(c->out, cap);
 		if (!o) {
-			dns64_count(d, DNS64_C_drop_no_memory);
+			dns64_count(io, DNS64_C_drop_no_memory);
 			conn_close(c);
 			return;
 		}
@@ -395,28 +415,28 @@ static void tcp_send(struct dns64 *d, struct dns64_tcp_conn *c, const uint8_t *b
 		conn_touch(c);
 }
 
-void dns64_server_send(struct dns64 *d, const struct dns64_client *cl, const uint8_t *buf,
+void dns64_server_send(struct dns64_io *io, const struct dns64_client *cl, const uint8_t *buf,
 		       size_t len)
 {
 	if (cl->transport == DNS64_TCP) {
 		if (cl->conn)
-			tcp_send(d, cl->conn, buf, len);
+			tcp_send(io, cl->conn, buf, len);
 		return;
 	}
-	udp_queue(d->server, cl, buf, len);
+	udp_queue(io, cl, buf, len);
 }
 
 /* Takes every complete message out of the input buffer (pipelining,
  * RFC 7766 6.2.1: answers may go out in any order). */
 static void conn_parse(struct dns64_tcp_conn *c)
 {
-	struct dns64 *d = c->s->d;
+	struct dns64_io *io = c->s->d->main_io;
 	size_t off = 0;
 	c->parsing = true;
 	while (!c->closed && c->inlen - off >= 2 && c->pending < TCP_MAX_PIPELINE) {
 		size_t mlen = get_be16(c->in + off);
 		if (mlen < DNS_HDR_LEN) {
-			dns64_count(d, DNS64_C_tcp_bad_length);
+			dns64_count(io, DNS64_C_tcp_bad_length);
 			conn_close(c);
 			break;
 		}
@@ -425,8 +445,8 @@ static void conn_parse(struct dns64_tcp_conn *c)
 		struct dns64_client cl = { .transport = DNS64_TCP, .fd = c->fd, .conn = c };
 		memcpy(&cl.peer, &c->peer, sizeof(cl.peer));
 		cl.peerlen = c->peerlen;
-		dns64_count(d, DNS64_C_queries_tcp);
-		dns64_engine_query(d, c->in + off + 2, mlen, &cl);
+		dns64_count(io, DNS64_C_queries_tcp);
+		dns64_engine_query(io, c->in + off + 2, mlen, &cl);
 		off += 2 + mlen;
 	}
 	if (off && !c->closed) {
@@ -488,7 +508,7 @@ static void on_idle(struct evloop *loop, struct ev_timer *t, void *arg)
 		ev_timer_arm(c->idle, c->s->d->tcp_idle_ms);
 		return;
 	}
-	dns64_count(c->s->d, DNS64_C_tcp_closed_idle);
+	dns64_count(c->s->d->main_io, DNS64_C_tcp_closed_idle);
 	conn_close(c);
 }
 
@@ -502,7 +522,7 @@ static bool make_room(struct dns64_server *s)
 			oldest = c;
 	if (!oldest)
 		return false;
-	dns64_count(s->d, DNS64_C_tcp_evicted);
+	dns64_count(s->d->main_io, DNS64_C_tcp_evicted);
 	conn_close(oldest);
 	return true;
 }
@@ -511,14 +531,15 @@ static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct dns64_server *s = arg;
 	struct dns64 *d = s->d;
+	struct dns64_io *io = d->main_io;
 	for (;;) {
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		int cfd = accept4(fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (cfd < 0)
 			return;
-		if (!acl_allows(d, (struct sockaddr *)&peer)) {
-			dns64_count(d, DNS64_C_refused_acl);
+		if (!acl_allows(dns64_conf_get(d), (struct sockaddr *)&peer)) {
+			dns64_count(io, DNS64_C_refused_acl);
 			close(cfd);
 			continue;
 		}
@@ -526,7 +547,7 @@ static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 		for (struct dns64_tcp_conn *c = s->conns; c; c = c->next)
 			live += !c->closed;
 		if (live >= d->tcp_max_connections && !make_room(s)) {
-			dns64_count(d, DNS64_C_tcp_refused_full);
+			dns64_count(io, DNS64_C_tcp_refused_full);
 			close(cfd);
 			continue;
 		}
@@ -534,7 +555,7 @@ static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 		if (!c || !(c->idle = ev_timer_new(loop, on_idle, c))) {
 			free(c);
 			close(cfd);
-			dns64_count(d, DNS64_C_drop_no_memory);
+			dns64_count(io, DNS64_C_drop_no_memory);
 			continue;
 		}
 		int one = 1;
@@ -553,7 +574,7 @@ static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 			conn_close(c);
 			continue;
 		}
-		dns64_count(d, DNS64_C_tcp_accepted);
+		dns64_count(io, DNS64_C_tcp_accepted);
 		conn_touch(c);
 	}
 }
@@ -570,7 +591,8 @@ static int open_socket(const struct endpoint *ep, int type, char *err, size_t er
 		goto fail;
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* One socket per worker can share the port later. */
+	/* One UDP socket per worker shares the port; the kernel spreads
+	 * clients over them by their addresses and ports. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (fam == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
 		goto fail;
@@ -602,6 +624,11 @@ fail:
 	return -1;
 }
 
+int dns64_udp_open(const struct endpoint *ep, char *err, size_t errlen)
+{
+	return open_socket(ep, SOCK_DGRAM, err, errlen);
+}
+
 struct dns64_server *dns64_server_new(struct dns64 *d, const struct sixfour_config *cfg,
 				      char *err, size_t errlen)
 {
@@ -611,7 +638,6 @@ struct dns64_server *dns64_server_new(struct dns64 *d, const struct sixfour_conf
 		return NULL;
 	}
 	s->d = d;
-	s->batch_fd = -1;
 	d->server = s;
 	const struct endpoint_list *l = &cfg->dns64.listen;
 	if (l->n > MAX_LISTEN) {
@@ -619,16 +645,11 @@ struct dns64_server *dns64_server_new(struct dns64 *d, const struct sixfour_conf
 		goto fail;
 	}
 	for (size_t i = 0; i < l->n; i++) {
-		int u = open_socket(&l->v[i], SOCK_DGRAM, err, errlen);
-		if (u < 0)
-			goto fail;
-		s->udp_fd[s->nudp++] = u;
 		int t = open_socket(&l->v[i], SOCK_STREAM, err, errlen);
 		if (t < 0)
 			goto fail;
 		s->tcp_fd[s->ntcp++] = t;
-		if (evloop_add_fd(d->loop, u, EPOLLIN, on_udp, s) != 0 ||
-		    evloop_add_fd(d->loop, t, EPOLLIN, on_accept, s) != 0) {
+		if (evloop_add_fd(d->loop, t, EPOLLIN, on_accept, s) != 0) {
 			snprintf(err, errlen, "cannot watch the DNS sockets");
 			goto fail;
 		}
@@ -652,10 +673,6 @@ void dns64_server_free(struct dns64_server *s)
 			close(c->fd);
 		}
 		conn_free(c);
-	}
-	for (size_t i = 0; i < s->nudp; i++) {
-		evloop_del_fd(d->loop, s->udp_fd[i]);
-		close(s->udp_fd[i]);
 	}
 	for (size_t i = 0; i < s->ntcp; i++) {
 		evloop_del_fd(d->loop, s->tcp_fd[i]);

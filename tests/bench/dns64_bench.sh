@@ -1,7 +1,9 @@
 #!/bin/bash
 # DNS64 benchmark (not a test): dnsperf against sixfourd and against Unbound
 # with its dns64 module, in the same lab run, through the same nsd
-# hierarchy, both with one resolver thread and DNSSEC validation.
+# hierarchy, both with DNSSEC validation and the same number of threads
+# (THREADS, default one per CPU: sixfourd's [general] workers, Unbound's
+# num-threads; both spread clients with SO_REUSEPORT).
 #   cache hits: a fixed set of A-only names, caches warmed first
 #   cold misses: unique A-only names nobody has asked for yet
 # Prints the median of RUNS runs for each and the ratio sixfourd/Unbound,
@@ -9,6 +11,8 @@
 # dnsperf shares the CPU with the server, so QPS is partly the client's
 # limit, while CPU per query is the server's own cost.
 # Usage: tests/bench/dns64_bench.sh [RUNS] [SECONDS] (as root)
+# Environment: THREADS, CLIENT_THREADS (dnsperf -T), CLIENTS (dnsperf -c:
+# source ports, which SO_REUSEPORT hashes onto the server's threads).
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/netns/lib.sh
 . "$src/tests/netns/lib.sh"
@@ -17,11 +21,13 @@ lab_require dnsperf unbound
 
 RUNS=${1:-5}
 SECS=${2:-8}
-COLD=3000		# unique names per cold run
+COLD=${COLD:-8000}	# unique names per cold run (short runs are noisy)
 HOT=200			# names in the cache-hit set
 NAMES=$((HOT + COLD * RUNS * 2))
 UB_PORT=5353
 CLIENT_THREADS=${CLIENT_THREADS:-1}	# dnsperf threads
+CLIENTS=${CLIENTS:-16}			# dnsperf sockets
+THREADS=${THREADS:-$(nproc)}		# server threads, both sides
 
 lab_setup
 {
@@ -35,6 +41,7 @@ lab_dns_start
 cat >"$LAB_DIR/bench.ini" <<EOF
 [general]
 log-level = notice
+workers = $THREADS
 [dns64]
 root-hints = $LAB_ROOT_HINTS
 unbound-option = do-ip6: no
@@ -43,7 +50,8 @@ enable = no
 EOF
 lab_sixfourd_start "$LAB_DIR/bench.ini" || lab__bail "sixfourd did not start"
 lab_unbound_start "$UB_PORT" 'module-config: "dns64 validator iterator"' \
-	'dns64-prefix: 64:ff9b::/96' 'verbosity: 0' 'val-log-level: 0'
+	'dns64-prefix: 64:ff9b::/96' 'verbosity: 0' 'val-log-level: 0' \
+	"num-threads: $THREADS" 'so-reuseport: yes'
 
 # One query file per purpose.
 for i in $(seq 1 "$HOT"); do echo "h$i.bench AAAA"; done >"$LAB_DIR/hot.txt"
@@ -61,7 +69,7 @@ perf() { # perf PORT ARGS... -> "QPS LATENCY_MS US_CPU_PER_QUERY"
 	shift
 	[ "$port" = 53 ] || pid=$LAB_UNBOUND_PID
 	c0=$(cpu_ticks "$pid")
-	lab_in appl dnsperf -s 127.0.0.1 -p "$port" -c 4 -T "$CLIENT_THREADS" -q 200 -t 5 "$@" >"$LAB_DIR/perf.out" 2>&1
+	lab_in appl dnsperf -s 127.0.0.1 -p "$port" -c "$CLIENTS" -T "$CLIENT_THREADS" -q 200 -t 5 "$@" >"$LAB_DIR/perf.out" 2>&1
 	c1=$(cpu_ticks "$pid")
 	awk -v t=$((c1 - c0)) -v hz="$TICK" '/Queries completed/ { n = $3 }
 		/Queries per second/ { q = $4 } /Average Latency/ { l = $4 * 1000 }
@@ -78,7 +86,7 @@ u=$(lab_in appl dig +short @127.0.0.1 -p "$UB_PORT" h1.bench AAAA)
 echo "# h1.bench AAAA: sixfourd $s, unbound $u"
 [ -n "$s" ] && [ "$s" = "$u" ] || lab__bail "the two resolvers disagree"
 
-declare -a hs_q hs_l hs_c hu_q hu_l hu_c cs_q cs_l cu_q cu_l
+declare -a hs_q hs_l hs_c hu_q hu_l hu_c cs_q cs_l cs_c cu_q cu_l cu_c
 idx=0
 for r in $(seq 1 "$RUNS"); do
 	# Alternate who goes first so drift does not favour one side.
@@ -90,9 +98,9 @@ for r in $(seq 1 "$RUNS"); do
 		eval "h${who}_q+=($hq); h${who}_l+=($hl); h${who}_c+=($hc)"
 		f=$(cold_file $idx)
 		idx=$((idx + 1))
-		read -r cq cl _ <<<"$(perf "$port" -d "$f" -n 1)"
-		eval "c${who}_q+=($cq); c${who}_l+=($cl)"
-		echo "# run $r $who: hit $hq qps ($hl ms, $hc us CPU/q), cold $cq qps ($cl ms)"
+		read -r cq cl cc <<<"$(perf "$port" -d "$f" -n 1)"
+		eval "c${who}_q+=($cq); c${who}_l+=($cl); c${who}_c+=($cc)"
+		echo "# run $r $who: hit $hq qps ($hl ms, $hc us CPU/q), cold $cq qps ($cl ms, $cc us CPU/q)"
 	done
 done
 
@@ -100,12 +108,14 @@ m() { printf '%s\n' "$@" | median; }
 hsq=$(m "${hs_q[@]}") huq=$(m "${hu_q[@]}") hsl=$(m "${hs_l[@]}") hul=$(m "${hu_l[@]}")
 hsc=$(m "${hs_c[@]}") huc=$(m "${hu_c[@]}")
 csq=$(m "${cs_q[@]}") cuq=$(m "${cu_q[@]}") csl=$(m "${cs_l[@]}") cul=$(m "${cu_l[@]}")
+csc=$(m "${cs_c[@]}") cuc=$(m "${cu_c[@]}")
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
-echo "DNS64 benchmark: medians of $RUNS runs, dnsperf -T $CLIENT_THREADS -c 4 -q 200, one resolver thread each"
+echo "DNS64 benchmark: medians of $RUNS runs, dnsperf -T $CLIENT_THREADS -c $CLIENTS -q 200, $THREADS server threads each"
 printf '%-12s %12s %12s %8s\n' "" sixfourd unbound ratio
 printf '%-12s %12s %12s %8s\n' "hit QPS" "$hsq" "$huq" "$(ratio "$hsq" "$huq")"
 printf '%-12s %12s %12s %8s\n' "hit lat ms" "$hsl" "$hul" "$(ratio "$hsl" "$hul")"
 printf '%-12s %12s %12s %8s\n' "hit us CPU/q" "$hsc" "$huc" "$(ratio "$hsc" "$huc")"
 printf '%-12s %12s %12s %8s\n' "cold QPS" "$csq" "$cuq" "$(ratio "$csq" "$cuq")"
 printf '%-12s %12s %12s %8s\n' "cold lat ms" "$csl" "$cul" "$(ratio "$csl" "$cul")"
+printf '%-12s %12s %12s %8s\n' "cold us CPU/q" "$csc" "$cuc" "$(ratio "$csc" "$cuc")"
 lab_sixfourd_stop
