@@ -100,6 +100,11 @@ struct sixfour_config {
 		unsigned port;
 		char *message;
 		char *contact;
+		uint64_t keepalive_ms;		/* SESSION+HELLO interval (7.6) */
+		unsigned probe_rate;		/* datagrams/s per server without session */
+		unsigned session_rate;		/* datagrams/s per server in session */
+		uint64_t batch_delay_ms;	/* how long a notice waits for company */
+		bool lookup;			/* offer LOOKUP (take acked entries as cache) */
 	} handoff;
 
 	struct {

@@ -144,10 +144,22 @@ const struct cfg_option cfg_options[] = {
 	{ "handoff", "port", CFG_UINT, G(handoff.port), "64646", 1, 65535, .doc =
 	  "UDP port of the handoff servers." },
 	{ "handoff", "message", CFG_STR, G(handoff.message),
-	  "NAT64 handoff: IPv6 clients reach you via this NAT64. See RFC 6146.", .doc =
-	  "Human-readable TEXT sent to hosts that may not know the protocol." },
+	  "NAT64 handoff: IPv6 clients reach you via this NAT64; notices name them.", .doc =
+	  "Human-readable TEXT sent to hosts that may not know the protocol (with "
+	  "the contact, cut to 128 octets)." },
 	{ "handoff", "contact", CFG_STR, G(handoff.contact), "", .doc =
-	  "Operator contact (URL or mail) appended to the message." },
+	  "Operator contact (URL or mail) appended to the message as \"Contact: ...\"." },
+	{ "handoff", "keepalive-interval", CFG_DURATION, G(handoff.keepalive_ms), "120s", 100,
+	  SEC(3600), .doc = "Keep-alive of an established handoff session (+-10 %); three "
+	  "unanswered ones end it and acked entries get RFC 6146 timers again." },
+	{ "handoff", "probe-rate", CFG_UINT, G(handoff.probe_rate), "50", 1, 10000, .doc =
+	  "Notice datagrams per second to one server without a session." },
+	{ "handoff", "session-rate", CFG_UINT, G(handoff.session_rate), "1000", 1, 100000, .doc =
+	  "Datagrams per second to one server in a session (notices, resync)." },
+	{ "handoff", "batch-delay", CFG_DURATION, G(handoff.batch_delay_ms), "5ms", 0, SEC(1),
+	  .doc = "How long a notice may wait to share a datagram with others." },
+	{ "handoff", "lookup", CFG_BOOL, G(handoff.lookup), "yes", .doc =
+	  "Offer LOOKUP: entries a server acked become evictable cache, fetched back on a miss." },
 
 	/* [health] */
 	{ "health", "enable", CFG_BOOL, G(health.enable), "yes", .doc =

@@ -730,6 +730,28 @@ uint16_t handoff_client_take_hint(struct handoff_client *c, struct in_addr nat64
 	return h;
 }
 
+bool handoff_client_can_lookup(struct handoff_client *c, struct in_addr nat64,
+			       struct in_addr server)
+{
+	struct peer *p = peer_find(c, nat64, server);
+	return p && p->established && (p->caps & HANDOFF_CAP_LOOKUP);
+}
+
+void handoff_client_probe(struct handoff_client *c, struct in_addr nat64, struct in_addr server)
+{
+	struct peer *p = peer_get(c, nat64, server);
+	if (!p || p->established)
+		return;
+	uint64_t now = now_ms(c);
+	/* A pending notice batch already carries TEXT+HELLO. */
+	if (p->b.len > p->hdr_len || !take_token(c, p, now))
+		return;
+	uint8_t buf[HANDOFF_MAX_DGRAM];
+	struct handoff_builder b;
+	begin(c, p, &b, buf);
+	raw_send(c, p, buf, b.len);
+}
+
 bool handoff_client_blocked(struct handoff_client *c, struct in_addr nat64, struct in_addr server)
 {
 	struct peer *p = peer_find(c, nat64, server);

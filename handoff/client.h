@@ -116,6 +116,18 @@ void handoff_client_input(struct handoff_client *c, struct in_addr nat64, struct
 uint16_t handoff_client_take_hint(struct handoff_client *c, struct in_addr nat64,
 				  struct in_addr server, uint8_t proto);
 
+/* True when the session with S is ESTABLISHED and the server took LOOKUP:
+ * only then may a miss from S become a LOOKUP (section 10.2). */
+bool handoff_client_can_lookup(struct handoff_client *c, struct in_addr nat64,
+			       struct in_addr server);
+
+/* Starts (or keeps) probing S without an entry notice: one TEXT+HELLO
+ * datagram within the probe rate, nothing when a session exists. For a
+ * translator that lost its table (restart) and sees its own IPv6 client's
+ * packets toward S miss: the handshake lets S's next packet be looked up.
+ * Never call it for packets that came from the IPv4 side (reflection). */
+void handoff_client_probe(struct handoff_client *c, struct in_addr nat64, struct in_addr server);
+
 /* True while a BLOCK from S applies to T (section 7.9). */
 bool handoff_client_blocked(struct handoff_client *c, struct in_addr nat64, struct in_addr server);
 

@@ -19,12 +19,14 @@
 #include "common/privdrop.h"
 #include "common/rfc6052.h"
 #include "nat64/frag.h"
+#include "nat64/handoff_glue.h"
 #include "nat64/nat64.h"
 #include "nat64/nat64_priv.h"
 #include "nat64/netlink.h"
 #include "nat64/nft.h"
 #include "nat64/pool4.h"
 #include "nat64/session.h"
+#include "nat64/session_handoff.h"
 #include "nat64/tun.h"
 
 /* Default pool4 when [nat64] pool4 is empty: the host's own addresses,
@@ -173,6 +175,13 @@ static struct pool4 *build_pool(struct nat64 *n, const struct sixfour_config *cf
 			n->steer[n->nsteer++] = (struct nat64_nft_steer){ r->addr, r->port_min,
 									  r->port_max };
 	}
+	/* Handoff replies come to [handoff] port of a pool address: steer it
+	 * in (and keep it from local sockets) where a shared range leaves it
+	 * out (handoff_glue.h). */
+	uint16_t hp = nat64_handoff_port(cfg);
+	for (size_t s = 0, shared = n->nsteer; hp && s < shared && n->nsteer < NAT64_MAX_STEER; s++)
+		if (hp < n->steer[s].port_min || hp > n->steer[s].port_max)
+			n->steer[n->nsteer++] = (struct nat64_nft_steer){ n->steer[s].addr, hp, hp };
 	return pool;
 }
 
@@ -405,6 +414,9 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 		if (!w->in || !w->out || !w->out2 || !w->frags)
 			goto fail;
 	}
+	/* The handoff protocol (spec/handoff.md) rides on the table and TUN. */
+	session_table_reserve_port(n->sessions, nat64_handoff_port(cfg));
+	n->handoff = nat64_handoff_new(n, cfg);
 	n->sweep = ev_timer_new(ctx->loop, on_sweep, n);
 	if (!n->sweep)
 		goto fail;
@@ -469,6 +481,10 @@ static int nat64_check(void *state, const struct sixfour_config *cfg, char *err,
 			 "fragment-datagrams, fragment-timeout and [general] workers need a restart");
 		return -EINVAL;
 	}
+	if (n->enabled && !nat64_handoff_config_same(cfg, old)) {
+		snprintf(err, errlen, "[handoff] options need a restart");
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -500,6 +516,7 @@ static void nat64_stop(void *state)
 	if (!n)
 		return;
 	nat64_workers_stop(n);
+	nat64_handoff_free(n->handoff);
 	if (n->ev_fd >= 0)
 		evloop_del_fd(n->ctx->loop, n->ev_fd);
 	if (n->sweep)
@@ -558,10 +575,46 @@ static int cmd_nat64(void *ctx, int argc, char **argv, struct ctl_out *out)
 	return 2;
 }
 
+/* `handoff [--json]`: the handoff sessions and counters. */
+static int cmd_handoff(void *ctx, int argc, char **argv, struct ctl_out *out)
+{
+	struct nat64 *n = ctx;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			out->json = true;
+		} else {
+			ctl_printf(out, "usage: handoff [--json]\n");
+			return 2;
+		}
+	}
+	nat64_handoff_print(n && n->enabled ? n->handoff : NULL, out);
+	return 0;
+}
+
+/* `flush sessions`: the top-level form of `nat64 flush` (dns64 owns `flush
+ * [cache]`). With a handoff server, flushed entries come back by LOOKUP. */
+static int cmd_flush(void *ctx, int argc, char **argv, struct ctl_out *out)
+{
+	struct nat64 *n = ctx;
+	if (argc != 2 || strcmp(argv[1], "sessions") != 0)
+		return CTL_PASS;
+	if (!n || !n->enabled) {
+		ctl_printf(out, "nat64: not running\n");
+		return 1;
+	}
+	size_t k = session_flush(n->sessions);
+	ctl_printf(out, out->json ? "{\"flushed\":%zu}\n" : "flushed %zu sessions\n", k);
+	return 0;
+}
+
 static const struct ctl_command nat64_commands[] = {
 	{ "nat64", "stats|sessions|flush [--json]",
 	  "translator counters, the session list (never logged), or flush every session",
 	  cmd_nat64 },
+	{ "handoff", "[--json]", "NAT64 handoff sessions with IPv4 servers and their counters",
+	  cmd_handoff },
+	{ "flush", "sessions", "remove every translator session (handoff servers give them back)",
+	  cmd_flush },
 	{ NULL, NULL, NULL, NULL },
 };
 

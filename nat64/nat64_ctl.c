@@ -10,6 +10,7 @@
 #include "common/ctl.h"
 #include "common/util.h"
 #include "nat64/frag.h"
+#include "nat64/handoff_glue.h"
 #include "nat64/nat64_priv.h"
 #include "nat64/session.h"
 
@@ -276,4 +277,5 @@ void nat64_metrics(void *state, struct ctl_out *out)
 			   m.v[k].len, (unsigned long long)m.v[k].packets);
 	}
 	free(m.v);
+	nat64_handoff_metrics(n->handoff, out);
 }

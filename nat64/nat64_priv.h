@@ -104,6 +104,7 @@ struct nat64 {
 	struct ev_timer *sweep;
 	int ev_fd;			/* address events, -1 = none */
 	struct nat64_worker *workers;
+	struct nat64_handoff *handoff;	/* NULL: [handoff] enable = no */
 };
 
 /* ctl.c: the `nat64 stats` and `nat64 sessions` output. */

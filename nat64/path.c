@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/rfc6052.h"
 #include "common/util.h"
+#include "nat64/handoff_glue.h"
 #include "nat64/nat64_priv.h"
 #include "nat64/pool4.h"
 #include "nat64/session.h"
@@ -29,6 +30,8 @@
 #define ICMP6_DST_UNREACH_ADDR 3	/* RFC 6146 3.5.1: no mapping possible */
 #define ICMP4_DST_UNREACH_TYPE 3
 #define ICMP4_PORT_UNREACH 3
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
 
 /* --- per-prefix traffic counts --- */
 
@@ -141,8 +144,13 @@ static void send_error(struct nat64_worker *w, const struct nat64_xlate_cfg *xc,
 /* --- IPv4 -> IPv6 (also the second half of a hairpin) --- */
 
 static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
-		  size_t len, bool hairpin)
+		  size_t len, bool hairpin, bool looked_up)
 {
+	struct nat64_handoff *ho = w->n->handoff;
+	/* Handoff datagrams to T:port are the protocol's, before anything
+	 * else (a BLOCK never stops them). */
+	if (!hairpin && !looked_up && nat64_handoff_input(ho, p, len))
+		return;
 	struct nat64_pkt pkt;
 	struct nat64_tuple in, out_tuple;
 	memset(&pkt, 0, sizeof(pkt));
@@ -156,9 +164,20 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 			drop(w, v);
 		return;
 	}
+	if (nat64_handoff_blocked(ho, in.src.v4)) {
+		drop(w, NAT64_DROP_BLOCKED);	/* handoff BLOCK (spec 7.9) */
+		return;
+	}
 	bool stored = false;
 	v = session_handle4(w->n->sessions, &in, pkt.tcp_flags, pkt.is_icmp_error,
 			    monotonic_ms(), p, len, &stored, &out_tuple);
+	/* A miss from a server with a handoff session: one LOOKUP fetches the
+	 * entry back (spec 7.4). A bare SYN opens something new instead. */
+	bool bare_syn = in.proto == IPPROTO_TCP &&
+			(pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+	if (v == NAT64_DROP_NO_SESSION && !stored && !hairpin && !looked_up && !bare_syn &&
+	    !pkt.reassembled && nat64_handoff_miss(ho, &in, p, len))
+		return;
 	if (v != NAT64_CONTINUE) {
 		if (stored)
 			nat64_inc(&w->c.syn_stored, 1);
@@ -189,7 +208,7 @@ void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
 	xcfg_for_packet(w, &xc);
 	nat64_inc(&w->c.rx4, 1);
 	nat64_inc(&w->c.rx_bytes, len);
-	path4(w, &xc, p, len, false);
+	path4(w, &xc, p, len, false, true);	/* never looked up twice */
 }
 
 /* --- IPv6 -> IPv4 --- */
@@ -211,6 +230,10 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		return;
 	}
 	traffic_count(&w->traffic, AF_INET6, &in.src.v6, w->n->v6_stats_len, len);
+	if (nat64_handoff_blocked(w->n->handoff, pkt.dst4)) {
+		drop(w, NAT64_DROP_BLOCKED);	/* handoff BLOCK (spec 7.9) */
+		return;
+	}
 	v = session_handle6(w->n->sessions, &in, pkt.dst4, pkt.prefix ? pkt.prefix->len : 96,
 			    pkt.tcp_flags, pkt.is_icmp_error, monotonic_ms(), &out_tuple);
 	if (v != NAT64_CONTINUE) {
@@ -218,6 +241,10 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		if (v == NAT64_DROP_POOL_EXHAUSTED || v == NAT64_DROP_TABLE_FULL ||
 		    v == NAT64_DROP_CLIENT_LIMIT)
 			send_error(w, xc, &pkt, ICMP6_DST_UNREACH_TYPE, ICMP6_DST_UNREACH_ADDR, 0);
+		/* Our client's flow lost its entry (restart, flush): a handoff
+		 * server may hold it; shake hands so its next packet is looked up. */
+		if (v == NAT64_DROP_NO_SESSION && !pkt.is_icmp_error)
+			nat64_handoff_probe(w->n->handoff, pkt.dst4);
 		drop(w, v);
 		return;
 	}
@@ -240,7 +267,7 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		for (unsigned k = 0; k < count; k++) {
 			size_t l = out.count ? out.pkt_len[k] : out.len;
 			nat64_inc(&w->c.hairpinned, 1);
-			path4(w, xc, q, l, true);
+			path4(w, xc, q, l, true, false);
 			q += l;
 		}
 		return;
@@ -260,7 +287,7 @@ static void handle_packet(struct nat64_worker *w, const uint8_t *p, size_t len)
 		break;
 	case 4:
 		nat64_inc(&w->c.rx4, 1);
-		path4(w, &xc, p, len, false);
+		path4(w, &xc, p, len, false, false);
 		break;
 	default:
 		drop(w, NAT64_DROP_BAD_VERSION);

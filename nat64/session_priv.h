@@ -1,4 +1,4 @@
-/* Private to session.c and session_admin.c: the table's layout and the
+/* Private to session.c, session_admin.c and session_handoff.c: the table's layout and the
  * helpers both use. Callers hold the table lock. */
 #ifndef SIXFOUR_NAT64_SESSION_PRIV_H
 #define SIXFOUR_NAT64_SESSION_PRIV_H

@@ -388,6 +388,32 @@ int main(void)
 	hsrv_free(srv);
 	fclose(lf);
 
+	/* A probe without an entry (a translator that lost its table): TEXT +
+	 * HELLO within the probe rate, nothing once the session is up. */
+	c = handoff_client_new(NULL, &cfg, &ops, NULL);
+	handoff_client_set_time(c, now);
+	nsent = 0;
+	ok(!handoff_client_can_lookup(c, T, S), "probe: no LOOKUP before a handshake");
+	handoff_client_probe(c, T, S);
+	n = types(0, ty, 64);
+	ok(nsent == 1 && n == 2 && ty[0] == HANDOFF_TEXT && ty[1] == HANDOFF_HELLO,
+	   "probe: one TEXT + HELLO datagram");
+	for (int i = 0; i < 100; i++)
+		handoff_client_probe(c, T, S);
+	ok(nsent <= 5, "probe: a burst of probes stays within the probe rate");
+	first_msg(0, &m, 1);
+	uint8_t ackbuf[64];
+	struct handoff_builder ab;
+	handoff_builder_init(&ab, ackbuf, sizeof(ackbuf));
+	uint8_t pcookie[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	handoff_put_hello_ack(&ab, 1, HANDOFF_CAP_LOOKUP | HANDOFF_CAP_BLOCK, m.u.hello.nonce, pcookie);
+	handoff_client_input(c, T, S, cfg.port, ackbuf, ab.len);
+	ok(handoff_client_can_lookup(c, T, S), "probe: the HELLO-ACK establishes the session");
+	int before = nsent;
+	handoff_client_probe(c, T, S);
+	is_int(nsent, before, "probe: nothing sent in a session");
+	handoff_client_free(c);
+
 	/* With a real event loop the module arms its own timer. */
 	struct evloop *loop = evloop_new();
 	c = handoff_client_new(loop, &cfg, &ops, NULL);
