@@ -352,9 +352,9 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	n->enabled = true;
 	strlcpy_ok(n->dev, cfg->nat64.device, sizeof(n->dev));
 	n->mtu = cfg->nat64.mtu;
-	n->v6_stats_len = cfg->stats.v6_prefix_len;
+	atomic_store(&n->v6_stats_len, cfg->stats.v6_prefix_len);
 	atomic_store(&n->bandwidth, cfg->ratelimit.bandwidth);
-	n->v4_stats_len = cfg->stats.v4_prefix_len;
+	atomic_store(&n->v4_stats_len, cfg->stats.v4_prefix_len);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	n->nworkers = cfg->general.workers ? cfg->general.workers : (unsigned)(ncpu > 0 ? ncpu : 1);
 	if (n->nworkers > NAT64_MAX_WORKERS)
@@ -389,7 +389,7 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	 * which comes back translated (xlate.h); 1280 would clamp every
 	 * IPv4 server to 1260. */
 	n->xcfg.ipv6_mtu = (uint16_t)MIN(n->mtu, 65535u);
-	n->xcfg.reassemble_unchecksummed_udp = cfg->nat64.reassemble_unchecksummed_udp;
+	atomic_store(&n->reassemble_udp, cfg->nat64.reassemble_unchecksummed_udp);
 	reserve_ports(n);
 	if (apply_routing(n, cfg) != 0)
 		goto fail;
@@ -496,12 +496,12 @@ static int nat64_reload(void *state, const struct sixfour_config *cfg, char *err
 	struct session_cfg sc;
 	session_cfg_from(cfg, &sc);
 	session_table_reconfigure(n->sessions, &sc);
-	n->v6_stats_len = cfg->stats.v6_prefix_len;
+	atomic_store(&n->v6_stats_len, cfg->stats.v6_prefix_len);
 	atomic_store(&n->bandwidth, cfg->ratelimit.bandwidth);
-	n->v4_stats_len = cfg->stats.v4_prefix_len;
-	/* Read per packet by the workers; a bool store is atomic here and a
-	 * packet seeing the old value is harmless. */
-	n->xcfg.reassemble_unchecksummed_udp = cfg->nat64.reassemble_unchecksummed_udp;
+	atomic_store(&n->v4_stats_len, cfg->stats.v4_prefix_len);
+	/* Read per packet by the workers; a packet seeing the old value is
+	 * harmless. */
+	atomic_store(&n->reassemble_udp, cfg->nat64.reassemble_unchecksummed_udp);
 	/* Routes and nftables follow the new translate prefixes. */
 	if (apply_routing(n, cfg) != 0) {
 		snprintf(err, errlen, "routes or nftables could not be updated (see the log)");

@@ -99,7 +99,9 @@ struct nat64 {
 	bool nft_installed;
 	char *reserved_ports_orig;	/* ip_local_reserved_ports before us */
 	struct nat64_xlate_cfg xcfg;	/* own addresses, MTUs (prefixes per packet) */
-	unsigned v6_stats_len, v4_stats_len;
+	/* Changed by reload while workers run: read with relaxed atomics. */
+	_Atomic unsigned v6_stats_len, v4_stats_len;
+	atomic_bool reassemble_udp;	/* copied into each packet's xlate cfg */
 	_Atomic uint64_t bandwidth;	/* bytes/s for all workers, 0 = no cap */
 	struct ev_timer *sweep;
 	int ev_fd;			/* address events, -1 = none */

@@ -127,6 +127,8 @@ static void xcfg_for_packet(struct nat64_worker *w, struct nat64_xlate_cfg *xc)
 	*xc = w->n->xcfg;
 	/* One version of the prefix set for the whole packet. */
 	xc->prefixes = prefix_pub_current(w->n->ctx->prefixes);
+	xc->reassemble_unchecksummed_udp =
+		atomic_load_explicit(&w->n->reassemble_udp, memory_order_relaxed);
 	xc->ipv4_id_next = &w->ipv4_id;
 	xc->frags = w->frags;
 }
@@ -184,10 +186,10 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		else
 			drop(w, v);
 		/* Belongs to no IPv6 client: counted by its IPv4 source. */
-		traffic_count(&w->traffic, AF_INET, &in.src.v4, w->n->v4_stats_len, len);
+		traffic_count(&w->traffic, AF_INET, &in.src.v4, atomic_load_explicit(&w->n->v4_stats_len, memory_order_relaxed), len);
 		return;
 	}
-	traffic_count(&w->traffic, AF_INET6, &out_tuple.dst.v6, w->n->v6_stats_len, len);
+	traffic_count(&w->traffic, AF_INET6, &out_tuple.dst.v6, atomic_load_explicit(&w->n->v6_stats_len, memory_order_relaxed), len);
 	struct nat64_out out = { .buf = hairpin ? w->out2 : w->out, .cap = NAT64_BUF_SIZE };
 	v = nat64_translate_4to6(xc, &pkt, &out_tuple, &out);
 	if (v == NAT64_ICMP_SENT) {
@@ -229,7 +231,7 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 			drop(w, v);
 		return;
 	}
-	traffic_count(&w->traffic, AF_INET6, &in.src.v6, w->n->v6_stats_len, len);
+	traffic_count(&w->traffic, AF_INET6, &in.src.v6, atomic_load_explicit(&w->n->v6_stats_len, memory_order_relaxed), len);
 	if (nat64_handoff_blocked(w->n->handoff, pkt.dst4)) {
 		drop(w, NAT64_DROP_BLOCKED);	/* handoff BLOCK (spec 7.9) */
 		return;
