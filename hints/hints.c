@@ -160,6 +160,23 @@ union cmsg_buf {
 	uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 };
 
+/* One datagram with its arrival interface, destination and hop limit;
+ * *truncated says it did not fit in `size`. */
+static ssize_t recv_pktinfo(int fd, uint8_t *buf, size_t size, struct sockaddr_in6 *src,
+			    unsigned *idx, struct in6_addr *dst, int *hops, bool *truncated)
+{
+	union cmsg_buf cb;
+	struct iovec iov = { buf, size };
+	struct msghdr msg = { .msg_name = src, .msg_namelen = sizeof(*src),
+			      .msg_iov = &iov, .msg_iovlen = 1,
+			      .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
+	ssize_t len = recvmsg(fd, &msg, 0);
+	if (len >= 0)
+		read_cmsgs(&msg, idx, dst, hops);
+	*truncated = msg.msg_flags & MSG_TRUNC;
+	return len;
+}
+
 static void on_icmp(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct hints *h = arg;
@@ -168,19 +185,15 @@ static void on_icmp(struct evloop *loop, int fd, uint32_t events, void *arg)
 	for (int n = 0; n < RECV_BATCH; n++) {
 		uint8_t buf[1500];
 		struct sockaddr_in6 src;
-		union cmsg_buf cb;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr msg = { .msg_name = &src, .msg_namelen = sizeof(src),
-				      .msg_iov = &iov, .msg_iovlen = 1,
-				      .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
-		ssize_t len = recvmsg(fd, &msg, 0);
-		if (len < 0)
-			return;		/* EAGAIN, or an error the next wake sees */
-		h->c.rs_received++;
 		unsigned idx;
 		struct in6_addr dst;
 		int hops;
-		read_cmsgs(&msg, &idx, &dst, &hops);
+		bool truncated;
+		ssize_t len = recv_pktinfo(fd, buf, sizeof(buf), &src, &idx, &dst, &hops,
+					   &truncated);
+		if (len < 0)
+			return;		/* EAGAIN, or an error the next wake sees */
+		h->c.rs_received++;
 		struct ra_iface *ifc = iface_by_index(h, idx);
 		enum ra_rs_verdict v;
 		struct ra_rs_info info;
@@ -207,19 +220,15 @@ static void on_dhcp(struct evloop *loop, int fd, uint32_t events, void *arg)
 	for (int n = 0; n < RECV_BATCH; n++) {
 		uint8_t buf[1500];
 		struct sockaddr_in6 src;
-		union cmsg_buf cb;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr msg = { .msg_name = &src, .msg_namelen = sizeof(src),
-				      .msg_iov = &iov, .msg_iovlen = 1,
-				      .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
-		ssize_t len = recvmsg(fd, &msg, 0);
-		if (len < 0)
-			return;
-		h->c.dhcp6_received++;
 		unsigned idx;
 		struct in6_addr dst;
 		int hops;
-		read_cmsgs(&msg, &idx, &dst, &hops);
+		bool truncated;
+		ssize_t len = recv_pktinfo(fd, buf, sizeof(buf), &src, &idx, &dst, &hops,
+					   &truncated);
+		if (len < 0)
+			return;
+		h->c.dhcp6_received++;
 		struct ra_iface *ifc = iface_by_index(h, idx);
 		struct dhcp6_request req;
 		enum dhcp6_verdict v;
@@ -232,7 +241,7 @@ static void on_dhcp(struct evloop *loop, int fd, uint32_t events, void *arg)
 			 * address; anything else would make us reflect
 			 * answers off-link. */
 			v = DHCP6_DROP_NOT_LINK_LOCAL;
-		else if (msg.msg_flags & MSG_TRUNC)
+		else if (truncated)
 			v = DHCP6_DROP_OVERSIZED;
 		else
 			v = dhcp6_parse(buf, (size_t)len, &req);
