@@ -105,7 +105,9 @@ lab_bg client dhclient dhclient -6 -S -d -v -lf "$LAB_DIR/dhclient6.leases" \
 	-pf "$LAB_DIR/dhclient6.pid" -sf "$LAB_DIR/dhclient-script" "$IF_C"
 dhc_pid=$LAB_LAST_PID
 # dhclient 4.4 reports an information-only exchange with reason RENEW6.
-dhc_env() { grep -ls '^new_dhcp6_name_servers=' "$LAB_DIR"/dhclient-env.* 2>/dev/null | head -1; }
+# Only finished files (named after the reason, in capitals), never the .tmp
+# one the script is still writing.
+dhc_env() { grep -ls '^new_dhcp6_name_servers=' "$LAB_DIR"/dhclient-env.[A-Z]* 2>/dev/null | head -1; }
 has_dhc_env() { [ -n "$(dhc_env)" ]; }
 if lab_wait 20 has_dhc_env; then
 	env6=$(cat "$(dhc_env)")

@@ -41,6 +41,8 @@ static void *waker(void *arg)
 int main(void)
 {
 	struct evloop *loop = evloop_new();
+	/* Before any timer is armed: no deadline can be earlier than t0 + delay. */
+	uint64_t t0 = monotonic_ms();
 	struct ev_timer *a = ev_timer_new(loop, fire, (void *)1);
 	struct ev_timer *b = ev_timer_new(loop, fire, (void *)2);
 	struct ev_timer *c = ev_timer_new(loop, fire, (void *)3);
@@ -52,7 +54,6 @@ int main(void)
 	ev_timer_cancel(d);
 	ok(!ev_timer_armed(d) && ev_timer_armed(a), "armed state");
 	ev_timer_arm(a, 5);	/* re-arming moves it, never duplicates */
-	uint64_t t0 = monotonic_ms();
 	evloop_run(loop);
 	ok(norder == 3 && order[0] == 1 && order[1] == 2 && order[2] == 3,
 	   "timers fire in deadline order; a cancelled one never fires");
