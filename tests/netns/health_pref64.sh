@@ -1,0 +1,86 @@
+#!/bin/bash
+# Health drives PREF64: a probed prefix is advertised in Router
+# Advertisements only while its probes succeed. When the site behind it
+# stops answering, the next RA withdraws it (PREF64 lifetime 0); when it
+# answers again, RAs carry it again. The client namespace answers the
+# probes for 2001:db8:77::/96 itself.
+. "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
+lab_require_root
+lab_require rdisc6 tshark tcpdump
+lab_setup
+lab_dns_start	# the daemon's mount namespace wants the lab's trust anchor
+
+IF_A=$LAB_IF_APPL6
+IF_C=$LAB_IF_CLIENT
+TARGET6=2001:db8:77::c058:6350	# 192.88.99.80 in 2001:db8:77::/96 (RFC 6052)
+lab_in client ip addr add "$TARGET6/128" dev lo
+lab_in appl ip route add 2001:db8:77::/96 via "$LAB_CLIENT6"
+
+cat >"$LAB_DIR/pref64.ini" <<INI
+[general]
+log-level = debug
+[prefix remote]
+prefix = 2001:db8:77::/96
+advertise = yes
+probe = yes
+[dns64]
+enable = no
+[nat64]
+enable = no
+[handoff]
+enable = no
+[health]
+interval = 1s
+timeout = 400ms
+rise = 1
+fall = 2
+target = 192.88.99.80
+[hints]
+interface = $IF_A
+max-interval = 4s
+min-interval = 3s
+INI
+
+PCAP=$LAB_DIR/ra.pcap
+lab_bg client tcpdump tcpdump -Z root -i "$IF_C" -U -n -w "$PCAP" 'icmp6 and ip6[40] == 134'
+lab_wait 10 grep -q "listening on" "$LAB_DIR/tcpdump.log" || tap_diag "tcpdump did not start"
+# pref64 [FROM_FRAME]: "frame<TAB>prefixes<TAB>scaled lifetimes" per RA.
+pref64() {
+	tshark -r "$PCAP" -Y "icmpv6.type == 134 && frame.number > ${1:-0}" -T fields \
+		-e frame.number -e icmpv6.opt.pref64.prefix \
+		-e icmpv6.opt.pref64.scaled_lifetime 2>/dev/null
+}
+last_frame() { pref64 | tail -1 | cut -f1; }
+ras_after() { [ "$(pref64 "$1" | grep -c .)" -gt 0 ]; }
+# advertised FROM live|zero: an RA after frame FROM whose PREF64 for our
+# prefix has a non-zero (live) or zero lifetime.
+advertised() {
+	pref64 "$1" | awk -F'\t' -v t="$2" '{
+		n = split($2, p, ","); split($3, l, ",");
+		for (i = 1; i <= n; i++) if (p[i] == "2001:db8:77::") {
+			if ((t == "live" && l[i] > 0) || (t == "zero" && l[i] == 0)) { print $1; exit }
+		}
+	}' | grep -q .
+}
+health_is() { lab_ctl health | grep -Eq "^remote +$1 "; }
+
+tap_ok "sixfourd starts with a probed, advertised prefix" lab_sixfourd_start "$LAB_DIR/pref64.ini"
+tap_ok "its probes succeed: the prefix is up" lab_wait 15 health_is up
+lab_in client rdisc6 -1 -r 3 -w 3000 "$IF_C" >/dev/null 2>&1
+tap_ok "RAs carry PREF64 2001:db8:77::/96 with a lifetime" lab_wait 15 advertised 0 live
+
+mark=$(last_frame)
+lab_in client ip addr del "$TARGET6/128" dev lo
+tap_ok "the site stops answering: the prefix goes down" lab_wait 15 health_is down
+tap_ok "an RA withdraws it: PREF64 lifetime 0" lab_wait 15 advertised "${mark:-0}" zero
+mark2=$(last_frame)
+lab_in client rdisc6 -1 -r 3 -w 3000 "$IF_C" >/dev/null 2>&1
+tap_ok "a later RA arrives" lab_wait 10 ras_after "${mark2:-0}"
+tap_unlike "later RAs leave it out" "$(pref64 "${mark2:-0}" | tail -1)" "2001:db8:77::"
+
+mark=$(last_frame)
+lab_in client ip addr add "$TARGET6/128" dev lo
+tap_ok "the site answers again: the prefix comes back up" lab_wait 15 health_is up
+lab_in client rdisc6 -1 -r 3 -w 3000 "$IF_C" >/dev/null 2>&1
+tap_ok "RAs carry it again with a lifetime" lab_wait 15 advertised "${mark:-0}" live
+tap_done
