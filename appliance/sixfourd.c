@@ -307,7 +307,7 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 	evloop_stop(loop);
 }
 
-static int run_daemon(struct daemon *d, bool foreground)
+static int run_daemon(struct daemon *d)
 {
 	d->ctx.loop = evloop_new();
 	if (!d->ctx.loop)
@@ -383,7 +383,6 @@ out:
 	ctl_server_free(d->ctl);
 	evloop_free(d->ctx.loop);
 	prefix_pub_destroy(&d->prefixes);
-	(void)foreground;
 	return rc;
 }
 
@@ -443,7 +442,7 @@ int main(int argc, char **argv)
 		log_err("daemon: %s", strerror(errno));
 		return EXIT_STARTUP;
 	}
-	int rc = run_daemon(&d, foreground);
+	int rc = run_daemon(&d);
 	config_free(d.cfg);
 	return rc;
 }

@@ -47,11 +47,6 @@ void log_set_level(enum log_level level)
 	log_state.level = level;
 }
 
-enum log_level log_get_level(void)
-{
-	return log_state.level;
-}
-
 int log_level_parse(const char *name, enum log_level *out)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(level_names); i++) {

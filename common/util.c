@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,13 +313,5 @@ int list_foreach(const char *text, int (*fn)(const char *item, void *arg), void 
 		if (rc)
 			return rc;
 	}
-	return 0;
-}
-
-int set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -errno;
 	return 0;
 }

@@ -75,7 +75,5 @@ void size_format(uint64_t bytes, char *buf, size_t size);
  * Stops at and returns the first non-zero return of `fn`. */
 int list_foreach(const char *text, int (*fn)(const char *item, void *arg), void *arg);
 
-/* Sets O_NONBLOCK on a descriptor; 0 or -errno. */
-int set_nonblock(int fd);
 
 #endif

@@ -208,6 +208,29 @@ static enum nat64_verdict extract_dst4(const struct nat64_xlate_cfg *cfg,
 	return NAT64_CONTINUE;
 }
 
+/* What both families' parsers record about the outer header. */
+static void pkt_from_l3(struct nat64_pkt *pkt, const struct nat64_l3 *l3)
+{
+	pkt->proto = l3->proto;
+	pkt->l3_len = (uint16_t)l3->l3_len;
+	pkt->is_fragment = l3->fragment;
+	pkt->is_first_fragment = l3->first;
+	pkt->frag_id = l3->id;
+	pkt->frag_offset = l3->offset;
+	pkt->more_fragments = l3->mf;
+}
+
+/* TCP: the ports, and the flags the state machine needs (RFC 6146 3.5.2). */
+static enum nat64_verdict tcp_ports(const uint8_t *l4, size_t avail, struct nat64_pkt *pkt,
+				    struct nat64_tuple *tuple)
+{
+	enum nat64_verdict v = l4_ports(l4, avail, IPPROTO_TCP, true, &tuple->sport,
+					&tuple->dport);
+	if (v == NAT64_CONTINUE)
+		pkt->tcp_flags = l4[13];
+	return v;
+}
+
 static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const uint8_t *data,
 				     size_t len, struct nat64_pkt *pkt, struct nat64_tuple *tuple,
 				     bool reassembled)
@@ -222,14 +245,8 @@ static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const ui
 	if (v != NAT64_CONTINUE)
 		return v;
 	pkt->len = IPV6_HDR_LEN + get_be16(data + 4);	/* trailing octets are not ours */
-	pkt->proto = l3.proto;
-	pkt->l3_len = (uint16_t)l3.l3_len;
+	pkt_from_l3(pkt, &l3);
 	pkt->frag_off = (uint16_t)l3.frag_hdr;
-	pkt->is_fragment = l3.fragment;
-	pkt->is_first_fragment = l3.first;
-	pkt->frag_id = l3.id;
-	pkt->frag_offset = l3.offset;
-	pkt->more_fragments = l3.mf;
 	if (!proto_translated6(l3.proto))
 		return NAT64_DROP_UNKNOWN_PROTO;
 
@@ -257,12 +274,8 @@ static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const ui
 
 	const uint8_t *l4 = data + l3.l3_len;
 	size_t avail = pkt->len - l3.l3_len;
-	if (l3.proto == IPPROTO_TCP) {
-		v = l4_ports(l4, avail, l3.proto, true, &tuple->sport, &tuple->dport);
-		if (v == NAT64_CONTINUE)
-			pkt->tcp_flags = l4[13];
-		return v;
-	}
+	if (l3.proto == IPPROTO_TCP)
+		return tcp_ports(l4, avail, pkt, tuple);
 	if (l3.proto == IPPROTO_UDP)
 		return l4_ports(l4, avail, l3.proto, true, &tuple->sport, &tuple->dport);
 
@@ -346,13 +359,7 @@ static enum nat64_verdict determine4(const struct nat64_xlate_cfg *cfg, const ui
 	if (v != NAT64_CONTINUE)
 		return v;
 	pkt->len = get_be16(data + 2);
-	pkt->proto = l3.proto;
-	pkt->l3_len = (uint16_t)l3.l3_len;
-	pkt->is_fragment = l3.fragment;
-	pkt->is_first_fragment = l3.first;
-	pkt->frag_id = l3.id;
-	pkt->frag_offset = l3.offset;
-	pkt->more_fragments = l3.mf;
+	pkt_from_l3(pkt, &l3);
 	pkt->df = get_be16(data + 6) & IPV4_DF;
 	if (!proto_translated4(l3.proto))
 		return NAT64_DROP_UNKNOWN_PROTO;
@@ -378,12 +385,8 @@ static enum nat64_verdict determine4(const struct nat64_xlate_cfg *cfg, const ui
 
 	const uint8_t *l4 = data + l3.l3_len;
 	size_t avail = pkt->len - l3.l3_len;
-	if (l3.proto == IPPROTO_TCP) {
-		v = l4_ports(l4, avail, l3.proto, true, &tuple->sport, &tuple->dport);
-		if (v == NAT64_CONTINUE)
-			pkt->tcp_flags = l4[13];
-		return v;
-	}
+	if (l3.proto == IPPROTO_TCP)
+		return tcp_ports(l4, avail, pkt, tuple);
 	if (l3.proto == IPPROTO_UDP) {
 		v = l4_ports(l4, avail, l3.proto, true, &tuple->sport, &tuple->dport);
 		if (v != NAT64_CONTINUE)
