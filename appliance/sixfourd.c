@@ -21,6 +21,7 @@
 #include "common/evloop.h"
 #include "common/log.h"
 #include "common/privdrop.h"
+#include "common/publish.h"
 #include "common/rfc6052.h"
 #include "common/util.h"
 
@@ -33,12 +34,15 @@ enum exit_code {
 
 #define MAX_SUBSYS 16
 #define MAX_COMMANDS 64
+#define RECLAIM_MS 1000
 
 struct daemon {
 	struct sixfour_ctx ctx;
 	struct sixfour_config *cfg;
 	const char *config_arg;		/* -c as given, NULL = default path */
 	struct prefix_pub prefixes;
+	struct publish_domain publish;
+	struct ev_timer *reclaim;
 	struct ctl_server *ctl;
 	struct metrics_server *metrics;
 	void *state[MAX_SUBSYS];
@@ -261,9 +265,10 @@ static int reload(struct daemon *d)
 		log_err("reload failed; the running configuration stays");
 		return -EINVAL;
 	}
-	/* Two phases: every subsystem checks the new config first, and the
-	 * first refusal wins with nothing switched (options that need a restart
-	 * are refused there); then each switches. */
+	/* Two phases: every subsystem checks the new config (values it alone
+	 * can judge), then keys whose `reload` class is restart are refused,
+	 * all of them in one message; the first refusal wins with nothing
+	 * switched. Then each subsystem switches. */
 	for (int phase = 0; phase < 2; phase++) {
 		for (size_t i = 0; i < d->nsubsys; i++) {
 			const struct subsys_ops *ops = appliance_subsystems[i];
@@ -276,6 +281,13 @@ static int reload(struct daemon *d)
 				 ops->name, err);
 			log_err("reload refused by %s: %s; the running configuration stays",
 				ops->name, err);
+			config_free(cfg);
+			return -EINVAL;
+		}
+		char why[512];
+		if (phase == 0 && config_restart_changes(d->cfg, cfg, NULL, why, sizeof(why)) != 0) {
+			snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s", why);
+			log_err("reload refused: %s; the running configuration stays", why);
 			config_free(cfg);
 			return -EINVAL;
 		}
@@ -307,6 +319,15 @@ static void on_signal(struct evloop *loop, int signo, void *arg)
 	evloop_stop(loop);
 }
 
+/* Retired versions of shared state are freed once readers moved on. */
+static void on_reclaim(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct daemon *d = arg;
+	(void)loop;
+	publish_reclaim(&d->publish);
+	ev_timer_arm(t, RECLAIM_MS);
+}
+
 static int run_daemon(struct daemon *d)
 {
 	d->ctx.loop = evloop_new();
@@ -314,9 +335,15 @@ static int run_daemon(struct daemon *d)
 		return EXIT_STARTUP;
 	d->ctx.cfg = d->cfg;
 	d->ctx.prefixes = &d->prefixes;
+	d->ctx.publish = &d->publish;
 	d->ctx.start_ms = monotonic_ms();
 	d->started = time(NULL);
-	prefix_pub_init(&d->prefixes);
+	publish_domain_init(&d->publish);
+	prefix_pub_init(&d->prefixes, &d->publish);
+	d->reclaim = ev_timer_new(d->ctx.loop, on_reclaim, d);
+	if (!d->reclaim)
+		return EXIT_STARTUP;
+	ev_timer_arm(d->reclaim, RECLAIM_MS);
 	struct prefix_set *set = config_prefix_set(d->cfg);
 	if (!set)
 		return EXIT_STARTUP;
@@ -381,8 +408,10 @@ out:
 	}
 	metrics_server_free(d->metrics);
 	ctl_server_free(d->ctl);
+	ev_timer_free(d->reclaim);
 	evloop_free(d->ctx.loop);
 	prefix_pub_destroy(&d->prefixes);
+	publish_domain_destroy(&d->publish);
 	return rc;
 }
 

@@ -681,6 +681,8 @@ void config_free(struct sixfour_config *cfg)
 
 static void print_value(const struct cfg_option *opt, const void *field, FILE *out)
 {
+	if (!out)
+		return;
 	char buf[256];
 	switch (opt->type) {
 	case CFG_BOOL:
@@ -792,6 +794,69 @@ void config_print(const struct sixfour_config *cfg, FILE *out)
 	}
 }
 
+/* The canonical text of one value (print_value's line), in a new string. */
+static char *value_text(const struct cfg_option *opt, const void *field)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	print_value(opt, field, f);
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/* One section's changed restart-class keys appended at err + *off. */
+static size_t restart_changes_in(const struct sixfour_config *running,
+				 const struct sixfour_config *next, const char *section,
+				 char *err, size_t errlen, size_t *off)
+{
+	size_t nchanged = 0;
+	for (size_t i = 0; i < cfg_noptions; i++) {
+		const struct cfg_option *opt = &cfg_options[i];
+		if (opt->reload != CFG_RESTART || strcmp(opt->section, section) != 0)
+			continue;
+		char *a = value_text(opt, (const char *)running + opt->offset);
+		char *b = value_text(opt, (const char *)next + opt->offset);
+		bool same = a && b && strcmp(a, b) == 0;
+		free(a);
+		free(b);
+		if (same)
+			continue;
+		int n = nchanged ? snprintf(err + *off, *off < errlen ? errlen - *off : 0, ", %s",
+					    opt->key)
+				 : snprintf(err + *off, *off < errlen ? errlen - *off : 0,
+					    "%schanges to [%s] %s", *off ? "; " : "", section,
+					    opt->key);
+		if (n > 0)
+			*off += (size_t)n;
+		nchanged++;
+	}
+	if (nchanged) {
+		int n = snprintf(err + *off, *off < errlen ? errlen - *off : 0, " need a restart");
+		if (n > 0)
+			*off += (size_t)n;
+	}
+	return nchanged;
+}
+
+int config_restart_changes(const struct sixfour_config *running,
+			   const struct sixfour_config *next, const char *section,
+			   char *err, size_t errlen)
+{
+	size_t off = 0, changed = 0;
+	if (errlen)
+		err[0] = '\0';
+	for (size_t s = 0; s < cfg_nsections; s++)
+		if (strcmp(cfg_sections[s], "prefix") != 0 &&
+		    (!section || strcmp(section, cfg_sections[s]) == 0))
+			changed += restart_changes_in(running, next, cfg_sections[s], err, errlen,
+						      &off);
+	if (errlen && off >= errlen)
+		err[errlen - 1] = '\0';
+	return changed ? -EINVAL : 0;
+}
+
 static void man_escape(const char *s, FILE *out)
 {
 	for (; *s; s++) {
@@ -819,7 +884,9 @@ void config_print_man(FILE *out)
 			man_escape(opt->doc, out);
 			fputs(" Default: ", out);
 			man_escape(*opt->def ? opt->def : "(empty)", out);
-			fputs(".\n", out);
+			fputs(strcmp(sec, "prefix") == 0 || opt->reload == CFG_LIVE
+			      ? ". A reload applies a change.\n"
+			      : ". Changing it needs a restart.\n", out);
 		}
 	}
 }

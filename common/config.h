@@ -166,6 +166,15 @@ void config_print(const struct sixfour_config *cfg, FILE *out);
 /* Writes the option table as man(7) text for doc/sixfour.ini.5. */
 void config_print_man(FILE *out);
 
+/* The generic reload rule (the `reload` column of the option table): 0 when
+ * no key of `section` (NULL: of any section) whose class is restart differs
+ * between `running` and `next`; else -EINVAL with "changes to [section] key,
+ * key need a restart" (sections joined by "; ") in err. [prefix NAME] rows all
+ * reload live: the prefix set is republished. */
+int config_restart_changes(const struct sixfour_config *running,
+			   const struct sixfour_config *next, const char *section,
+			   char *err, size_t errlen);
+
 /* Builds the prefix set that every subsystem shares from the config. */
 struct prefix_set *config_prefix_set(const struct sixfour_config *cfg);
 

@@ -1,6 +1,8 @@
 /* Every option of sixfour.ini: one row each. Adding an option is one row
  * here, one field in struct sixfour_config and one check in config.c if it
- * depends on another option. */
+ * depends on another option. A row without `.reload = CFG_LIVE` needs a
+ * restart (config_restart_changes refuses the change at reload); a live row
+ * is applied by its subsystem's reload(). */
 #include "autoconf.h"
 
 #include <stddef.h>
@@ -30,23 +32,23 @@ const struct cfg_option cfg_options[] = {
 	{ "general", "control-socket", CFG_STR, G(general.control_socket),
 	  "/run/sixfour/sixfourd.sock", .flags = CFG_PATH, .doc =
 	  "Unix socket that sixfourctl talks to." },
-	{ "general", "log-level", CFG_LOGLEVEL, G(general.log_level), "info", .doc =
+	{ "general", "log-level", CFG_LOGLEVEL, G(general.log_level), "info", .reload = CFG_LIVE, .doc =
 	  "One of err, warn, notice, info, debug." },
 	{ "general", "workers", CFG_UINT, G(general.workers), "0", 0, 64, .doc =
 	  "Worker threads for DNS and packets; 0 means one per CPU." },
 
 	/* [prefix NAME] */
-	{ "prefix", "prefix", CFG_CIDR, P(prefix), "", .flags = CFG_V6, .doc =
+	{ "prefix", "prefix", CFG_CIDR, P(prefix), "", .flags = CFG_V6, .reload = CFG_LIVE, .doc =
 	  "The NAT64 prefix, e.g. 64:ff9b::/96 (required)." },
-	{ "prefix", "translate", CFG_BOOL, P(translate), "no", .doc =
+	{ "prefix", "translate", CFG_BOOL, P(translate), "no", .reload = CFG_LIVE, .doc =
 	  "This host's translator serves the prefix (RFC 6052 length required)." },
-	{ "prefix", "synthesize", CFG_BOOL, P(synthesize), "yes", .doc =
+	{ "prefix", "synthesize", CFG_BOOL, P(synthesize), "yes", .reload = CFG_LIVE, .doc =
 	  "DNS64 synthesizes AAAA records with the prefix while it is healthy." },
-	{ "prefix", "advertise", CFG_BOOL, P(advertise), "no", .doc =
+	{ "prefix", "advertise", CFG_BOOL, P(advertise), "no", .reload = CFG_LIVE, .doc =
 	  "Router Advertisements carry the prefix in a PREF64 option." },
-	{ "prefix", "probe", CFG_BOOL, P(probe), "no", .doc =
+	{ "prefix", "probe", CFG_BOOL, P(probe), "no", .reload = CFG_LIVE, .doc =
 	  "Health-check the prefix; only healthy prefixes are synthesized." },
-	{ "prefix", "probe-target", CFG_STR, P(probe_target), "", .doc =
+	{ "prefix", "probe-target", CFG_STR, P(probe_target), "", .reload = CFG_LIVE, .doc =
 	  "IPv4 address probed through the prefix (empty: the health default)." },
 
 	/* [dns64] */
@@ -61,12 +63,12 @@ const struct cfg_option cfg_options[] = {
 	{ "dns64", "listen", CFG_ENDPOINT_LIST, G(dns64.listen), "[::]:53, 0.0.0.0:53",
 	  .port = 53, .doc = "Addresses and ports to answer DNS on (UDP and TCP); replies "
 	  "leave from the address the query came to." },
-	{ "dns64", "allow", CFG_CIDR_LIST, G(dns64.allow), "::/0, 0.0.0.0/0", .doc =
+	{ "dns64", "allow", CFG_CIDR_LIST, G(dns64.allow), "::/0, 0.0.0.0/0", .reload = CFG_LIVE, .doc =
 	  "Clients that may query; others get REFUSED." },
 	{ "dns64", "exclude", CFG_CIDR_LIST, G(dns64.exclude), "::ffff:0:0/96", .flags = CFG_V6,
-	  .doc = "AAAA records in these ranges do not count (RFC 6147 5.1.4). A public "
+	  .reload = CFG_LIVE, .doc = "AAAA records in these ranges do not count (RFC 6147 5.1.4). A public "
 	  "service uses ::ffff:0:0/96, 0::/3, 4000::/2, 8000::/1, 2001:db8::/32." },
-	{ "dns64", "mapped", CFG_CIDR_LIST, G(dns64.mapped), "0.0.0.0/0", .flags = CFG_V4, .doc =
+	{ "dns64", "mapped", CFG_CIDR_LIST, G(dns64.mapped), "0.0.0.0/0", .flags = CFG_V4, .reload = CFG_LIVE, .doc =
 	  "IPv4 addresses that may be synthesized into AAAA records." },
 	{ "dns64", "forward", CFG_ENDPOINT_LIST, G(dns64.forward), "", .port = 53, .doc =
 	  "Forward to these resolvers instead of recursing from the root." },
@@ -76,9 +78,9 @@ const struct cfg_option cfg_options[] = {
 	  .flags = CFG_PATH, .doc =
 	  "DNSSEC trust anchor file; validation is off when it does not exist. "
 	  "CD=1 queries are resolved by a second, non-validating context." },
-	{ "dns64", "edns-size", CFG_UINT, G(dns64.edns_size), "1232", 512, 4096, .doc =
+	{ "dns64", "edns-size", CFG_UINT, G(dns64.edns_size), "1232", 512, 4096, .reload = CFG_LIVE, .doc =
 	  "EDNS0 UDP payload size advertised and honoured." },
-	{ "dns64", "max-synthesized", CFG_UINT, G(dns64.max_synthesized), "0", 0, 1024, .doc =
+	{ "dns64", "max-synthesized", CFG_UINT, G(dns64.max_synthesized), "0", 0, 1024, .reload = CFG_LIVE, .doc =
 	  "Cap on synthesized AAAA records per answer; 0 = what fits in 512 octets "
 	  "(at least one per active prefix). Records go A by A, every prefix each." },
 	{ "dns64", "cache-size", CFG_SIZE, G(dns64.cache_size), "64M", 0, UINT64_C(1) << 40, .doc =
@@ -86,11 +88,11 @@ const struct cfg_option cfg_options[] = {
 	  "out); 0 = no cache. Emptied by sixfourctl flush and by a prefix set change "
 	  "for prefix-dependent answers." },
 	{ "dns64", "tcp-idle-timeout", CFG_DURATION, G(dns64.tcp_idle_ms), "10s", 100, SEC(3600),
-	  .doc = "Idle TCP connections are closed after this." },
+	  .reload = CFG_LIVE, .doc = "Idle TCP connections are closed after this." },
 	{ "dns64", "tcp-max-connections", CFG_UINT, G(dns64.tcp_max_connections), "512", 1, 65536,
-	  .doc = "Concurrent TCP connections; the oldest idle one goes first." },
+	  .reload = CFG_LIVE, .doc = "Concurrent TCP connections; the oldest idle one goes first." },
 	{ "dns64", "query-timeout", CFG_DURATION, G(dns64.query_timeout_ms), "5s", 100, SEC(60),
-	  .doc = "An upstream resolution that takes longer is answered SERVFAIL." },
+	  .reload = CFG_LIVE, .doc = "An upstream resolution that takes longer is answered SERVFAIL." },
 	{ "dns64", "unbound-option", CFG_STR_LIST, G(dns64.unbound_options), "",
 	  .flags = CFG_MULTI, .doc =
 	  "Extra libunbound option \"name: value\" as in unbound.conf (double quotes "
@@ -114,28 +116,28 @@ const struct cfg_option cfg_options[] = {
 	{ "nat64", "max-sessions", CFG_UINT, G(nat64.max_sessions), "65536", 16, 16777216, .doc =
 	  "Session table size; the least recently used session is evicted when full." },
 	{ "nat64", "max-sessions-per-client", CFG_UINT, G(nat64.max_sessions_per_client), "4096",
-	  1, 16777216, .doc = "Sessions one client (see client-prefix-len) may hold." },
+	  1, 16777216, .reload = CFG_LIVE, .doc = "Sessions one client (see client-prefix-len) may hold." },
 	{ "nat64", "client-prefix-len", CFG_UINT, G(nat64.client_prefix_len), "56", 1, 128,
 	  .doc = "IPv6 prefix length that counts as one client." },
 	{ "nat64", "filtering", CFG_ENUM, G(nat64.filtering), "endpoint-independent",
-	  .choices = filtering_names, .doc =
+	  .choices = filtering_names, .reload = CFG_LIVE, .doc =
 	  "Inbound filtering of RFC 6146 3.5: endpoint-independent or address-dependent." },
 	{ "nat64", "tcp-est-timeout", CFG_DURATION, G(nat64.tcp_est_timeout_ms), "7440s",
-	  SEC(7440), SEC(86400 * 7), .doc = "Established TCP session lifetime (RFC 6146 minimum)." },
+	  SEC(7440), SEC(86400 * 7), .reload = CFG_LIVE, .doc = "Established TCP session lifetime (RFC 6146 minimum)." },
 	{ "nat64", "tcp-trans-timeout", CFG_DURATION, G(nat64.tcp_trans_timeout_ms), "240s",
-	  SEC(240), SEC(86400), .doc = "Transitory TCP session lifetime." },
+	  SEC(240), SEC(86400), .reload = CFG_LIVE, .doc = "Transitory TCP session lifetime." },
 	{ "nat64", "tcp-syn-wait", CFG_DURATION, G(nat64.tcp_syn_wait_ms), "6s", SEC(6), SEC(60),
-	  .doc = "How long an inbound SYN without state waits (simultaneous open)." },
+	  .reload = CFG_LIVE, .doc = "How long an inbound SYN without state waits (simultaneous open)." },
 	{ "nat64", "udp-timeout", CFG_DURATION, G(nat64.udp_timeout_ms), "300s", SEC(120),
-	  SEC(86400), .doc = "UDP session lifetime (RFC 6146: at least 2 min)." },
+	  SEC(86400), .reload = CFG_LIVE, .doc = "UDP session lifetime (RFC 6146: at least 2 min)." },
 	{ "nat64", "icmp-timeout", CFG_DURATION, G(nat64.icmp_timeout_ms), "60s", SEC(1),
-	  SEC(3600), .doc = "ICMP query session lifetime." },
+	  SEC(3600), .reload = CFG_LIVE, .doc = "ICMP query session lifetime." },
 	{ "nat64", "fragment-timeout", CFG_DURATION, G(nat64.frag_timeout_ms), "2s", 100,
 	  SEC(60), .doc = "How long fragments wait for the rest of their packet." },
 	{ "nat64", "fragment-datagrams", CFG_UINT, G(nat64.frag_max_datagrams), "256", 1, 65536,
 	  .doc = "Datagrams each worker reassembles at once; the oldest is dropped when full." },
 	{ "nat64", "reassemble-udp-no-checksum", CFG_BOOL, G(nat64.reassemble_unchecksummed_udp),
-	  "yes", .doc = "Reassemble fragmented IPv4 UDP without a checksum to compute one for "
+	  "yes", .reload = CFG_LIVE, .doc = "Reassemble fragmented IPv4 UDP without a checksum to compute one for "
 	  "IPv6 (RFC 7915 4.5); no: drop it." },
 
 	/* [handoff] */
@@ -162,69 +164,69 @@ const struct cfg_option cfg_options[] = {
 	  "Offer LOOKUP: entries a server acked become evictable cache, fetched back on a miss." },
 
 	/* [health] */
-	{ "health", "enable", CFG_BOOL, G(health.enable), "yes", .doc =
+	{ "health", "enable", CFG_BOOL, G(health.enable), "yes", .reload = CFG_LIVE, .doc =
 	  "Probe prefixes that have probe = yes." },
 	{ "health", "interval", CFG_DURATION, G(health.interval_ms), "10s", SEC(1), SEC(3600),
-	  .doc = "Time between probes of one prefix." },
-	{ "health", "timeout", CFG_DURATION, G(health.timeout_ms), "1s", 100, SEC(30), .doc =
+	  .reload = CFG_LIVE, .doc = "Time between probes of one prefix." },
+	{ "health", "timeout", CFG_DURATION, G(health.timeout_ms), "1s", 100, SEC(30), .reload = CFG_LIVE, .doc =
 	  "A probe not answered within this time has failed." },
-	{ "health", "max-active", CFG_UINT, G(health.max_active), "3", 1, 32, .doc =
+	{ "health", "max-active", CFG_UINT, G(health.max_active), "3", 1, 32, .reload = CFG_LIVE, .doc =
 	  "DNS64 synthesizes with at most this many healthy prefixes, fastest first." },
-	{ "health", "rise", CFG_UINT, G(health.rise), "2", 1, 100, .doc =
+	{ "health", "rise", CFG_UINT, G(health.rise), "2", 1, 100, .reload = CFG_LIVE, .doc =
 	  "Probes in a row that must succeed before a prefix comes (back) up." },
-	{ "health", "fall", CFG_UINT, G(health.fall), "3", 1, 100, .doc =
+	{ "health", "fall", CFG_UINT, G(health.fall), "3", 1, 100, .reload = CFG_LIVE, .doc =
 	  "Probes in a row that must fail before a prefix is withdrawn." },
-	{ "health", "target", CFG_CIDR, G(health.target), "", .flags = CFG_V4, .doc =
+	{ "health", "target", CFG_CIDR, G(health.target), "", .flags = CFG_V4, .reload = CFG_LIVE, .doc =
 	  "IPv4 address probed through prefixes that name no probe-target." },
 
 	/* [hints] */
-	{ "hints", "interface", CFG_STR_LIST, G(hints.interfaces), "", .doc =
+	{ "hints", "interface", CFG_STR_LIST, G(hints.interfaces), "", .reload = CFG_LIVE, .doc =
 	  "Interfaces that get Router Advertisements (and DHCPv6); empty = none. "
 	  "Turning hints or dhcpv6 on later needs a restart (sockets open at start)." },
 	{ "hints", "max-interval", CFG_DURATION, G(hints.max_interval_ms), "600s", SEC(4),
-	  SEC(1800), .doc = "MaxRtrAdvInterval (RFC 4861)." },
+	  SEC(1800), .reload = CFG_LIVE, .doc = "MaxRtrAdvInterval (RFC 4861)." },
 	{ "hints", "min-interval", CFG_DURATION, G(hints.min_interval_ms), "200s", SEC(3),
-	  SEC(1350), .doc = "MinRtrAdvInterval; at most 0.75 x max-interval." },
+	  SEC(1350), .reload = CFG_LIVE, .doc = "MinRtrAdvInterval; at most 0.75 x max-interval." },
 	{ "hints", "router-lifetime", CFG_DURATION, G(hints.router_lifetime_ms), "0s", 0,
-	  SEC(9000), .doc = "Router lifetime; 0 = hints only, not a default router; otherwise "
+	  SEC(9000), .reload = CFG_LIVE, .doc = "Router lifetime; 0 = hints only, not a default router; otherwise "
 	  "at least max-interval (RFC 4861 6.2.1)." },
 	{ "hints", "pref64-lifetime", CFG_DURATION, G(hints.pref64_lifetime_ms), "0s", 0,
-	  SEC(65528), .doc = "PREF64 lifetime, sent in 8 s units rounded up (RFC 8781 4.1); "
+	  SEC(65528), .reload = CFG_LIVE, .doc = "PREF64 lifetime, sent in 8 s units rounded up (RFC 8781 4.1); "
 	  "0 = 3 x max-interval. RDNSS and DNSSL always get 3 x max-interval." },
-	{ "hints", "rdnss", CFG_CIDR_LIST, G(hints.rdnss), "", .flags = CFG_V6, .doc =
+	{ "hints", "rdnss", CFG_CIDR_LIST, G(hints.rdnss), "", .flags = CFG_V6, .reload = CFG_LIVE, .doc =
 	  "Resolver addresses (up to 8) in RDNSS and DHCPv6 option 23; empty = our "
 	  "address on the link (a global one, else the link-local one)." },
-	{ "hints", "dnssl", CFG_STR_LIST, G(hints.dnssl), "", .doc =
+	{ "hints", "dnssl", CFG_STR_LIST, G(hints.dnssl), "", .reload = CFG_LIVE, .doc =
 	  "Search domains in DNSSL and DHCPv6 option 24." },
-	{ "hints", "dhcpv6", CFG_BOOL, G(hints.dhcpv6), "yes", .doc =
+	{ "hints", "dhcpv6", CFG_BOOL, G(hints.dhcpv6), "yes", .reload = CFG_LIVE, .doc =
 	  "Answer stateless DHCPv6 Information-Requests on the interfaces." },
-	{ "hints", "mtu", CFG_UINT, G(hints.mtu), "0", 0, 65535, .doc =
+	{ "hints", "mtu", CFG_UINT, G(hints.mtu), "0", 0, 65535, .reload = CFG_LIVE, .doc =
 	  "MTU option in RAs (at least 1280); 0 = none." },
 	{ "hints", "slaac-prefix", CFG_CIDR_LIST, G(hints.slaac_prefixes), "", .flags = CFG_V6,
-	  .doc = "Prefix information options (on-link; autonomous for /64) for SLAAC." },
+	  .reload = CFG_LIVE, .doc = "Prefix information options (on-link; autonomous for /64) for SLAAC." },
 	{ "hints", "info-refresh-time", CFG_DURATION, G(hints.info_refresh_ms), "1d", SEC(600),
-	  SEC(86400 * 7), .doc =
+	  SEC(86400 * 7), .reload = CFG_LIVE, .doc =
 	  "DHCPv6 information refresh time sent to clients (RFC 8415 21.23, at least 600 s)." },
 
 	/* [stats] */
-	{ "stats", "client-prefix-len", CFG_UINT, G(stats.v6_prefix_len), "32", 16, 64, .doc =
+	{ "stats", "client-prefix-len", CFG_UINT, G(stats.v6_prefix_len), "32", 16, 64, .reload = CFG_LIVE, .doc =
 	  "IPv6 prefix length packets are counted by." },
-	{ "stats", "ipv4-prefix-len", CFG_UINT, G(stats.v4_prefix_len), "24", 8, 32, .doc =
+	{ "stats", "ipv4-prefix-len", CFG_UINT, G(stats.v4_prefix_len), "24", 8, 32, .reload = CFG_LIVE, .doc =
 	  "IPv4 prefix length for packets that belong to no IPv6 client." },
 	{ "stats", "metrics-listen", CFG_ENDPOINT_LIST, G(stats.metrics_listen), "",
 	  .port = 9164, .doc = "Serve Prometheus metrics over HTTP here; empty = off." },
 
 	/* [ratelimit] */
-	{ "ratelimit", "dns-qps", CFG_UINT, G(ratelimit.dns_qps), "0", 0, 1000000, .doc =
+	{ "ratelimit", "dns-qps", CFG_UINT, G(ratelimit.dns_qps), "0", 0, 1000000, .reload = CFG_LIVE, .doc =
 	  "DNS queries per second per client prefix over UDP; 0 = unlimited. Over the "
 	  "limit a client gets a TC=1 reply no larger than its query." },
-	{ "ratelimit", "dns-burst", CFG_UINT, G(ratelimit.dns_burst), "100", 1, 1000000, .doc =
+	{ "ratelimit", "dns-burst", CFG_UINT, G(ratelimit.dns_burst), "100", 1, 1000000, .reload = CFG_LIVE, .doc =
 	  "Queries a client prefix may send at once before dns-qps applies." },
-	{ "ratelimit", "prefix-len", CFG_UINT, G(ratelimit.v6_prefix_len), "56", 16, 128, .doc =
+	{ "ratelimit", "prefix-len", CFG_UINT, G(ratelimit.v6_prefix_len), "56", 16, 128, .reload = CFG_LIVE, .doc =
 	  "IPv6 prefix length that counts as one client for rate limits." },
 	{ "ratelimit", "ipv4-prefix-len", CFG_UINT, G(ratelimit.v4_prefix_len), "24", 8, 32,
-	  .doc = "IPv4 prefix length that counts as one client for rate limits." },
+	  .reload = CFG_LIVE, .doc = "IPv4 prefix length that counts as one client for rate limits." },
 	{ "ratelimit", "bandwidth", CFG_SIZE, G(ratelimit.bandwidth), "0", 0,
-	  UINT64_C(1) << 40, .doc = "Global translated bandwidth cap in bytes/s; 0 = off." },
+	  UINT64_C(1) << 40, .reload = CFG_LIVE, .doc = "Global translated bandwidth cap in bytes/s; 0 = off." },
 };
 const size_t cfg_noptions = sizeof(cfg_options) / sizeof(cfg_options[0]);

@@ -27,6 +27,15 @@ enum cfg_flags {
 	CFG_PATH = 1u << 3,	/* a string that names a file */
 };
 
+/* What a reload does with a changed value. Restart is the default, so a
+ * key that nobody applies at reload is refused rather than silently kept:
+ * a key reloads live only when its row says so and its subsystem applies
+ * it in reload(). */
+enum cfg_reload {
+	CFG_RESTART = 0,	/* a running daemon refuses the change */
+	CFG_LIVE = 1,		/* taken by reload() */
+};
+
 struct cfg_option {
 	const char *section;	/* "prefix" rows apply to each [prefix NAME] */
 	const char *key;
@@ -37,6 +46,7 @@ struct cfg_option {
 	const char *const *choices;
 	unsigned flags;
 	uint16_t port;		/* default port for CFG_ENDPOINT_LIST */
+	enum cfg_reload reload;
 	const char *doc;
 };
 

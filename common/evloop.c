@@ -1,5 +1,6 @@
 #include "autoconf.h"
 #include "common/evloop.h"
+#include "common/publish.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -48,6 +49,8 @@ struct evloop {
 	int wakefd;
 	void (*wake_cb)(struct evloop *, void *);
 	void *wake_arg;
+	struct publish_domain *pub_domain;	/* this thread reads published state */
+	struct publish_reader *pub_reader;
 };
 
 struct evloop *evloop_new(void)
@@ -321,7 +324,10 @@ int evloop_run_once(struct evloop *loop, int max_wait_ms)
 		if (timeout < 0 || until < timeout)
 			timeout = until;
 	}
+	/* Blocked in epoll_wait the thread holds no published version. */
+	publish_offline(loop->pub_reader);
 	int n = epoll_wait(loop->epfd, evs, (int)ARRAY_SIZE(evs), timeout);
+	publish_online(loop->pub_domain, loop->pub_reader);
 	if (n < 0) {
 		if (errno == EINTR)
 			return 0;
@@ -357,4 +363,11 @@ void evloop_stop(struct evloop *loop)
 uint64_t evloop_now_ms(const struct evloop *loop)
 {
 	return loop->now;
+}
+
+void evloop_set_publish_reader(struct evloop *loop, struct publish_domain *domain,
+			       struct publish_reader *reader)
+{
+	loop->pub_domain = domain;
+	loop->pub_reader = reader;
 }

@@ -42,6 +42,14 @@ void evloop_stop(struct evloop *loop);
 int evloop_set_wake(struct evloop *loop, void (*cb)(struct evloop *, void *), void *arg);
 void evloop_wake(struct evloop *loop);
 
+struct publish_domain;
+struct publish_reader;
+/* The loop's thread reads published state (common/publish.h) through
+ * `reader`: the loop marks it offline while it waits for events, so a
+ * retired version is never held up by an idle thread. */
+void evloop_set_publish_reader(struct evloop *loop, struct publish_domain *domain,
+			       struct publish_reader *reader);
+
 /* The loop's cached monotonic time in ms, refreshed every round. */
 uint64_t evloop_now_ms(const struct evloop *loop);
 

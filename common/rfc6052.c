@@ -1,5 +1,6 @@
 #include "autoconf.h"
 #include "common/rfc6052.h"
+#include "common/publish.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -158,60 +159,26 @@ const struct prefix_info *prefix_set_by_name(const struct prefix_set *set, const
 	return NULL;
 }
 
-/* Readers hold a version for one event at most (microseconds); a retired
- * version is freed once it has been retired for this long. */
-#define PREFIX_GRACE_MS 10000
+static void free_set(void *p)
+{
+	prefix_set_free(p);
+}
 
-struct retired_set {
-	struct retired_set *next;
-	struct prefix_set *set;
-	uint64_t retired_ms;
-};
-
-void prefix_pub_init(struct prefix_pub *pub)
+void prefix_pub_init(struct prefix_pub *pub, struct publish_domain *domain)
 {
 	atomic_init(&pub->current, NULL);
-	pub->retired = NULL;
+	pub->domain = domain;
 	pub->next_generation = 1;
 }
 
 void prefix_pub_destroy(struct prefix_pub *pub)
 {
 	prefix_set_free(atomic_exchange(&pub->current, NULL));
-	while (pub->retired) {
-		struct retired_set *r = pub->retired;
-		pub->retired = r->next;
-		prefix_set_free(r->set);
-		free(r);
-	}
 }
 
 void prefix_pub_publish(struct prefix_pub *pub, struct prefix_set *set)
 {
-	uint64_t now = monotonic_ms();
 	set->generation = pub->next_generation++;
-	struct prefix_set *old = atomic_exchange_explicit(&pub->current, set, memory_order_acq_rel);
-	/* Free what has been retired long enough, then retire `old`. */
-	struct retired_set **pp = &pub->retired;
-	while (*pp) {
-		struct retired_set *r = *pp;
-		if (now - r->retired_ms >= PREFIX_GRACE_MS) {
-			*pp = r->next;
-			prefix_set_free(r->set);
-			free(r);
-		} else {
-			pp = &r->next;
-		}
-	}
-	if (old) {
-		struct retired_set *r = malloc(sizeof(*r));
-		if (!r) {
-			/* Leaking one small version beats a use-after-free. */
-			return;
-		}
-		r->set = old;
-		r->retired_ms = now;
-		r->next = pub->retired;
-		pub->retired = r;
-	}
+	struct prefix_set *old = atomic_exchange_explicit(&pub->current, set, memory_order_seq_cst);
+	publish_retire(pub->domain, old, free_set);
 }

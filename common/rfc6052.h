@@ -51,9 +51,10 @@ struct prefix_info {
 	uint32_t rtt_us;	/* last measured probe round trip, 0 = unknown */
 };
 
-/* An immutable version of the set. Readers get it from prefix_set_current()
+/* An immutable version of the set. Readers get it from prefix_pub_current()
  * and must not keep the pointer past the current event (one packet, one
- * query): retired versions are freed after a grace period. */
+ * query): retired versions are freed through the publication domain
+ * (common/publish.h) once no reader can hold them. */
 struct prefix_set {
 	uint64_t generation;
 	size_t count;
@@ -73,15 +74,18 @@ size_t prefix_set_active(const struct prefix_set *set, const struct prefix_info 
 			 size_t max);
 const struct prefix_info *prefix_set_by_name(const struct prefix_set *set, const char *name);
 
+struct publish_domain;
+
 /* The publication point: one writer publishes, many readers never lock. */
 struct prefix_pub {
 	_Atomic(struct prefix_set *) current;
-	struct retired_set *retired;	/* writer-only list, freed after grace */
+	struct publish_domain *domain;	/* frees retired versions */
 	uint64_t next_generation;
 };
 
-void prefix_pub_init(struct prefix_pub *pub);
-/* Frees the current and every retired version; no reader may be running. */
+void prefix_pub_init(struct prefix_pub *pub, struct publish_domain *domain);
+/* Frees the current version (retired ones go with the domain); no reader
+ * may be running. */
 void prefix_pub_destroy(struct prefix_pub *pub);
 /* Takes ownership of `set`, stamps its generation and swaps it in. */
 void prefix_pub_publish(struct prefix_pub *pub, struct prefix_set *set);

@@ -10,6 +10,7 @@
 
 struct evloop;
 struct prefix_pub;
+struct publish_domain;
 struct sixfour_config;
 struct ctl_command;
 struct ctl_out;
@@ -19,6 +20,9 @@ struct sixfour_ctx {
 	struct evloop *loop;		/* the main thread's loop */
 	const struct sixfour_config *cfg;	/* the running config */
 	struct prefix_pub *prefixes;	/* the shared prefix set */
+	/* Frees retired versions of shared state (common/publish.h): worker
+	 * threads register as readers; the main thread publishes. */
+	struct publish_domain *publish;
 	uint64_t start_ms;		/* monotonic time at start */
 };
 

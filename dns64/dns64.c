@@ -123,36 +123,6 @@ uint64_t dns64_wire_error_total(struct dns64 *d, enum dns_wire_err e)
 	return sum;
 }
 
-/* What the sockets and libunbound are built from, as one string: these
- * options need a restart, so a reload that changes them is refused. */
-static void restart_key(const struct sixfour_config *cfg, char *buf, size_t size)
-{
-	size_t o = 0;
-#define ADD(...) do { \
-	int n_ = snprintf(buf + o, o < size ? size - o : 0, __VA_ARGS__); \
-	if (n_ > 0) \
-		o += (size_t)n_; \
-} while (0)
-	char ep[INET6_ADDRSTRLEN + 16];
-	for (size_t i = 0; i < cfg->dns64.listen.n; i++) {
-		endpoint_format(&cfg->dns64.listen.v[i], ep, sizeof(ep));
-		ADD("listen=%s;", ep);
-	}
-	for (size_t i = 0; i < cfg->dns64.forward.n; i++) {
-		endpoint_format(&cfg->dns64.forward.v[i], ep, sizeof(ep));
-		ADD("forward=%s;", ep);
-	}
-	ADD("root-hints=%s;trust-anchor=%s;", cfg->dns64.root_hints ? cfg->dns64.root_hints : "",
-	    cfg->dns64.trust_anchor ? cfg->dns64.trust_anchor : "");
-	for (size_t i = 0; i < cfg->dns64.unbound_options.n; i++)
-		ADD("unbound-option=%s;", cfg->dns64.unbound_options.v[i]);
-	ADD("cache-size=%llu;", (unsigned long long)cfg->dns64.cache_size);
-	ADD("workers=%u;", worker_count(cfg));
-#undef ADD
-	if (o >= size && size)
-		buf[size - 1] = '\0';
-}
-
 static void dns64_stop(void *state)
 {
 	struct dns64 *d = state;
@@ -185,6 +155,7 @@ static void *dns64_start(struct sixfour_ctx *ctx)
 	}
 	d->loop = ctx->loop;
 	d->prefixes = ctx->prefixes;
+	d->publish = ctx->publish;
 	d->main_io = calloc(1, sizeof(*d->main_io));
 	if (!d->main_io) {
 		log_err("dns64: out of memory");
@@ -200,7 +171,6 @@ static void *dns64_start(struct sixfour_ctx *ctx)
 		return d;
 	}
 	d->enabled = true;
-	restart_key(cfg, d->restart_key, sizeof(d->restart_key));
 	if (apply_policy(d, cfg) != 0) {
 		log_err("dns64: out of memory");
 		goto fail;
@@ -262,15 +232,8 @@ static int dns64_check(void *state, const struct sixfour_config *cfg, char *err,
 		snprintf(err, errlen, "[dns64] enable changes need a restart");
 		return -EINVAL;
 	}
-	if (!d->enabled)
-		return 0;
-	char key[sizeof(d->restart_key)];
-	restart_key(cfg, key, sizeof(key));
-	if (strcmp(key, d->restart_key) != 0) {
-		snprintf(err, errlen, "[dns64] listen, forward, root-hints, trust-anchor, "
-			 "unbound-option and cache-size changes need a restart");
-		return -EINVAL;
-	}
+	/* Keys that need new sockets or a new libunbound context are refused
+	 * by their `reload` class (config_restart_changes in sixfourd). */
 	return 0;
 }
 

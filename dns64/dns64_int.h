@@ -108,6 +108,7 @@ struct dns64_io {
 struct dns64 {
 	struct evloop *loop;		/* main thread: TCP, libunbound, control */
 	struct prefix_pub *prefixes;
+	struct publish_domain *publish;	/* workers register as readers */
 	bool enabled;
 
 	_Atomic(struct dns64_conf *) conf;
@@ -124,7 +125,6 @@ struct dns64 {
 	unsigned nthreads;		/* workers + main: threads with resolvers */
 
 	struct log_limit log_lim;
-	char restart_key[2048];		/* options a reload may not change */
 };
 
 /* Counters are per thread: a relaxed load and store (no locked

@@ -25,6 +25,7 @@
 
 #include "common/config.h"
 #include "common/evloop.h"
+#include "common/publish.h"
 #include "dns64/dns64_int.h"
 
 #define WORKER_MAX_LISTEN 32
@@ -133,8 +134,13 @@ static void *worker_main(void *arg)
 	char name[16];
 	snprintf(name, sizeof(name), "dns64-w%u", w->index);
 	pthread_setname_np(pthread_self(), name);
+	/* Reads the prefix set (and other published state) between waits. */
+	struct publish_reader *reader = publish_reader_register(w->d->publish);
+	evloop_set_publish_reader(w->loop, w->d->publish, reader);
 	if (evloop_run(w->loop) != 0)
 		log_err("dns64: worker %u: event loop failed", w->index);
+	evloop_set_publish_reader(w->loop, NULL, NULL);
+	publish_reader_unregister(reader);
 	return NULL;
 }
 

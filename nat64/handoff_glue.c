@@ -119,23 +119,6 @@ uint16_t nat64_handoff_port(const struct sixfour_config *cfg)
 	return cfg->handoff.enable ? (uint16_t)cfg->handoff.port : 0;
 }
 
-static bool str_same(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "") == 0;
-}
-
-bool nat64_handoff_config_same(const struct sixfour_config *a, const struct sixfour_config *b)
-{
-	return a->handoff.enable == b->handoff.enable && a->handoff.port == b->handoff.port &&
-	       str_same(a->handoff.message, b->handoff.message) &&
-	       str_same(a->handoff.contact, b->handoff.contact) &&
-	       a->handoff.keepalive_ms == b->handoff.keepalive_ms &&
-	       a->handoff.probe_rate == b->handoff.probe_rate &&
-	       a->handoff.session_rate == b->handoff.session_rate &&
-	       a->handoff.batch_delay_ms == b->handoff.batch_delay_ms &&
-	       a->handoff.lookup == b->handoff.lookup;
-}
-
 /* ---- the queue ---- */
 
 /* Called from workers and, through the session hook, with the table lock

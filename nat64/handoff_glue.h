@@ -46,9 +46,6 @@ struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_co
 void nat64_handoff_free(struct nat64_handoff *h);
 /* The port no mapping may use (it carries the handoff datagrams). */
 uint16_t nat64_handoff_port(const struct sixfour_config *cfg);
-/* True when the [handoff] sections of two configs agree (the engine takes
- * its settings at start: a change needs a restart). */
-bool nat64_handoff_config_same(const struct sixfour_config *a, const struct sixfour_config *b);
 
 /* --- the packet path (any worker thread) --- */
 

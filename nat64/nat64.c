@@ -441,48 +441,21 @@ static int nat64_run(void *state)
 	return n->enabled ? nat64_workers_start(n) : 0;
 }
 
-static bool pool4_equal(const struct pool4_list *a, const struct pool4_list *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (a->v[i].addr.s_addr != b->v[i].addr.s_addr || a->v[i].len != b->v[i].len ||
-		    a->v[i].port_min != b->v[i].port_min || a->v[i].port_max != b->v[i].port_max)
-			return false;
-	return true;
-}
-
-/* What a reload may change: timeouts, filtering, the per-client cap, the
- * translate prefixes (routes and nftables follow), stats prefix lengths.
- * The rest sizes or names things that exist: a restart. */
+/* Sizes and names of things that exist (device, pool4, table sizes) need
+ * a restart: their `reload` class in the option table says so, and
+ * sixfourd refuses them before any subsystem is asked. What is left here is
+ * the rule the table cannot express: the translator is on or off. */
 static int nat64_check(void *state, const struct sixfour_config *cfg, char *err, size_t errlen)
 {
 	struct nat64 *n = state;
 	if (!n)
 		return 0;	/* sixfourd -n: config.c checked the values */
-	const struct sixfour_config *old = n->ctx->cfg;
 	bool any = false;
 	for (size_t i = 0; i < cfg->nprefixes; i++)
 		any |= cfg->prefixes[i].translate;
 	if ((cfg->nat64.enable && any) != n->enabled) {
 		snprintf(err, errlen, "turning the translator on or off (enable, or the first or "
 			 "last prefix with translate = yes) needs a restart");
-		return -EINVAL;
-	}
-	if (n->enabled && (!pool4_equal(&cfg->nat64.pool4, &old->nat64.pool4) ||
-			   strcmp(cfg->nat64.device, old->nat64.device) ||
-			   cfg->nat64.mtu != old->nat64.mtu ||
-			   cfg->nat64.max_sessions != old->nat64.max_sessions ||
-			   cfg->nat64.client_prefix_len != old->nat64.client_prefix_len ||
-			   cfg->nat64.frag_max_datagrams != old->nat64.frag_max_datagrams ||
-			   cfg->nat64.frag_timeout_ms != old->nat64.frag_timeout_ms ||
-			   cfg->general.workers != old->general.workers)) {
-		snprintf(err, errlen, "[nat64] device, mtu, pool4, max-sessions, client-prefix-len, "
-			 "fragment-datagrams, fragment-timeout and [general] workers need a restart");
-		return -EINVAL;
-	}
-	if (n->enabled && !nat64_handoff_config_same(cfg, old)) {
-		snprintf(err, errlen, "[handoff] options need a restart");
 		return -EINVAL;
 	}
 	return 0;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/publish.h"
 #include "common/rfc6052.h"
 #include "common/util.h"
 #include "nat64/handoff_glue.h"
@@ -337,8 +338,14 @@ static void *worker_main(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, WAKE_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	/* The prefix set and pool4 are read per packet: between two reads the
+	 * worker holds no version of them (common/publish.h). */
+	struct publish_domain *dom = w->n->ctx->publish;
+	struct publish_reader *reader = publish_reader_register(dom);
 	while (!atomic_load_explicit(&w->n->stopping, memory_order_acquire)) {
+		publish_offline(reader);
 		ssize_t n = read(w->fd, w->in, NAT64_BUF_SIZE);
+		publish_online(dom, reader);
 		if (n > 0) {
 			handle_packet(w, w->in, (size_t)n);
 			continue;
@@ -348,6 +355,7 @@ static void *worker_main(void *arg)
 			break;
 		}
 	}
+	publish_reader_unregister(reader);
 	return NULL;
 }
 

@@ -99,6 +99,16 @@ LAB_ROOT4_EXTRA=(199.9.14.201)
 
 TAP_N=0
 TAP_FAILED=0
+TAP_PLAN=
+
+# tap_plan N: declares the number of checks up front (call it before the
+# first check, after lab_require*). A run that stops early, or that skips
+# a check, then fails in the TAP driver instead of passing with a shorter
+# plan; lab__bail and other early exits report "not ok" for what is left.
+tap_plan() {
+	TAP_PLAN=$1
+	echo "1..$1"
+}
 
 # tap_diag TEXT...: TAP comment lines.
 tap_diag() {
@@ -180,10 +190,24 @@ tap_skip() {
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
 
-# tap_done: prints the plan; returns 1 when a test failed (use it last).
+# tap_done: prints the plan (unless tap_plan declared it) and returns 1 when a
+# check failed or the count differs from the declared plan (use it last).
 tap_done() {
-	echo "1..$TAP_N"
+	if [ -z "$TAP_PLAN" ]; then
+		echo "1..$TAP_N"
+	elif [ "$TAP_N" -ne "$TAP_PLAN" ]; then
+		tap_diag "planned $TAP_PLAN checks, ran $TAP_N"
+		return 1
+	fi
 	[ "$TAP_FAILED" -eq 0 ]
+}
+
+# tap__missing: with a plan, one "not ok" per check an early exit left out.
+tap__missing() {
+	[ -n "$TAP_PLAN" ] || return 0
+	while [ "$TAP_N" -lt "$TAP_PLAN" ]; do
+		tap__result 0 "not run: the test stopped early"
+	done
 }
 
 # ------------------------------------------------------------ helpers ----
@@ -209,6 +233,7 @@ lab_require() {
 }
 
 lab__bail() {
+	tap__missing
 	echo "Bail out! lab: $*"
 	[ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/lab.log" ] && tail -20 "$LAB_DIR/lab.log" | sed 's/^/# /'
 	exit 1
@@ -470,6 +495,7 @@ lab_cleanup() {
 	# Only the shell that set the lab up removes it, never a subshell that
 	# inherited its variables.
 	[ "${LAB_OWNER:-}" = "$BASHPID" ] || return 0
+	tap__missing	# an exit before the last check: what was left is "not ok"
 	local hook ns p pids=()
 	for hook in "${LAB_AT_EXIT[@]}"; do
 		eval "$hook" >/dev/null 2>&1

@@ -1,12 +1,27 @@
-/* A tiny TAP producer for unit tests: ok(), is_int(), is_str(), done(). */
+/* A tiny TAP producer for unit tests: plan(), ok(), is_int(), is_str(),
+ * bail(), tap_done().
+ *
+ * Declare the plan first (plan(N)): the TAP driver then fails a run that
+ * stops early or skips a check, so an assertion cannot silently vanish.
+ * A test that must stop before its end calls bail(why), which reports
+ * "not ok" and exits non-zero. */
 #ifndef SIXFOUR_TAP_H
 #define SIXFOUR_TAP_H
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static int tap_count, tap_failed;
+static int tap_count, tap_failed, tap_planned = -1;
+
+/* Declares how many assertions follow; call once, before the first. */
+static inline void plan(int n)
+{
+	tap_planned = n;
+	printf("1..%d\n", n);
+	fflush(stdout);
+}
 
 static inline int tap_ok(int pass, const char *file, int line, const char *name)
 {
@@ -34,10 +49,24 @@ static inline int tap_ok(int pass, const char *file, int line, const char *name)
 } while (0)
 #define is_mem(got, want, n, name) ok(memcmp((got), (want), (n)) == 0, (name))
 
+/* Ends the run: the plan (when none was declared), and a failure when the
+ * count of assertions differs from the declared plan. */
 static inline int tap_done(void)
 {
-	printf("1..%d\n", tap_count);
+	if (tap_planned < 0) {
+		printf("1..%d\n", tap_count);
+	} else if (tap_count != tap_planned) {
+		printf("# planned %d assertions, ran %d\n", tap_planned, tap_count);
+		return 1;
+	}
 	return tap_failed ? 1 : 0;
 }
+
+/* Stops the test early: one "not ok" naming why, then a failing exit. */
+#define bail(why) do { \
+	tap_ok(0, __FILE__, __LINE__, (why)); \
+	printf("Bail out! %s\n", (why)); \
+	exit(1); \
+} while (0)
 
 #endif

@@ -153,10 +153,44 @@ static void test_roundtrip(void)
 	config_free(cfg);
 }
 
+/* The `reload` column: restart-class keys that changed are named, live
+ * keys are not. */
+static void test_restart_changes(void)
+{
+	struct sixfour_config *a = config_load_string("a.ini", "[nat64]\nudp-timeout = 5m\n", &errs);
+	struct sixfour_config *b = config_load_string("b.ini",
+		"[nat64]\nudp-timeout = 10m\n[general]\nlog-level = debug\n", &errs);
+	struct sixfour_config *c = config_load_string("c.ini",
+		"[nat64]\nmtu = 1400\nmax-sessions = 1024\n[dns64]\nlisten = [::1]:53\n", &errs);
+	if (!a || !b || !c)
+		bail("reload-class configs load");
+	char err[256];
+	is_int(config_restart_changes(a, b, NULL, err, sizeof(err)), 0,
+	       "live keys (udp-timeout, log-level) may change at reload");
+	is_str(err, "", "and nothing is named");
+	is_int(config_restart_changes(a, c, NULL, err, sizeof(err)), -EINVAL,
+	       "restart keys are refused");
+	is_str(err, "changes to [dns64] listen need a restart; "
+	       "changes to [nat64] mtu, max-sessions need a restart",
+	       "every changed restart key is named, by section");
+	is_int(config_restart_changes(a, c, "dns64", err, sizeof(err)), -EINVAL,
+	       "one section at a time");
+	is_str(err, "changes to [dns64] listen need a restart", "only that section is named");
+	is_int(config_restart_changes(a, c, "hints", err, sizeof(err)), 0,
+	       "an untouched section passes");
+	char tiny[8];
+	ok(config_restart_changes(a, c, NULL, tiny, sizeof(tiny)) == -EINVAL &&
+	   strlen(tiny) == sizeof(tiny) - 1, "a short buffer is cut, still terminated");
+	config_free(a);
+	config_free(b);
+	config_free(c);
+}
+
 int main(void)
 {
 	test_defaults();
 	test_errors();
 	test_roundtrip();
+	test_restart_changes();
 	return tap_done();
 }

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include "common/publish.h"
 #include "common/rfc6052.h"
 #include "tap.h"
 
@@ -103,8 +104,11 @@ static void test_set(void)
 	   "active: healthy synthesizing prefixes only, in order");
 	ok(prefix_set_by_name(s, "c") == &s->prefixes[2], "by name");
 
+	struct publish_domain dom;
+	publish_domain_init(&dom);
+	struct publish_reader *reader = publish_reader_register(&dom);
 	struct prefix_pub pub;
-	prefix_pub_init(&pub);
+	prefix_pub_init(&pub, &dom);
 	ok(prefix_pub_current(&pub) == NULL, "empty publication point");
 	prefix_pub_publish(&pub, s);
 	const struct prefix_set *cur = prefix_pub_current(&pub);
@@ -114,8 +118,13 @@ static void test_set(void)
 	prefix_pub_publish(&pub, s2);
 	ok(prefix_pub_current(&pub) == s2 && s2->generation == 2, "swap publishes a new version");
 	ok(cur->count == 3 && !cur->prefixes[1].active,
-	   "a reader's old version stays intact through the grace period");
+	   "a reader's old version stays intact while the reader is in its event");
+	is_int(publish_reclaim(&dom), 1, "the old version waits for the reader");
+	publish_quiescent(&dom, reader);
+	is_int(publish_reclaim(&dom), 0, "and is freed once the reader has been quiescent");
+	publish_reader_unregister(reader);
 	prefix_pub_destroy(&pub);
+	publish_domain_destroy(&dom);
 }
 
 int main(void)
