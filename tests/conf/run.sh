@@ -6,46 +6,47 @@
 set -u
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 bld=${top_builddir:-$src/build}
+. "$src/tests/netns/lib.sh"
 d=$src/tests/conf
 sixfourd=$bld/sixfourd
-n=0; failed=0
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-result() { # result OK DESC
-	n=$((n + 1))
-	if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
-}
-for ini in "$d"/*.ini; do
+tmp=$(mktemp -d); trap 'tap_missing; rm -rf "$tmp"' EXIT
+
+# The plan, from the golden files: two checks per .out, one per .err, and
+# four for the example and the embedded default.
+inis=("$d"/*.ini)
+outs=("$d"/*.out)
+errs=("$d"/*.err)
+tap_plan $((${#outs[@]} * 2 + ${#errs[@]} + 4))
+tap_is "every golden config has an .out or an .err" $((${#outs[@]} + ${#errs[@]})) ${#inis[@]}
+
+for ini in "${inis[@]}"; do
 	name=$(basename "$ini" .ini)
 	# Error messages name the file as given; run from the folder for stable text.
 	(cd "$d" && "$sixfourd" -n -v -c "$name.ini") >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ -f "$d/$name.out" ]; then
 		sed "s|@FILE@|$name.ini|" "$d/$name.out" >"$tmp/want"
-		diff -u "$tmp/want" "$tmp/out" >"$tmp/diff"; same=$?
-		[ $rc = 0 ] && [ $same = 0 ]; result $? "$name: canonical output"
-		[ $same = 0 ] || sed 's/^/# /' "$tmp/diff"
+		tap_ok "$name: canonical output" sh -c "[ $rc = 0 ] && diff -u '$tmp/want' '$tmp/out'"
 		# Round trip: the printout read back prints itself again.
 		cp "$tmp/out" "$tmp/again.ini"
 		(cd "$tmp" && "$sixfourd" -n -v -c again.ini) | tail -n +2 >"$tmp/out2"
-		tail -n +2 "$tmp/out" | diff -q - "$tmp/out2" >/dev/null
-		result $? "$name: -n -v output round-trips"
+		tail -n +2 "$tmp/out" >"$tmp/out1"
+		tap_ok "$name: -n -v output round-trips" diff -u "$tmp/out1" "$tmp/out2"
 	elif [ -f "$d/$name.err" ]; then
-		diff -u "$d/$name.err" "$tmp/err" >"$tmp/diff"; same=$?
-		[ $rc = 1 ] && [ $same = 0 ]; result $? "$name: rejected with the expected errors"
-		[ $same = 0 ] || sed 's/^/# /' "$tmp/diff"
+		tap_ok "$name: rejected with the expected errors" \
+			sh -c "[ $rc = 1 ] && diff -u '$d/$name.err' '$tmp/err'"
 	fi
 done
-"$sixfourd" -n -c "$src/packaging/sixfour.ini" 2>"$tmp/err"
-result $? "packaging/sixfour.ini passes sixfourd -n"
-[ -s "$tmp/err" ] && sed 's/^/# /' "$tmp/err"
-# The embedded default equals an empty file.
+tap_ok "packaging/sixfour.ini passes sixfourd -n" "$sixfourd" -n -c "$src/packaging/sixfour.ini"
+# The embedded default equals an empty file; both print a real configuration
+# (two empty printouts would be equal too).
 : >"$tmp/empty.ini"
 "$sixfourd" -n -v -c "$tmp/empty.ini" | tail -n +2 >"$tmp/a"
-(cd / && env -i "$sixfourd" -n -v 2>/dev/null) | tail -n +2 >"$tmp/b"
+tap_like "an empty file prints the whole default configuration" "$(cat "$tmp/a")" '^\[prefix '
 if [ -f /etc/sixfour/sixfour.ini ]; then
-	echo "ok $((n += 1)) - embedded default # SKIP /etc/sixfour/sixfour.ini exists"
+	tap_skip "an empty file gives the embedded default" "/etc/sixfour/sixfour.ini exists"
 else
-	diff -q "$tmp/a" "$tmp/b" >/dev/null; result $? "an empty file gives the embedded default"
+	(cd / && env -i "$sixfourd" -n -v 2>/dev/null) | tail -n +2 >"$tmp/b"
+	tap_ok "an empty file gives the embedded default" diff -u "$tmp/a" "$tmp/b"
 fi
-echo "1..$n"
-[ $failed = 0 ]
+tap_done

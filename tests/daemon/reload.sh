@@ -6,18 +6,14 @@
 set -u
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 bld=${top_builddir:-$src/build}
-n=0; failed=0
-ok() { n=$((n + 1)); if "$@" >/dev/null 2>&1; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; failed=$((failed + 1)); fi; }
-like() { # like TEXT REGEX
-	n=$((n + 1))
-	if printf '%s' "$1" | tr '\n' ' ' | grep -Eq -- "$2"; then echo "ok $n - $desc"; else
-		echo "not ok $n - $desc"; failed=$((failed + 1)); printf '%s\n' "$1" | sed 's/^/#   /'; fi
-}
+. "$src/tests/netns/lib.sh"
+# like DESC TEXT REGEX: tap_like over TEXT folded to one line.
+like() { tap_like "$1" "$(printf '%s' "$2" | tr '\n' ' ')" "$3"; }
 tmp=$(mktemp -d); chmod 755 "$tmp"
 # The daemon runs as nobody after start-up; it removes its socket on exit.
 mkdir "$tmp/run"; [ "$(id -u)" = 0 ] && chown nobody "$tmp/run"
 pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+cleanup() { tap_missing; [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 write_config() { # write_config PREFIX [EXTRA]
@@ -46,47 +42,46 @@ INI
 	chmod 644 "$tmp/sixfour.ini"
 }
 ctl() { "$bld/sixfourctl" -s "$tmp/run/ctl.sock" "$@"; }
-wait_for() { # wait_for SECONDS CMD...: polls until CMD succeeds
-	local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.05; done
-}
+status_has() { ctl status | grep -q -- "$1"; }
 
+tap_plan 16
 write_config 2001:db8:64::/96
 run=()
 [ "$(id -u)" = 0 ] && run=(unshare -n)
 "${run[@]}" "$bld/sixfourd" -d -c "$tmp/sixfour.ini" 2>"$tmp/log" &
 pid=$!
-desc="sixfourd answers on its control socket"; ok wait_for 10 ctl status
-out=$(ctl status); desc="status names the config file"; like "$out" "config: $tmp/sixfour.ini"
-desc="status lists the prefix with its roles"; like "$out" "site +2001:db8:64::/96 active translate synthesize"
+tap_ok "sixfourd answers on its control socket" lab_wait 10 ctl status
+out=$(ctl status); like "status names the config file" "$out" "config: $tmp/sixfour.ini"
+like "status lists the prefix with its roles" "$out" "site +2001:db8:64::/96 active translate synthesize"
 json=$(ctl --json status)
-desc="--json status is one JSON document"; ok /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["prefixes"][0]["prefix"]=="2001:db8:64::/96"' "$json"
-desc="an unknown command fails and lists the commands"; like "$(ctl frobnicate 2>&1; echo "rc=$?")" "unknown command 'frobnicate'.*status.*rc=2"
+tap_ok "--json status is one JSON document" /usr/bin/python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["prefixes"][0]["prefix"]=="2001:db8:64::/96"' "$json"
+like "an unknown command fails and lists the commands" "$(ctl frobnicate 2>&1; echo "rc=$?")" "unknown command 'frobnicate'.*status.*rc=2"
 if [ "$(id -u)" = 0 ]; then
-	desc="privileges dropped to nobody"; like "$(ps -o user= -p $pid)" "nobody"
+	like "privileges dropped to nobody" "$(ps -o user= -p $pid)" "nobody"
+else
+	tap_skip "privileges dropped to nobody" "not root"
 fi
 
 # A broken file: reported, and the running configuration stays.
 write_config 2001:db8:65::/96 "bogus-key = 1"
 kill -HUP $pid
-desc="a broken file is reported in status"; ok wait_for 10 sh -c "'$bld/sixfourctl' -s '$tmp/run/ctl.sock' status | grep -q 'last reload failed'"
+tap_ok "a broken file is reported in status" lab_wait 10 status_has 'last reload failed'
 out=$(ctl status)
-desc="the error names FILE:LINE and the key"; like "$out" "sixfour.ini:20: unknown key 'bogus-key' in \[health\]"
-desc="the old prefix is still in force"; like "$out" "2001:db8:64::/96"
-desc="sixfourctl reload fails with the reason"; like "$(ctl reload; echo "rc=$?")" "reload failed.*unknown key.*rc=1"
+like "the error names FILE:LINE and the key" "$out" "sixfour.ini:20: unknown key 'bogus-key' in \[health\]"
+like "the old prefix is still in force" "$out" "2001:db8:64::/96"
+like "sixfourctl reload fails with the reason" "$(ctl reload; echo "rc=$?")" "reload failed.*unknown key.*rc=1"
 
 # A good file: switched, with a new prefix-set generation.
 write_config 2001:db8:66::/96
 kill -HUP $pid
-desc="SIGHUP with a good file switches"; ok wait_for 10 sh -c "'$bld/sixfourctl' -s '$tmp/run/ctl.sock' status | grep -q '2001:db8:66::/96'"
+tap_ok "SIGHUP with a good file switches" lab_wait 10 status_has 2001:db8:66::/96
 out=$(ctl status)
-desc="the prefix set got a new generation"; like "$out" "generation 2"
-desc="the old prefix is gone"; ok sh -c "! printf '%s' '$out' | grep -q 2001:db8:64::"
+like "the prefix set got a new generation" "$out" "generation 2"
+tap_unlike "the old prefix is gone" "$out" 2001:db8:64::
 
 kill -TERM $pid
 wait $pid; rc=$?; pid=
-desc="SIGTERM exits 0"; ok test "$rc" = 0
-desc="the control socket is removed"; ok test ! -e "$tmp/run/ctl.sock"
-desc="the log says it shut down"; like "$(cat "$tmp/log")" "shutting down"
-echo "1..$n"
-[ $failed = 0 ]
+tap_ok "SIGTERM exits 0" test "$rc" = 0
+tap_ok "the control socket is removed" test ! -e "$tmp/run/ctl.sock"
+like "the log says it shut down" "$(cat "$tmp/log")" "shutting down"
+tap_done

@@ -46,8 +46,9 @@
 #   lab_in ROLE CMD..., lab_bg ROLE NAME CMD..., lab_wait SECONDS CMD...
 #   lab_server_http PORT [DIR], lab_server_echo udp|tcp PORT,
 #   lab_unbound_start PORT [LINE...]
-#   lab_require_root, lab_require CMD...
-#   TAP: tap_ok, tap_is, tap_like, tap_unlike, tap_skip, tap_diag, tap_done
+#   lab_require_root, lab_require CMD..., lab_bail REASON
+#   TAP: tap_plan, tap_ok, tap_is, tap_like, tap_unlike, tap_skip, tap_diag, tap_done,
+#   tap_missing (for a script with its own EXIT trap, not lab_setup)
 # Variables: LAB_DIR, LAB_ID, LAB_NS_{CLIENT,APPL,SERVER,DNS}, the addresses
 # below, LAB_IF_{CLIENT,APPL6,APPL4,SERVER,DNS} (interface names inside the
 # namespaces), LAB_TRUST_ANCHOR (root DNSKEY; the DS is $LAB_DIR/root.ds),
@@ -202,8 +203,9 @@ tap_done() {
 	[ "$TAP_FAILED" -eq 0 ]
 }
 
-# tap__missing: with a plan, one "not ok" per check an early exit left out.
-tap__missing() {
+# tap_missing: with a plan, one "not ok" per check an early exit left out
+# (lab_cleanup calls it; a test without lab_setup calls it in its EXIT trap).
+tap_missing() {
 	[ -n "$TAP_PLAN" ] || return 0
 	while [ "$TAP_N" -lt "$TAP_PLAN" ]; do
 		tap__result 0 "not run: the test stopped early"
@@ -232,8 +234,12 @@ lab_require() {
 	done
 }
 
+# lab_bail REASON: stops the test: "not ok" for every planned check not
+# run yet, then "Bail out!" (and the tail of the lab log).
+lab_bail() { lab__bail "$@"; }
+
 lab__bail() {
-	tap__missing
+	tap_missing
 	echo "Bail out! lab: $*"
 	[ -n "${LAB_DIR:-}" ] && [ -f "$LAB_DIR/lab.log" ] && tail -20 "$LAB_DIR/lab.log" | sed 's/^/# /'
 	exit 1
@@ -384,7 +390,7 @@ lab_setup() {
 	LAB_DNS_STARTED=
 	declare -gA LAB_ZONE_MODE=()
 	LAB_ZONES=()
-	trap 'lab_cleanup' EXIT
+	trap 'lab__exit' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
@@ -489,13 +495,19 @@ lab__terminate() {
 # lab_cleanup: runs the lab_at_exit hooks, kills every process the lab
 # started (everything in its namespaces and the lab_bg jobs), deletes the
 # namespaces, /etc/netns/<ns> and $LAB_DIR. Safe to call twice.
+# The EXIT trap: an exit before the last check reports what was left as
+# "not ok" (only in the shell that owns the lab), then the lab goes.
+lab__exit() {
+	[ "${LAB_OWNER:-}" = "$BASHPID" ] && tap_missing
+	lab_cleanup
+}
+
 lab_cleanup() {
 	local -; set +eu
 	[ -n "${LAB_ID:-}" ] || return 0
 	# Only the shell that set the lab up removes it, never a subshell that
 	# inherited its variables.
 	[ "${LAB_OWNER:-}" = "$BASHPID" ] || return 0
-	tap__missing	# an exit before the last check: what was left is "not ok"
 	local hook ns p pids=()
 	for hook in "${LAB_AT_EXIT[@]}"; do
 		eval "$hook" >/dev/null 2>&1

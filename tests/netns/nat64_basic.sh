@@ -11,6 +11,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
 lab_require curl socat tracepath nft
+tap_plan 33
 lab_setup
 UDP=$top_srcdir/tests/netns/nat64_udp.py
 WKP=64:ff9b::
@@ -55,7 +56,7 @@ ip -n "$LAB_NS_APPL" link set "$LAB_IF_APPL6" mtu 1280
 ip netns exec "$RT" sysctl -qw net.ipv4.ip_forward=1
 ip -n "$FAR" route add default via 192.88.98.1
 ip -n "$LAB_NS_APPL" route add 192.88.98.0/24 via $RT4
-lab_wait 10 lab_in appl ping -c1 -W1 $FAR4 || { echo "Bail out! far server unreachable"; exit 1; }
+lab_wait 10 lab_in appl ping -c1 -W1 $FAR4 || lab_bail "far server unreachable"
 
 # --- servers ---
 lab_server_http 8080
@@ -77,7 +78,7 @@ BYNAME=1
 if ! lab_sixfourd_start "$LAB_DIR/nat64.ini" >/dev/null 2>&1; then
 	BYNAME=
 	printf '[general]\nworkers = 2\n[dns64]\nenable = no\n' >"$LAB_DIR/nat64.ini"
-	lab_sixfourd_start "$LAB_DIR/nat64.ini" || { echo "Bail out! sixfourd"; exit 1; }
+	lab_sixfourd_start "$LAB_DIR/nat64.ini" || lab_bail "sixfourd"
 fi
 RESERVED_BEFORE=$(lab_in appl cat /proc/sys/net/ipv4/ip_local_reserved_ports)
 

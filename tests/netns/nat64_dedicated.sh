@@ -5,6 +5,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
 lab_require curl nft
+tap_plan 12
 lab_setup
 : >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 # The server reaches the pool through the appliance.
@@ -24,7 +25,7 @@ translate = yes
 pool4 = 192.88.99.64/30
 INI
 lab_server_http 8080
-lab_sixfourd_start "$LAB_DIR/dedicated.ini" || { echo "Bail out! sixfourd"; exit 1; }
+lab_sixfourd_start "$LAB_DIR/dedicated.ini" || lab_bail "sixfourd"
 embed48() { python3 -c '
 import ipaddress, sys
 v4 = ipaddress.IPv4Address(sys.argv[1]).packed

@@ -6,6 +6,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
+tap_plan 28
 lab_setup
 : >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 UDP=$top_srcdir/tests/netns/nat64_udp.py
@@ -29,7 +30,7 @@ INI
 }
 write_ini 300s 32
 lab_server_echo udp 7000
-lab_sixfourd_start "$LAB_DIR/limits.ini" || { echo "Bail out! sixfourd"; exit 1; }
+lab_sixfourd_start "$LAB_DIR/limits.ini" || lab_bail "sixfourd"
 ip -n "$LAB_NS_CLIENT" addr add 2001:db8:1::200/64 dev "$LAB_IF_CLIENT" nodad
 stat() { lab_ctl --json nat64 stats | python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 

@@ -11,30 +11,24 @@
 #
 # Needs root; builds and removes its own namespaces.
 set -u
-[ "$(id -u)" = 0 ] || { echo "1..0 # SKIP needs root"; exit 0; }
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 bld=${top_builddir:-$src/build}
+. "$src/tests/netns/lib.sh"
+lab_require_root
 harness=$bld/tests/netns/xlate_tun
 [ -x "$harness" ] || { echo "1..0 # SKIP $harness not built"; exit 0; }
+tap_plan 11
 id=xl$$
 C=$id-c X=$id-x R=$id-r S=$id-s
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
+	tap_missing
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	for ns in "$C" "$X" "$R" "$S"; do ip netns del "$ns" 2>/dev/null; done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-n=0; failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); echo "not ok $n - $1"; failed=$((failed + 1)); }
-check() { # check DESC CMD...
-	local d=$1; shift
-	if "$@" >"$tmp/last" 2>&1; then ok "$d"; else notok "$d"; sed 's/^/# /' "$tmp/last" | head -20; fi
-}
-wait_for() { local end=$((SECONDS + $1)); shift
-	until "$@" >/dev/null 2>&1; do [ $SECONDS -ge $end ] && return 1; sleep 0.1; done; }
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 SERVER=192.88.99.6
@@ -70,7 +64,8 @@ ip -n "$X" tuntap add dev xl0 mode tun
 ip netns exec "$X" "$harness" xl0 64:ff9b::/96 2001:db8:64::2 "$POOL4" 192.88.99.1 "$OWN6" 1500 1500 \
 	>"$tmp/harness.out" 2>"$tmp/harness.err" &
 pids+=($!)
-wait_for 5 grep -q ready "$tmp/harness.out" || { echo "1..0 # SKIP harness did not start"; exit 0; }
+lab_wait 5 grep -q ready "$tmp/harness.out" ||
+	{ echo "Bail out! the xlate_tun harness did not start"; sed 's/^/# /' "$tmp/harness.err"; exit 1; }
 ip -n "$X" link set xl0 up mtu 1500
 ip -n "$X" route add 64:ff9b::/96 dev xl0
 ip -n "$X" route add "$POOL4/32" dev xl0
@@ -93,7 +88,7 @@ mkdir "$tmp/www"; head -c 300000 /dev/urandom >"$tmp/www/blob"
 	>/dev/null 2>&1 &
 pids+=($!)
 http_listening() { nsx "$S" ss -ltnH "sport = :8080" | grep -q 8080; }
-wait_for 10 http_listening
+lab_wait 10 http_listening
 
 cat >"$tmp/udp_client.py" <<'EOF'
 import os, socket, sys
@@ -111,27 +106,27 @@ for attempt in range(5):
 sys.exit(2)
 EOF
 
-check "ping: ICMPv6 echo to an IPv4-only host and back" \
+tap_ok "ping: ICMPv6 echo to an IPv4-only host and back" \
 	nsx "$C" ping -6 -c 2 -W 2 "$SERVER6"
-check "UDP echo both ways (100 octets)" \
+tap_ok "UDP echo both ways (100 octets)" \
 	nsx "$C" /usr/bin/python3 "$tmp/udp_client.py" 100 "$SERVER6"
-check "large UDP (6000 octets): IPv6 fragments reassembled, IPv4 fragments re-cut to 1280" \
+tap_ok "large UDP (6000 octets): IPv6 fragments reassembled, IPv4 fragments re-cut to 1280" \
 	nsx "$C" /usr/bin/python3 "$tmp/udp_client.py" 6000 "$SERVER6"
-check "large ping (3000 octets): fragmented ICMP echo both ways" \
+tap_ok "large ping (3000 octets): fragmented ICMP echo both ways" \
 	nsx "$C" ping -6 -c 2 -W 2 -s 3000 "$SERVER6"
 curl_blob() {
 	nsx "$C" curl -s -g --max-time 20 -o "$tmp/got" "http://[$SERVER6]:8080/blob" &&
 		cmp -s "$tmp/got" "$tmp/www/blob"
 }
-check "TCP: curl fetches 300 KB from the IPv4-only server intact" curl_blob
+tap_ok "TCP: curl fetches 300 KB from the IPv4-only server intact" curl_blob
 
 # tracepath: the translator's own Time Exceeded (hop limit 1 at the TUN),
 # the IPv4 router's translated one, then the server's Port Unreachable.
 nsx "$C" tracepath -6 -n -m 8 "$SERVER6" >"$tmp/trace" 2>&1
-check "tracepath: Time Exceeded from the translator itself ($OWN6)" grep -q " $OWN6 " "$tmp/trace"
-check "tracepath: Time Exceeded of the IPv4 router, translated ($ROUTER6)" \
+tap_ok "tracepath: Time Exceeded from the translator itself ($OWN6)" grep -q " $OWN6 " "$tmp/trace"
+tap_ok "tracepath: Time Exceeded of the IPv4 router, translated ($ROUTER6)" \
 	grep -q " $ROUTER6 " "$tmp/trace"
-check "tracepath: reaches the server (Port Unreachable translated)" grep -q "reached" "$tmp/trace"
+tap_ok "tracepath: reaches the server (Port Unreachable translated)" grep -q "reached" "$tmp/trace"
 sed 's/^/# /' "$tmp/trace"
 
 # PMTU client -> server: a DF IPv4 packet meets the 1000-octet link, the
@@ -139,9 +134,9 @@ sed 's/^/# /' "$tmp/trace"
 # 1280), and the client's route learns it.
 nsx "$C" ping -6 -c 3 -W 1 -M do -s 1400 "$SERVER6" >/dev/null 2>&1
 pmtu6() { nsx "$C" ip -6 route get "$SERVER6" | grep -q "mtu 1280"; }
-check "PMTU 6->4: Fragmentation Needed 1000 becomes Packet Too Big 1280 at the client" \
-	wait_for 3 pmtu6
-check "after PMTU, 1232-octet pings still get through (DF=0 below 1260, fragmented in IPv4)" \
+tap_ok "PMTU 6->4: Fragmentation Needed 1000 becomes Packet Too Big 1280 at the client" \
+	lab_wait 3 pmtu6
+tap_ok "after PMTU, 1232-octet pings still get through (DF=0 below 1260, fragmented in IPv4)" \
 	nsx "$C" ping -6 -c 2 -W 2 -s 1232 "$SERVER6"
 
 # PMTU server -> client: the IPv6 link shrinks to 1280; the translator's
@@ -170,12 +165,11 @@ while time.time() < end:
 print("path MTU", mtu)
 sys.exit(1)
 EOF
-check "PMTU 4->6: Packet Too Big 1280 becomes Fragmentation Needed 1260 at the server" \
+tap_ok "PMTU 4->6: Packet Too Big 1280 becomes Fragmentation Needed 1260 at the server" \
 	nsx "$S" /usr/bin/python3 "$tmp/df_send.py" "$POOL4" 1260
 
 if [ -s "$tmp/harness.err" ]; then
 	echo "# harness verdicts other than continue/held (last 10):"
 	tail -10 "$tmp/harness.err" | sed 's/^/#   /'
 fi
-echo "1..$n"
-[ $failed = 0 ]
+tap_done

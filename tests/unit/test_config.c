@@ -188,6 +188,7 @@ static void test_restart_changes(void)
 
 int main(void)
 {
+	plan(61);
 	test_defaults();
 	test_errors();
 	test_roundtrip();

@@ -274,6 +274,7 @@ static void test_duid(void)
 
 int main(void)
 {
+	plan(61);
 	test_parse_malformed();
 	test_validate();
 	test_answer();

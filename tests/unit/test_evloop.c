@@ -40,6 +40,7 @@ static void *waker(void *arg)
 
 int main(void)
 {
+	plan(12);
 	struct evloop *loop = evloop_new();
 	/* Before any timer is armed: no deadline can be earlier than t0 + delay. */
 	uint64_t t0 = monotonic_ms();

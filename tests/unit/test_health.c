@@ -6,6 +6,7 @@
 
 int main(void)
 {
+	plan(8);
 	struct health_candidate c[4];
 
 	memset(c, 0, sizeof(c));

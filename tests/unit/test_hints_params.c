@@ -37,6 +37,7 @@ static void refused(const char *section, const char *want_substr, const char *na
 
 int main(void)
 {
+	plan(25);
 	char err[256] = "";
 	struct hints_params *p = build("interface = eth0, eth1\nmax-interval = 600s\n"
 				       "dnssl = lab.example example.org\n", err, sizeof(err));

@@ -210,6 +210,7 @@ static void test_rs(void)
 
 int main(void)
 {
+	plan(120);
 	test_scaled_lifetime();
 	test_pref64();
 	test_rdnss();

@@ -129,6 +129,7 @@ static void test_set(void)
 
 int main(void)
 {
+	plan(47);
 	test_examples();
 	test_global();
 	test_set();

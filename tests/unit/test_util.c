@@ -15,6 +15,7 @@ static int count_item(const char *item, void *arg)
 
 int main(void)
 {
+	plan(35);
 	struct cidr c;
 	char buf[128];
 	ok(cidr_parse("2001:db8::/32", &c, false) == 0 && c.family == AF_INET6 && c.len == 32,
