@@ -121,8 +121,8 @@ uint16_t nat64_handoff_port(const struct sixfour_config *cfg)
 
 /* ---- the queue ---- */
 
-/* Called from workers and, through the session hook, with the table lock
- * held: it takes only the queue lock. `data` is copied. */
+/* Called from workers and through the session hook (never under the table
+ * lock): it takes only the queue lock. `data` is copied. */
 static bool push(struct nat64_handoff *h, const struct event *ev, const uint8_t *data,
 		 size_t len)
 {
@@ -477,7 +477,7 @@ static const struct handoff_client_ops client_ops = {
 	.blocked = cb_blocked,
 };
 
-/* ---- the session hook (under the table lock) ---- */
+/* ---- the session hook (after the table lock, session.h) ---- */
 
 static void on_session_event(void *arg, enum session_event ev, const struct session_record *rec)
 {

@@ -15,11 +15,11 @@
  * is bound, and nothing depends on T being local.
  *
  * Threads. The protocol engine is single-threaded; it runs on the main
- * loop. Workers (and the session hook, which runs under the table lock)
- * only push events into a bounded queue and wake the loop through an
- * eventfd; the engine's callbacks (install, deliver, ack) then run on the
- * main thread and take the table lock themselves, so the lock order is
- * always table -> queue. Workers read two small tables directly: the
+ * loop. Workers (and the session hook, which runs after the table lock
+ * is released) only push events into a bounded queue and wake the loop
+ * through an eventfd; the engine's callbacks (install, deliver, ack) then
+ * run on the main thread and take the table lock themselves; no lock is
+ * taken inside another. Workers read two small tables directly: the
  * servers with an ESTABLISHED session that took LOOKUP (to decide whether a
  * miss is worth queueing) and the active BLOCKs. */
 #ifndef SIXFOUR_NAT64_HANDOFF_GLUE_H

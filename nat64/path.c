@@ -172,8 +172,11 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		return;
 	}
 	bool stored = false;
+	struct session_events evs;
 	v = session_handle4(w->n->sessions, &in, pkt.tcp_flags, pkt.is_icmp_error,
-			    monotonic_ms(), p, len, &stored, &out_tuple);
+			    monotonic_ms(), p, len, &stored, &out_tuple, &evs);
+	/* The table is unlocked again: its news go to the handoff client. */
+	session_events_deliver(&evs);
 	/* A miss from a server with a handoff session: one LOOKUP fetches the
 	 * entry back (spec 7.4). A bare SYN opens something new instead. */
 	bool bare_syn = in.proto == IPPROTO_TCP &&
@@ -237,8 +240,10 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		drop(w, NAT64_DROP_BLOCKED);	/* handoff BLOCK (spec 7.9) */
 		return;
 	}
+	struct session_events evs;
 	v = session_handle6(w->n->sessions, &in, pkt.dst4, pkt.prefix ? pkt.prefix->len : 96,
-			    pkt.tcp_flags, pkt.is_icmp_error, monotonic_ms(), &out_tuple);
+			    pkt.tcp_flags, pkt.is_icmp_error, monotonic_ms(), &out_tuple, &evs);
+	session_events_deliver(&evs);
 	if (v != NAT64_CONTINUE) {
 		/* RFC 6146 3.5.1: no mapping could be made; tell the client. */
 		if (v == NAT64_DROP_POOL_EXHAUSTED || v == NAT64_DROP_TABLE_FULL ||

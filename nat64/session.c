@@ -256,13 +256,35 @@ void sess_fill_record(const struct sess *s, struct session_record *r)
 	r->last_used_ms = s->last_used;
 }
 
-static void emit(struct session_table *t, enum session_event ev, const struct sess *s)
+void sess_note(struct session_table *t, struct session_events *evs, enum session_event ev,
+	       uint32_t i)
 {
+	struct sess *s = &t->sess[i];
+	if (ev == SESSION_EV_CREATED)
+		s->flags |= SF_ANNOUNCED;
+	else if (!(s->flags & SF_ANNOUNCED))
+		return;		/* never announced: nothing to take back */
 	if (!t->hook)
 		return;
-	struct session_record r;
-	sess_fill_record(s, &r);
-	t->hook(t->hook_arg, ev, &r);
+	if (evs->n == SESSION_EVENTS_MAX) {
+		evs->lost++;
+		t->c.events_lost++;
+		return;
+	}
+	evs->fn = t->hook;
+	evs->arg = t->hook_arg;
+	evs->v[evs->n].ev = ev;
+	sess_fill_record(s, &evs->v[evs->n].rec);
+	evs->n++;
+}
+
+void session_events_deliver(struct session_events *ev)
+{
+	for (unsigned k = 0; k < ev->n; k++)
+		if (ev->fn)
+			ev->fn(ev->arg, ev->v[k].ev, &ev->v[k].rec);
+	ev->n = 0;
+	ev->lost = 0;
 }
 
 static unsigned proto_index(uint8_t proto)
@@ -282,10 +304,11 @@ void sess_bib_remove(struct session_table *t, uint32_t bi)
 	t->c.bibs--;
 }
 
-void sess_remove(struct session_table *t, uint32_t i, enum session_event ev)
+void sess_remove(struct session_table *t, uint32_t i, enum session_event ev,
+		 struct session_events *evs)
 {
 	struct sess *s = &t->sess[i];
-	emit(t, ev, s);
+	sess_note(t, evs, ev, i);
 	CHAIN_UNLINK(&t->sess6[hash_sess6(t, s->proto, &s->c6, s->cport, &s->r6, s->rport)],
 		     t->sess, next6, i);
 	CHAIN_UNLINK(&t->sess4[hash_sess4(t, s->proto, s->r4, s->rport, s->p4, s->pport)],
@@ -345,7 +368,7 @@ static uint32_t pick_victim(const struct session_table *t)
 }
 
 /* Makes room for one session; 0 or -ENOSPC. */
-int sess_make_room(struct session_table *t)
+int sess_make_room(struct session_table *t, struct session_events *evs)
 {
 	if (t->free_sess != NIL)
 		return 0;
@@ -356,7 +379,7 @@ int sess_make_room(struct session_table *t)
 		t->c.evicted_acked++;
 	else
 		t->c.evicted++;
-	sess_remove(t, v, SESSION_EV_EVICTED);
+	sess_remove(t, v, SESSION_EV_EVICTED, evs);
 	return 0;
 }
 
@@ -582,8 +605,13 @@ uint8_t sess_norm_proto(uint8_t p)
 
 enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_tuple *in,
 				   struct in_addr remote4, unsigned prefix_len, uint8_t tcp_flags,
-				   bool icmp_error, uint64_t now, struct nat64_tuple *out)
+				   bool icmp_error, uint64_t now, struct nat64_tuple *out,
+				   struct session_events *ev)
 {
+	struct session_events own;
+	struct session_events *evs = ev ? ev : &own;
+	evs->n = evs->lost = 0;
+	evs->fn = NULL;
 	uint8_t proto = sess_norm_proto(in->proto);
 	uint16_t rport = proto == IPPROTO_ICMP ? 0 : in->dport;
 	enum nat64_verdict v = NAT64_CONTINUE;
@@ -596,6 +624,10 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 			tcp_update(t, i, true, tcp_flags, now);
 		else
 			sess_touch(t, i, now);
+		/* Opened from outside: the client speaks on it for the first
+		 * time, so the host is one it contacted. */
+		if (!icmp_error && !(t->sess[i].flags & SF_ANNOUNCED))
+			sess_note(t, evs, SESSION_EV_CREATED, i);
 		out_tuple4(&t->sess[i], out);
 		goto unlock;
 	}
@@ -610,7 +642,7 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 		v = NAT64_DROP_CLIENT_LIMIT;
 		goto unlock;
 	}
-	if (sess_make_room(t) != 0) {
+	if (sess_make_room(t, evs) != 0) {
 		t->c.refused_full++;
 		v = NAT64_DROP_TABLE_FULL;
 		goto unlock;
@@ -643,7 +675,7 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 			goto unlock;
 		}
 		t->c.created++;
-		emit(t, SESSION_EV_CREATED, &t->sess[i]);
+		sess_note(t, evs, SESSION_EV_CREATED, i);
 	}
 	if (proto == IPPROTO_TCP) {
 		/* Simultaneous open: our SYN answers the stored one, which is
@@ -659,6 +691,8 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 	out_tuple4(&t->sess[i], out);
 unlock:
 	pthread_mutex_unlock(&t->lock);
+	if (!ev)
+		session_events_deliver(&own);
 	return v;
 }
 
@@ -675,8 +709,12 @@ static bool adf_permits(const struct session_table *t, uint32_t bi, struct in_ad
 enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_tuple *in,
 				   uint8_t tcp_flags, bool icmp_error, uint64_t now,
 				   const uint8_t *data, size_t len, bool *stored,
-				   struct nat64_tuple *out)
+				   struct nat64_tuple *out, struct session_events *ev)
 {
+	struct session_events own;
+	struct session_events *evs = ev ? ev : &own;
+	evs->n = evs->lost = 0;
+	evs->fn = NULL;
 	uint8_t proto = sess_norm_proto(in->proto);
 	uint16_t rport = proto == IPPROTO_ICMP ? 0 : in->sport;
 	bool syn = proto == IPPROTO_TCP && (tcp_flags & TCP_FLAG_SYN) && !(tcp_flags & 0x10);
@@ -725,7 +763,7 @@ enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_t
 	struct bib keep = t->bib[bi];
 	struct in6_addr r6 = t->sess[keep.sess_head].r6;
 	unsigned plen = t->sess[keep.sess_head].plen;
-	if (sess_make_room(t) != 0) {
+	if (sess_make_room(t, evs) != 0) {
 		t->c.refused_full++;
 		v = NAT64_DROP_TABLE_FULL;
 		goto unlock;
@@ -744,11 +782,15 @@ enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_t
 		v = NAT64_DROP_INTERNAL;
 		goto unlock;
 	}
+	/* No CREATED yet: the client has not contacted this host (it is
+	 * announced once the client sends on the session). */
 	t->c.created++;
-	emit(t, SESSION_EV_CREATED, &t->sess[i]);
+	t->c.unannounced++;
 	out_tuple6(&t->sess[i], out);
 unlock:
 	pthread_mutex_unlock(&t->lock);
+	if (!ev)
+		session_events_deliver(&own);
 	return v;
 }
 
@@ -756,6 +798,7 @@ size_t session_expire(struct session_table *t, uint64_t now, session_syn_timeout
 		      void *arg)
 {
 	size_t removed = 0;
+	struct session_events evs = { 0 };
 	pthread_mutex_lock(&t->lock);
 	/* A list is ordered by linked_at, and an entry's true expiry is at
 	 * least linked_at + timeout. So the walk from the tail stops at the
@@ -775,7 +818,14 @@ size_t session_expire(struct session_table *t, uint64_t now, session_syn_timeout
 				lru_push(t, i);
 				continue;
 			}
-			sess_remove(t, i, SESSION_EV_DELETED);
+			if (evs.n == SESSION_EVENTS_MAX) {
+				/* Hand this batch to the hook outside the lock. */
+				pthread_mutex_unlock(&t->lock);
+				session_events_deliver(&evs);
+				pthread_mutex_lock(&t->lock);
+				continue;	/* the list may have changed */
+			}
+			sess_remove(t, i, SESSION_EV_DELETED, &evs);
 			t->c.expired++;
 			removed++;
 		}
@@ -797,6 +847,7 @@ size_t session_expire(struct session_table *t, uint64_t now, session_syn_timeout
 		t->c.syn_timed_out++;
 	}
 	pthread_mutex_unlock(&t->lock);
+	session_events_deliver(&evs);
 	for (unsigned k = 0; k < ndue; k++) {
 		if (fn)
 			fn(arg, due[k].pkt, due[k].len);

@@ -9,8 +9,9 @@
  * again from a record later (session_install). A LOCAL entry can be pinned
  * (not evictable) while its ENTRY-CREATED awaits its ack.
  *
- * Thread safety: every function locks the table; callbacks run with the
- * lock held and must not call back into the table. */
+ * Thread safety: every function locks the table. The foreach callbacks
+ * run with the lock held and must not call back into the table; the event
+ * hook never does (see session_events). */
 #ifndef SIXFOUR_NAT64_SESSION_H
 #define SIXFOUR_NAT64_SESSION_H
 
@@ -24,6 +25,7 @@
 
 struct pool4;
 struct session_table;
+struct session_events;
 
 /* RFC 6146 3.5.2.1 TCP states (CLOSED is "no session"). */
 #define SESSION_TCP_STATES(X) \
@@ -93,7 +95,9 @@ struct session_record {
 	X(syn_stored, "inbound SYNs stored for simultaneous open") \
 	X(syn_matched, "stored SYNs discarded by an outbound SYN") \
 	X(syn_timed_out, "stored SYNs answered with port unreachable") \
-	X(syn_overflow, "inbound SYNs dropped: store full")
+	X(syn_overflow, "inbound SYNs dropped: store full") \
+	X(unannounced, "sessions opened from outside, announced only once the client sends") \
+	X(events_lost, "session events that did not fit a call's record")
 
 struct session_counters {
 #define X(name, text) uint64_t name;
@@ -126,17 +130,20 @@ void session_table_reconfigure(struct session_table *t, const struct session_cfg
  * (pool address and port as source). ICMP errors only look up. */
 enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_tuple *in,
 				   struct in_addr remote4, unsigned prefix_len, uint8_t tcp_flags,
-				   bool icmp_error, uint64_t now, struct nat64_tuple *out);
+				   bool icmp_error, uint64_t now, struct nat64_tuple *out,
+				   struct session_events *ev);
 
 /* RFC 6146 3.5 for a packet from the IPv4 side, `in` from
  * nat64_determine_tuple4. Fills `out` with the IPv6 tuple. An inbound SYN
  * that may be half of a simultaneous open (3.5.2.2) is copied from
  * (data, len) and kept for tcp-syn-wait: the verdict is then
- * NAT64_DROP_NO_SESSION with *stored set. */
+ * NAT64_DROP_NO_SESSION with *stored set.
+ * Both record their events in `ev` for session_events_deliver() after the
+ * call (`ev` NULL: they deliver them themselves before returning). */
 enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_tuple *in,
 				   uint8_t tcp_flags, bool icmp_error, uint64_t now,
 				   const uint8_t *data, size_t len, bool *stored,
-				   struct nat64_tuple *out);
+				   struct nat64_tuple *out, struct session_events *ev);
 
 /* Called for each stored SYN whose wait ran out: the caller answers it with
  * ICMP port unreachable (3.5.2.2). Runs without the table lock. */
@@ -145,11 +152,36 @@ typedef void (*session_syn_timeout_fn)(void *arg, const uint8_t *pkt, size_t len
 size_t session_expire(struct session_table *t, uint64_t now, session_syn_timeout_fn fn,
 		      void *arg);
 
-/* Events for the handoff client; called with the lock held. */
+/* Events for the handoff client. CREATED comes once the client has sent
+ * on a session (at once for sessions the IPv6 side opens; for one an
+ * inbound packet created, at the client's first packet on it), and only
+ * announced sessions are retracted (DELETED, EVICTED): a host that merely
+ * sent us a packet never causes an event naming a client. The hook is
+ * never called with the table lock held: the packet entry points record
+ * events in a `struct session_events` that the caller delivers after the
+ * call, the main-thread functions deliver theirs after unlocking. Several
+ * threads may call it at once. */
 enum session_event { SESSION_EV_CREATED, SESSION_EV_DELETED, SESSION_EV_EVICTED };
 typedef void (*session_event_fn)(void *arg, enum session_event ev,
 				 const struct session_record *rec);
 void session_table_set_hook(struct session_table *t, session_event_fn fn, void *arg);
+
+struct session_event_rec {
+	enum session_event ev;
+	struct session_record rec;
+};
+/* One call creates at most one session and evicts a few (a reclaimed
+ * pool4 port takes its mapping's sessions along). */
+#define SESSION_EVENTS_MAX 16
+struct session_events {
+	unsigned n;
+	unsigned lost;			/* records that did not fit (counted too) */
+	session_event_fn fn;		/* the hook when they were recorded */
+	void *arg;
+	struct session_event_rec v[SESSION_EVENTS_MAX];
+};
+/* Calls the hook for each record (no lock held) and empties `ev`. */
+void session_events_deliver(struct session_events *ev);
 
 /* Installs a session from a record (handoff LOOKUP-REPLY, 7.4): its BIB
  * entry too when missing. The entry becomes rec->state. 0, -EEXIST when a

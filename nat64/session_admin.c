@@ -164,6 +164,7 @@ int session_install(struct session_table *t, const struct session_record *rec, u
 		return -EINVAL;
 	uint16_t rport = proto == IPPROTO_ICMP ? 0 : rec->remote_port;
 	int rc = 0;
+	struct session_events evs = { 0 };
 	pthread_mutex_lock(&t->lock);
 	uint32_t i6 = sess_find6(t, proto, &rec->client6, rec->client_port, &rec->remote6, rport);
 	uint32_t i4 = sess_find4(t, proto, rec->remote4, rport, rec->pool4, rec->pool_port);
@@ -188,7 +189,7 @@ int session_install(struct session_table *t, const struct session_record *rec, u
 	struct bib keep = { .sess_head = NIL };
 	if (b6 != NIL)
 		keep = t->bib[b6];
-	if (sess_make_room(t) != 0) {
+	if (sess_make_room(t, &evs) != 0) {
 		rc = -ENOSPC;
 		goto unlock;
 	}
@@ -206,9 +207,12 @@ int session_install(struct session_table *t, const struct session_record *rec, u
 		rc = -ENOSPC;
 		goto unlock;
 	}
+	/* The server sent it: it knows the entry, and hears of its end. */
+	t->sess[i].flags |= SF_ANNOUNCED;
 	t->c.installed++;
 unlock:
 	pthread_mutex_unlock(&t->lock);
+	session_events_deliver(&evs);
 	return rc;
 }
 
@@ -249,14 +253,23 @@ void session_foreach(struct session_table *t, void (*fn)(void *arg,
 size_t session_flush(struct session_table *t)
 {
 	size_t n = 0;
+	struct session_events evs = { 0 };
 	pthread_mutex_lock(&t->lock);
 	for (unsigned cl = 0; cl < CL_COUNT; cl++)
 		while (t->head[cl] != NIL) {
-			sess_remove(t, t->head[cl], SESSION_EV_DELETED);
+			if (evs.n == SESSION_EVENTS_MAX) {
+				/* The hook gets each batch outside the lock. */
+				pthread_mutex_unlock(&t->lock);
+				session_events_deliver(&evs);
+				pthread_mutex_lock(&t->lock);
+				continue;
+			}
+			sess_remove(t, t->head[cl], SESSION_EV_DELETED, &evs);
+			t->c.flushed++;
 			n++;
 		}
-	t->c.flushed += n;
 	pthread_mutex_unlock(&t->lock);
+	session_events_deliver(&evs);
 	return n;
 }
 

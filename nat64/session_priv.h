@@ -23,7 +23,10 @@
 /* Timeout classes: one LRU list each. */
 enum sess_class { CL_UDP, CL_ICMP, CL_TCP_EST, CL_TCP_TRANS, CL_ACKED, CL_COUNT };
 
-enum sess_flags { SF_PINNED = 1u << 0 };
+enum sess_flags {
+	SF_PINNED = 1u << 0,
+	SF_ANNOUNCED = 1u << 1,	/* CREATED went out (session.h: events) */
+};
 
 struct bib {
 	struct in6_addr c6;
@@ -98,14 +101,18 @@ uint32_t sess_find_bib6(const struct session_table *t, uint8_t proto, const stru
 uint32_t sess_find_bib4(const struct session_table *t, uint8_t proto, struct in_addr p4,
 			uint16_t pport);
 /* Makes room for one more session (LRU eviction); 0 or -ENOSPC. */
-int sess_make_room(struct session_table *t);
+int sess_make_room(struct session_table *t, struct session_events *evs);
 uint32_t sess_bib_new(struct session_table *t, uint8_t proto, const struct in6_addr *c6,
 		      uint16_t cport, struct in_addr p4, uint16_t pport);
 void sess_bib_remove(struct session_table *t, uint32_t bi);
 uint32_t sess_new(struct session_table *t, uint32_t bi, const struct in6_addr *r6,
 		  unsigned plen, struct in_addr r4, uint16_t rport, uint8_t tcp_state,
 		  uint8_t state, bool enforce_cap, uint64_t now);
-void sess_remove(struct session_table *t, uint32_t i, enum session_event ev);
+void sess_remove(struct session_table *t, uint32_t i, enum session_event ev,
+		 struct session_events *evs);
+/* Records `ev` about session `i` for delivery after the lock (session.h). */
+void sess_note(struct session_table *t, struct session_events *evs, enum session_event ev,
+	       uint32_t i);
 void sess_touch(struct session_table *t, uint32_t i, uint64_t now);
 void sess_fill_record(const struct sess *s, struct session_record *r);
 uint8_t sess_norm_proto(uint8_t p);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/rfc6052.h"
 #include "nat64/pool4.h"
@@ -68,14 +69,14 @@ static enum nat64_verdict out6(struct session_table *t, const struct nat64_tuple
 {
 	struct in_addr r4;
 	rfc6052_extract(&in->dst.v6, 96, &r4);
-	return session_handle6(t, in, r4, 96, flags, false, now, out);
+	return session_handle6(t, in, r4, 96, flags, false, now, out, NULL);
 }
 
 static enum nat64_verdict in4(struct session_table *t, const struct nat64_tuple *in,
 			      uint8_t flags, uint64_t now, bool *stored, struct nat64_tuple *out)
 {
 	static const uint8_t pkt[40] = { 0x45 };
-	return session_handle4(t, in, flags, false, now, pkt, sizeof(pkt), stored, out);
+	return session_handle4(t, in, flags, false, now, pkt, sizeof(pkt), stored, out, NULL);
 }
 
 static struct session_counters counters(struct session_table *t)
@@ -301,9 +302,9 @@ static void test_lru_and_cap(void)
 	is_int((int)counters(t).evicted, 1, "lru: one eviction");
 	struct nat64_tuple gone = t6(IPPROTO_UDP, "2001:db8:1::1", 1001, "198.51.100.7", 53);
 	struct in_addr r4 = ip4("198.51.100.7");
-	is_int(session_handle6(t, &gone, r4, 96, 0, true, 301000, &o), NAT64_DROP_NO_SESSION,
+	is_int(session_handle6(t, &gone, r4, 96, 0, true, 301000, &o, NULL), NAT64_DROP_NO_SESSION,
 	       "lru: the least recently used session was evicted");
-	is_int(session_handle6(t, &oldest, r4, 96, 0, true, 301000, &o), NAT64_CONTINUE,
+	is_int(session_handle6(t, &oldest, r4, 96, 0, true, 301000, &o, NULL), NAT64_CONTINUE,
 	       "lru: the refreshed one stayed");
 	is_int(out6(t, &fifth, 0, 400000, &o), NAT64_CONTINUE, "cap: room again after the eviction");
 	session_table_free(t);
@@ -361,19 +362,33 @@ static void test_handoff_states(void)
 }
 
 static int ev_count[3];
+static struct session_table *ev_table;
+static size_t ev_seen_sessions;
+static void count_one(void *arg, const struct session_record *rec)
+{
+	(void)rec;
+	(*(size_t *)arg)++;
+}
 static void on_event(void *arg, enum session_event ev, const struct session_record *rec)
 {
 	ev_count[ev]++;
 	*(struct session_record *)arg = *rec;
+	/* The hook runs without the table lock: it may even call into the
+	 * table (a deadlock here would trip the alarm in main). */
+	ev_seen_sessions = 0;
+	session_foreach(ev_table, count_one, &ev_seen_sessions);
 }
 
-/* The hook the handoff client uses: created, deleted (timer), evicted. */
+/* The hook the handoff client uses: created, deleted (timer), evicted,
+ * delivered after the lock; nothing about a session a remote opened
+ * until the client sends on it. */
 static void test_events(void)
 {
 	struct session_cfg cfg = base_cfg();
 	cfg.max_sessions = 2;
 	struct pool4 *pool;
 	struct session_table *t = new_table(&cfg, &pool);
+	ev_table = t;
 	struct session_record last;
 	session_table_set_hook(t, on_event, &last);
 	struct nat64_tuple o;
@@ -384,12 +399,43 @@ static void test_events(void)
 	is_int(ev_count[SESSION_EV_CREATED], 1, "hook: created");
 	ok(last.pool_port == o.sport && last.remote_port == 53 && last.proto == IPPROTO_UDP,
 	   "hook: the record names the mapping");
+	is_int((int)ev_seen_sessions, 1, "hook: called after the lock, sees the new session");
 	out6(t, &b, 0, 2000, &o);
 	out6(t, &c, 0, 4000, &o);
 	is_int(ev_count[SESSION_EV_EVICTED], 1, "hook: evicted when full");
 	ok(memcmp(&last.client6, &c.src.v6, 16) == 0, "hook: then the new one created");
 	session_expire(t, 2000 + 300000, NULL, NULL);
 	is_int(ev_count[SESSION_EV_DELETED], 1, "hook: deleted by its timer");
+
+	/* A stranger writes to c's mapping (endpoint-independent filtering):
+	 * a session, but no event naming the client toward the stranger. */
+	struct session_events evs;
+	struct nat64_tuple r;
+	bool stored;
+	struct nat64_tuple in = t4(IPPROTO_UDP, "203.0.113.66", 4444, o.src.v4, o.sport);
+	int created = ev_count[SESSION_EV_CREATED];
+	is_int(session_handle4(t, &in, 0, false, 5000, (const uint8_t *)"x", 1, &stored, &r, &evs),
+	       NAT64_CONTINUE, "quiet: a stranger's packet passes (EIF)");
+	is_int((int)evs.n, 0, "quiet: and records no event");
+	is_int((int)counters(t).unannounced, 1, "quiet: counted as unannounced");
+	session_handle4(t, &in, 0, false, 5001, (const uint8_t *)"x", 1, &stored, &r, &evs);
+	is_int((int)evs.n, 0, "quiet: nor does its second packet");
+	struct nat64_tuple reply = t6(IPPROTO_UDP, "2001:db8:3::1", 1000, "203.0.113.66", 4444);
+	is_int(session_handle6(t, &reply, in.src.v4, 96, 0, false, 5002, &o, &evs), NAT64_CONTINUE,
+	       "quiet: the client answers");
+	ok(evs.n == 1 && evs.v[0].ev == SESSION_EV_CREATED &&
+	   evs.v[0].rec.remote4.s_addr == in.src.v4.s_addr, "quiet: now CREATED toward that host");
+	is_int(ev_count[SESSION_EV_CREATED], created, "quiet: recorded, not yet delivered");
+	session_events_deliver(&evs);
+	is_int(ev_count[SESSION_EV_CREATED], created + 1, "quiet: delivered by the caller");
+	is_int((int)evs.n, 0, "quiet: delivery empties the record");
+
+	/* A stranger's session that the client never used goes silently. */
+	struct nat64_tuple in2 = t4(IPPROTO_UDP, "203.0.113.67", 4444, o.src.v4, o.sport);
+	session_handle4(t, &in2, 0, false, 6000, (const uint8_t *)"x", 1, &stored, &r, &evs);
+	int deleted = ev_count[SESSION_EV_DELETED];
+	is_int((int)session_expire(t, 6000 + 300000, NULL, NULL), 2, "quiet: both sessions expire");
+	is_int(ev_count[SESSION_EV_DELETED], deleted + 1, "quiet: only the announced one is retracted");
 	session_table_set_hook(t, NULL, NULL);
 	session_table_free(t);
 	pool4_free(pool);
@@ -436,6 +482,7 @@ static void test_icmp(void)
 
 int main(void)
 {
+	alarm(20);	/* a hook called under the lock would deadlock */
 	test_udp_mapping();
 	test_lazy_relink();
 	test_adf();

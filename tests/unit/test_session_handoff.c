@@ -40,7 +40,7 @@ static enum nat64_verdict out6(struct session_table *t, const struct nat64_tuple
 {
 	struct in_addr r4;
 	rfc6052_extract(&in->dst.v6, 96, &r4);
-	return session_handle6(t, in, r4, 96, flags, false, now, out);
+	return session_handle6(t, in, r4, 96, flags, false, now, out, NULL);
 }
 
 struct collect {
