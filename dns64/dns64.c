@@ -11,75 +11,24 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/counters.h"
 #include "common/ctl.h"
 #include "common/evloop.h"
+#include "common/publish.h"
 #include "dns64/cache.h"
 #include "dns64/dns64.h"
 #include "dns64/dns64_int.h"
 #include "dns64/resolver.h"
 
-static int copy_cidrs(const struct cidr_list *l, struct cidr **out, size_t *n)
-{
-	*out = NULL;
-	*n = l->n;
-	if (!l->n)
-		return 0;
-	*out = calloc(l->n, sizeof(**out));
-	if (!*out)
-		return -ENOMEM;
-	memcpy(*out, l->v, l->n * sizeof(**out));
-	return 0;
-}
-
-static void conf_free(struct dns64_conf *c)
-{
-	if (!c)
-		return;
-	free(c->exclude);
-	free(c->mapped);
-	free(c->allow);
-	dns64_ratelimit_free(c->rl);
-	free(c);
-}
-
-/* A new immutable policy version from `cfg` (rate-limit state starts
- * fresh, as it did before workers). */
-static struct dns64_conf *conf_new(const struct sixfour_config *cfg)
-{
-	struct dns64_conf *c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	if (copy_cidrs(&cfg->dns64.exclude, &c->exclude, &c->nexclude) ||
-	    copy_cidrs(&cfg->dns64.mapped, &c->mapped, &c->nmapped) ||
-	    copy_cidrs(&cfg->dns64.allow, &c->allow, &c->nallow))
-		goto fail;
-	c->max_synthesized = cfg->dns64.max_synthesized;
-	c->edns_size = cfg->dns64.edns_size;
-	c->query_timeout_ms = cfg->dns64.query_timeout_ms;
-	c->rl = dns64_ratelimit_new(cfg->ratelimit.dns_qps, cfg->ratelimit.dns_burst,
-				    cfg->ratelimit.v6_prefix_len, cfg->ratelimit.v4_prefix_len);
-	if (cfg->ratelimit.dns_qps && !c->rl)
-		goto fail;
-	return c;
-fail:
-	conf_free(c);
-	return NULL;
-}
-
-/* Swaps in a new conf and frees the old one once no worker can hold it. */
+/* Swaps in a new policy version; the old one is freed once no worker can
+ * still hold it (common/publish.h). */
 static int apply_policy(struct dns64 *d, const struct sixfour_config *cfg)
 {
-	struct dns64_conf *c = conf_new(cfg);
+	struct dns64_conf *c = dns64_conf_new(cfg);
 	if (!c)
 		return -ENOMEM;
 	struct dns64_conf *old = atomic_exchange_explicit(&d->conf, c, memory_order_seq_cst);
-	if (old && !dns64_workers_quiesce(d)) {
-		log_warn("dns64: keeping the previous policy's memory (a worker is busy)");
-		old = NULL;
-	}
-	conf_free(old);
-	d->tcp_idle_ms = cfg->dns64.tcp_idle_ms;
-	d->tcp_max_connections = cfg->dns64.tcp_max_connections;
+	publish_retire(d->publish, old, dns64_conf_free);
 	return 0;
 }
 
@@ -92,17 +41,6 @@ static unsigned worker_count(const struct sixfour_config *cfg)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
-uint64_t dns64_counter_total(struct dns64 *d, enum dns64_counter c)
-{
-	uint64_t sum = 0;
-	if (d->main_io)
-		sum = atomic_load_explicit(&d->main_io->counters[c], memory_order_relaxed);
-	for (size_t i = 0; i < d->nworkers; i++)
-		sum += atomic_load_explicit(&dns64_worker_io(d->workers[i])->counters[c],
-					    memory_order_relaxed);
-	return sum;
-}
-
 /* Resolutions in flight on every thread. */
 static size_t pending(struct dns64 *d)
 {
@@ -110,17 +48,6 @@ static size_t pending(struct dns64 *d)
 	for (size_t i = 0; i < d->nworkers; i++)
 		n += atomic_load(&dns64_worker_io(d->workers[i])->nreqs);
 	return n;
-}
-
-uint64_t dns64_wire_error_total(struct dns64 *d, enum dns_wire_err e)
-{
-	uint64_t sum = 0;
-	if (d->main_io)
-		sum = atomic_load_explicit(&d->main_io->wire_errors[e], memory_order_relaxed);
-	for (size_t i = 0; i < d->nworkers; i++)
-		sum += atomic_load_explicit(&dns64_worker_io(d->workers[i])->wire_errors[e],
-					    memory_order_relaxed);
-	return sum;
 }
 
 static void dns64_stop(void *state)
@@ -139,7 +66,8 @@ static void dns64_stop(void *state)
 	}
 	dns64_server_free(d->server);
 	dns64_cache_free(d->cache);
-	conf_free(atomic_load(&d->conf));
+	/* Nothing reads it any more: the workers are joined. */
+	dns64_conf_free(atomic_load(&d->conf));
 	free(d->main_io);
 	free(d);
 }
@@ -181,8 +109,7 @@ static void *dns64_start(struct sixfour_ctx *ctx)
 		goto fail;
 	}
 	d->nthreads = worker_count(cfg) + 1;
-	/* The main thread resolves for TCP (and, in shared mode, for the
-	 * workers' misses). */
+	/* The main thread resolves for TCP. */
 	if (dns64_io_resolvers(d->main_io, cfg, err, sizeof(err)) != 0) {
 		log_err("dns64: resolver: %s", err);
 		goto fail;
@@ -277,45 +204,104 @@ static struct dns64 *running(void *ctx, struct ctl_out *out)
 	return d;
 }
 
-static void print_stats(struct dns64 *d, struct ctl_out *out)
+static const struct counter_desc event_desc[] = { DNS64_COUNTERS(COUNTER_DESC) };
+#define WIRE_DESC(id, name) { name, "malformed queries: " name },
+static const struct counter_desc wire_desc[] = { DNS_WIRE_ERRORS(WIRE_DESC) };
+#undef WIRE_DESC
+
+enum dns64_gauge { G_workers, G_pending, G_tcp_connections, G_cache_entries, G_cache_bytes,
+		   G_cache_max_bytes, G__COUNT };
+static const struct counter_desc gauge_desc[] = {
+	{ "workers", "DNS64 worker threads" },
+	{ "pending", "resolutions in flight" },
+	{ "tcp_connections", "open TCP connections" },
+	{ "cache_entries", "answers in the cache" },
+	{ "cache_bytes", "memory used by the cache" },
+	{ "cache_max_bytes", "the cache's budget (cache-size)" },
+};
+enum dns64_cache_total { T_inserts, T_evictions, T_expired, T_stale_prefix, T__COUNT };
+static const struct counter_desc cache_desc[] = {
+	{ "inserts", "answers stored in the cache" },
+	{ "evictions", "answers evicted for room" },
+	{ "expired", "answers dropped when their TTL ran out" },
+	{ "stale_prefix", "answers dropped after a prefix set change" },
+};
+
+/* Per-worker UDP query counts, named by index (label worker="N"). */
+#define MAX_WORKER_ROWS 64
+static const struct counter_desc *worker_desc(void)
 {
+	static struct counter_desc rows[MAX_WORKER_ROWS];
+	static char names[MAX_WORKER_ROWS][4];
+	if (!rows[0].name)
+		for (unsigned i = 0; i < MAX_WORKER_ROWS; i++) {
+			snprintf(names[i], sizeof(names[i]), "%u", i);
+			rows[i].name = names[i];
+			rows[i].help = "UDP queries received by this worker";
+		}
+	return rows;
+}
+
+/* Everything `dns stats` and the metrics show, summed over the threads. */
+struct dns64_snapshot {
+	uint64_t events[DNS64_C_COUNT];
+	uint64_t wire[DNS_E_COUNT];
+	uint64_t gauges[G__COUNT];
+	uint64_t cache[T__COUNT];
+	uint64_t workers[MAX_WORKER_ROWS];
+};
+
+static void snapshot(struct dns64 *d, struct dns64_snapshot *s)
+{
+	memset(s, 0, sizeof(*s));
+	counters_sum(s->events, d->main_io->counters, DNS64_C_COUNT);
+	counters_sum(s->wire, d->main_io->wire_errors, DNS_E_COUNT);
+	for (size_t i = 0; i < d->nworkers; i++) {
+		struct dns64_io *io = dns64_worker_io(d->workers[i]);
+		counters_sum(s->events, io->counters, DNS64_C_COUNT);
+		counters_sum(s->wire, io->wire_errors, DNS_E_COUNT);
+		if (i < MAX_WORKER_ROWS)
+			s->workers[i] = counter_get(&io->counters[DNS64_C_queries_udp]);
+	}
 	struct dns64_cache_stats cs;
 	dns64_cache_stats(d->cache, &cs);
-	const char *sep = "";
-	if (out->json)
+	s->gauges[G_workers] = d->nworkers;
+	s->gauges[G_pending] = pending(d);
+	s->gauges[G_tcp_connections] = dns64_server_tcp_count(d->server);
+	s->gauges[G_cache_entries] = cs.entries;
+	s->gauges[G_cache_bytes] = cs.bytes;
+	s->gauges[G_cache_max_bytes] = cs.max_bytes;
+	s->cache[T_inserts] = cs.inserts;
+	s->cache[T_evictions] = cs.evictions;
+	s->cache[T_expired] = cs.expired;
+	s->cache[T_stale_prefix] = cs.stale_prefix;
+}
+
+static void emit_stats(struct dns64 *d, struct ctl_out *out, enum counters_format fmt)
+{
+	struct dns64_snapshot s;
+	snapshot(d, &s);
+	const struct counter_group groups[] = {
+		{ .key = "events", .metric = "dns64_events", .label = "kind",
+		  .help = "DNS64 queries, answers and drops by kind.", .desc = event_desc,
+		  .n = DNS64_C_COUNT, .values = s.events },
+		/* Index 0 is "ok", not an error. */
+		{ .key = "malformed", .metric = "dns64_malformed", .label = "reason",
+		  .help = "Malformed queries by reason.", .desc = wire_desc + 1,
+		  .n = DNS_E_COUNT - 1, .values = s.wire + 1 },
+		{ .key = "cache", .metric = "dns64_cache", .help = "DNS64 answer cache events.",
+		  .desc = cache_desc, .n = T__COUNT, .values = s.cache },
+		{ .key = "state", .metric = "dns64", .kind = COUNTER_GAUGE,
+		  .help = "DNS64 state.", .desc = gauge_desc, .n = G__COUNT, .values = s.gauges },
+		{ .key = "worker_queries_udp", .metric = "dns64_worker_queries", .label = "worker",
+		  .help = "UDP queries by worker thread.", .desc = worker_desc(),
+		  .n = MIN(d->nworkers, (size_t)MAX_WORKER_ROWS), .values = s.workers },
+	};
+	bool first = true;
+	if (fmt == COUNTERS_JSON)
 		ctl_printf(out, "{");
-#define KV(name, val) do { \
-	if (out->json) \
-		ctl_printf(out, "%s\"%s\":%llu", sep, (name), (unsigned long long)(val)); \
-	else \
-		ctl_printf(out, "%-28s %llu\n", (name), (unsigned long long)(val)); \
-	sep = ","; \
-} while (0)
-	for (unsigned i = 0; i < DNS64_C_COUNT; i++)
-		KV(dns64_counter_name(i), dns64_counter_total(d, i));
-	for (unsigned i = 1; i < DNS_E_COUNT; i++) {
-		char n[64];
-		snprintf(n, sizeof(n), "malformed_%s", dns_wire_err_name(i));
-		KV(n, dns64_wire_error_total(d, i));
-	}
-	KV("workers", d->nworkers);
-	for (size_t w = 0; w < d->nworkers; w++) {
-		/* Per worker, to see how SO_REUSEPORT spreads the load. */
-		char n[64];
-		snprintf(n, sizeof(n), "worker%zu_queries_udp", w);
-		KV(n, atomic_load_explicit(&dns64_worker_io(d->workers[w])->
-					   counters[DNS64_C_queries_udp], memory_order_relaxed));
-	}
-	KV("pending", pending(d));
-	KV("tcp_connections", dns64_server_tcp_count(d->server));
-	KV("cache_entries", cs.entries);
-	KV("cache_bytes", cs.bytes);
-	KV("cache_max_bytes", cs.max_bytes);
-	KV("cache_evictions", cs.evictions);
-	KV("cache_expired", cs.expired);
-	KV("cache_stale_prefix", cs.stale_prefix);
-#undef KV
-	if (out->json)
+	counters_emit(out, fmt, groups, ARRAY_SIZE(groups), &first);
+	if (fmt == COUNTERS_JSON)
 		ctl_printf(out, "}\n");
 }
 
@@ -338,14 +324,17 @@ static int cmd_dns(void *ctx, int argc, char **argv, struct ctl_out *out)
 		return 1;
 	const char *sub = argc > 1 ? argv[1] : "stats";
 	if (strcmp(sub, "stats") == 0) {
-		print_stats(d, out);
+		emit_stats(d, out, counters_format_of(out));
 		return 0;
 	}
 	if (strcmp(sub, "flush") == 0)
 		return flush(d, out);
 	if (strcmp(sub, "cache") == 0) {
-		struct dns64_cache_stats cs;
-		dns64_cache_stats(d->cache, &cs);
+		struct dns64_snapshot sn;
+		snapshot(d, &sn);
+		struct dns64_cache_stats cs = { .entries = sn.gauges[G_cache_entries],
+			.bytes = sn.gauges[G_cache_bytes], .max_bytes = sn.gauges[G_cache_max_bytes],
+			.hits = sn.events[DNS64_C_cache_hits], .misses = sn.events[DNS64_C_cache_misses] };
 		if (out->json)
 			ctl_printf(out, "{\"entries\":%llu,\"bytes\":%llu,\"max_bytes\":%llu,"
 				   "\"hits\":%llu,\"misses\":%llu}\n",
@@ -388,45 +377,13 @@ static int cmd_export(void *ctx, int argc, char **argv, struct ctl_out *out)
 	return 0;
 }
 
-/* Prometheus text: every counter with a reason label where it has one. */
+/* The metrics endpoint: the same groups in the Prometheus format. */
 static void dns64_metrics(void *state, struct ctl_out *out)
 {
 	struct dns64 *d = state;
 	if (!d || !d->enabled)
 		return;
-	ctl_printf(out, "# HELP sixfour_dns64_events_total DNS64 queries, answers and drops by kind.\n"
-		   "# TYPE sixfour_dns64_events_total counter\n");
-	for (unsigned i = 0; i < DNS64_C_COUNT; i++)
-		ctl_printf(out, "sixfour_dns64_events_total{kind=\"%s\"} %llu\n",
-			   dns64_counter_name(i), (unsigned long long)dns64_counter_total(d, i));
-	ctl_printf(out, "# HELP sixfour_dns64_malformed_total Malformed queries by reason.\n"
-		   "# TYPE sixfour_dns64_malformed_total counter\n");
-	for (unsigned i = 1; i < DNS_E_COUNT; i++)
-		ctl_printf(out, "sixfour_dns64_malformed_total{reason=\"%s\"} %llu\n",
-			   dns_wire_err_name(i), (unsigned long long)dns64_wire_error_total(d, i));
-	ctl_printf(out, "# HELP sixfour_dns64_worker_queries_total UDP queries by worker thread.\n"
-		   "# TYPE sixfour_dns64_worker_queries_total counter\n");
-	for (size_t w = 0; w < d->nworkers; w++)
-		ctl_printf(out, "sixfour_dns64_worker_queries_total{worker=\"%zu\"} %llu\n", w,
-			   (unsigned long long)atomic_load_explicit(
-				   &dns64_worker_io(d->workers[w])->counters[DNS64_C_queries_udp],
-				   memory_order_relaxed));
-	struct dns64_cache_stats cs;
-	dns64_cache_stats(d->cache, &cs);
-	ctl_printf(out, "# HELP sixfour_dns64_cache_entries Answers in the cache.\n"
-		   "# TYPE sixfour_dns64_cache_entries gauge\n"
-		   "sixfour_dns64_cache_entries %llu\n"
-		   "# HELP sixfour_dns64_cache_bytes Memory used by the cache.\n"
-		   "# TYPE sixfour_dns64_cache_bytes gauge\n"
-		   "sixfour_dns64_cache_bytes %llu\n"
-		   "# HELP sixfour_dns64_pending Resolutions in flight.\n"
-		   "# TYPE sixfour_dns64_pending gauge\n"
-		   "sixfour_dns64_pending %zu\n"
-		   "# HELP sixfour_dns64_tcp_connections Open TCP connections.\n"
-		   "# TYPE sixfour_dns64_tcp_connections gauge\n"
-		   "sixfour_dns64_tcp_connections %zu\n",
-		   (unsigned long long)cs.entries, (unsigned long long)cs.bytes, pending(d),
-		   dns64_server_tcp_count(d->server));
+	emit_stats(d, out, COUNTERS_PROMETHEUS);
 }
 
 static const struct ctl_command dns64_commands[] = {

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "common/counters.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "dns64/synth.h"
@@ -23,21 +24,46 @@ struct dns64_server;
 struct dns64_req;
 struct dns64_tcp_conn;
 
-/* Counters shown by `sixfourctl dns stats`; drops and refusals by reason. */
+/* Counters shown by `sixfourctl dns stats` and the metrics (common/counters.h):
+ * one row per event; drops and refusals by reason. */
 #define DNS64_COUNTERS(X) \
-	X(queries_udp) X(queries_tcp) \
-	X(cache_hits) X(cache_misses) \
-	X(synthesized) X(passthrough) X(ptr_synthesized) X(ipv4only_local) X(any_rfc8482) \
-	X(rcode_noerror) X(rcode_nxdomain) X(rcode_servfail) X(rcode_formerr) \
-	X(rcode_notimp) X(rcode_refused) X(rcode_badvers) \
-	X(refused_acl) X(refused_class) X(refused_xfr) X(ratelimited) X(truncated) \
-	X(upstream_timeout) X(upstream_error) X(bogus) X(dnssec_cd_passthrough) \
-	X(tcp_accepted) X(tcp_closed_idle) X(tcp_evicted) X(tcp_refused_full) \
-	X(tcp_bad_length) X(tcp_output_overflow) \
-	X(drop_unreplyable) X(drop_send_failed) X(drop_no_memory) X(drop_queue_full)
+	X(queries_udp, "UDP queries received") \
+	X(queries_tcp, "TCP queries received") \
+	X(cache_hits, "queries answered from the answer cache") \
+	X(cache_misses, "queries not in the answer cache") \
+	X(synthesized, "AAAA answers synthesized from A records (RFC 6147 5.1.5-5.1.8)") \
+	X(passthrough, "AAAA answers passed through (RFC 6147 5.1.1, 5.1.2)") \
+	X(ptr_synthesized, "PTR answers through a CNAME to in-addr.arpa (RFC 6147 5.3.1)") \
+	X(ipv4only_local, "ipv4only.arpa answered locally (RFC 8880)") \
+	X(any_rfc8482, "ANY answered with one HINFO (RFC 8482)") \
+	X(rcode_noerror, "responses with NOERROR") \
+	X(rcode_nxdomain, "responses with NXDOMAIN") \
+	X(rcode_servfail, "responses with SERVFAIL") \
+	X(rcode_formerr, "responses with FORMERR") \
+	X(rcode_notimp, "responses with NOTIMP") \
+	X(rcode_refused, "responses with REFUSED") \
+	X(rcode_badvers, "responses with BADVERS (RFC 6891 6.1.3)") \
+	X(refused_acl, "queries refused: client outside allow") \
+	X(refused_class, "queries refused: class other than IN") \
+	X(refused_xfr, "queries refused: zone transfers") \
+	X(ratelimited, "queries over the client rate limit") \
+	X(truncated, "UDP responses cut to TC=1 (too large for the client)") \
+	X(upstream_timeout, "resolutions that took longer than query-timeout") \
+	X(upstream_error, "resolutions libunbound failed or answered unparseably") \
+	X(bogus, "DNSSEC-bogus answers (SERVFAIL, never synthesized)") \
+	X(dnssec_cd_passthrough, "DO+CD queries answered without synthesis (RFC 6147 5.5)") \
+	X(tcp_accepted, "TCP connections accepted") \
+	X(tcp_closed_idle, "TCP connections closed after tcp-idle-timeout") \
+	X(tcp_evicted, "idle TCP connections closed to make room") \
+	X(tcp_refused_full, "TCP connections refused: tcp-max-connections reached") \
+	X(tcp_bad_length, "TCP connections closed: message length below a header") \
+	X(tcp_output_overflow, "TCP connections closed: the client does not read") \
+	X(drop_unreplyable, "queries dropped: no reply is safe (short, a response)") \
+	X(drop_send_failed, "responses the kernel did not take") \
+	X(drop_no_memory, "queries failed for lack of memory or request slots")
 
 enum dns64_counter {
-#define X(n) DNS64_C_##n,
+#define X(name, help) DNS64_C_##name,
 	DNS64_COUNTERS(X)
 #undef X
 	DNS64_C_COUNT
@@ -64,40 +90,40 @@ struct dns64_ratelimit;
 struct dns64_worker;
 struct dns64_udp;
 
-/* What a reload may change, as one immutable version: workers read it
- * without a lock (dns64_conf_get), a reload publishes a new one and frees
- * the old one once every worker has acknowledged a wake-up from its loop,
- * i.e. between two events (dns64_workers_quiesce). */
+/* What a reload may change, as one immutable version: every thread reads
+ * it without a lock (dns64_conf_get) and never keeps it across events; a
+ * reload swaps in a new one and retires the old one through the daemon's
+ * publication domain (common/publish.h), which frees it once every worker
+ * has passed a quiescent point. */
 struct dns64_conf {
 	struct cidr *exclude, *mapped, *allow;
 	size_t nexclude, nmapped, nallow;
 	unsigned max_synthesized;
 	unsigned edns_size;
 	uint64_t query_timeout_ms;
+	uint64_t tcp_idle_ms;
+	unsigned tcp_max_connections;
 	struct dns64_ratelimit *rl;	/* shared by the workers (striped locks) */
 };
 
-/* Where misses are resolved. Per worker (default): each worker thread has
- * its own libunbound contexts on its own loop and resolves its misses
- * itself, like Unbound's threads. Shared: workers hand misses to the main
- * thread's contexts through a ring. Measured in tests/bench/dns64_bench.sh
- * (see dns64/RFC6147.md, "Threads"). */
-#ifndef DNS64_RESOLVER_PER_WORKER
-#define DNS64_RESOLVER_PER_WORKER 1
-#endif
+/* conf.c: a version from the [dns64] and [ratelimit] options (NULL when out
+ * of memory), and its destructor (also the publish_retire callback). */
+struct dns64_conf *dns64_conf_new(const struct sixfour_config *cfg);
+void dns64_conf_free(void *conf);
 
 /* One thread's share: its loop, its counters (written by that thread
- * only, summed by readers), its UDP batch and its response buffer, so the
- * hot path takes no lock beyond the cache shard's. */
+ * only with counter_inc, summed by readers), its UDP batch, its libunbound
+ * contexts and its response buffer, so the hot path takes no lock beyond
+ * the cache shard's. Every thread resolves its own misses, like Unbound's
+ * threads (measured in tests/bench/dns64_bench.sh, dns64/RFC6147.md). */
 struct dns64_io {
 	struct dns64 *d;
 	struct evloop *loop;
-	struct dns64_worker *w;		/* NULL: the main (resolver) thread */
-	_Atomic uint64_t counters[DNS64_C_COUNT];
-	_Atomic uint64_t wire_errors[DNS_E_COUNT];
+	struct dns64_worker *w;		/* NULL: the main thread (TCP) */
+	uint64_t counters[DNS64_C_COUNT];
+	uint64_t wire_errors[DNS_E_COUNT];
 	struct dns64_udp *udp;		/* server.c: recvmmsg/sendmmsg batch */
-	/* Resolutions started on this thread (NULL res: a worker that hands
-	 * its misses to the main thread). */
+	/* Resolutions started on this thread. */
 	struct dns64_resolver *res;	/* validating when a trust anchor exists */
 	struct dns64_resolver *res_cd;	/* no validator: CD=1 queries */
 	struct dns64_req *reqs;
@@ -112,9 +138,6 @@ struct dns64 {
 	bool enabled;
 
 	_Atomic(struct dns64_conf *) conf;
-	/* Main-thread-only settings (TCP lives there). */
-	uint64_t tcp_idle_ms;
-	unsigned tcp_max_connections;
 
 	struct dns64_cache *cache;	/* shared, sharded locks */
 	struct dns64_server *server;	/* TCP listeners (main loop) */
@@ -127,18 +150,10 @@ struct dns64 {
 	struct log_limit log_lim;
 };
 
-/* Counters are per thread: a relaxed load and store (no locked
- * instruction), made atomic only so that readers on other threads are
- * well defined. */
-static inline void dns64_io_inc(_Atomic uint64_t *c)
-{
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-}
-
+/* Counters are per thread (one writer each): common/counters.h. */
 static inline void dns64_count(struct dns64_io *io, enum dns64_counter c)
 {
-	dns64_io_inc(&io->counters[c]);
+	counter_inc(&io->counters[c], 1);
 }
 
 static inline const struct dns64_conf *dns64_conf_get(struct dns64 *d)
@@ -146,17 +161,9 @@ static inline const struct dns64_conf *dns64_conf_get(struct dns64 *d)
 	return atomic_load_explicit(&d->conf, memory_order_seq_cst);
 }
 
-const char *dns64_counter_name(enum dns64_counter c);
-/* Sums over the main thread and every worker. */
-uint64_t dns64_counter_total(struct dns64 *d, enum dns64_counter c);
-uint64_t dns64_wire_error_total(struct dns64 *d, enum dns_wire_err e);
-
-/* engine.c: the life of one query. On a worker, a miss is deferred to
- * the main thread, which continues with dns64_engine_resolve(). */
+/* engine.c: the life of one query, on the thread that received it. */
 void dns64_engine_query(struct dns64_io *io, const uint8_t *pkt, size_t len,
 			const struct dns64_client *cl);
-void dns64_engine_resolve(struct dns64_io *io, const struct dns_query *q,
-			  const struct dns64_client *cl);
 /* Cancels every resolution started on this thread (at stop). */
 void dns64_engine_cancel_all(struct dns64_io *io);
 /* Resolution contexts for one thread's loop: 0, or -1 with `err`. */
@@ -192,13 +199,6 @@ int dns64_worker_start(struct dns64_worker *w);
 /* Stops and joins the thread (if started), closes its sockets. */
 void dns64_worker_free(struct dns64_worker *w);
 struct dns64_io *dns64_worker_io(struct dns64_worker *w);
-/* Queues a miss for the main thread (shared resolver mode); false when
- * its queue is full. */
-bool dns64_worker_defer(struct dns64_io *io, const struct dns_query *q,
-			const struct dns64_client *cl);
-/* Returns once no worker can still be using a conf published before
- * (true), or false when a worker seems stuck (then keep the old one). */
-bool dns64_workers_quiesce(struct dns64 *d);
 
 /* ratelimit.c: per client prefix (GCRA). */
 struct dns64_ratelimit *dns64_ratelimit_new(unsigned qps, unsigned burst, unsigned v6_len,

@@ -28,10 +28,6 @@
 #define DNS64_MAX_PENDING 16384
 /* Active prefixes considered per answer. */
 #define DNS64_MAX_ACTIVE 32
-/* Send the A query together with the AAAA query (see the top). */
-#ifndef DNS64_PARALLEL_A
-#define DNS64_PARALLEL_A 1
-#endif
 /* RFC 8482 4.2: the HINFO answer to ANY; cached by clients for a while. */
 #define DNS64_ANY_TTL 3600
 
@@ -39,7 +35,7 @@ enum req_stage { ST_PLAIN, ST_AAAA, ST_PTR };
 
 struct dns64_req {
 	struct dns64_req *prev, *next;
-	struct dns64_io *io;		/* the main thread's */
+	struct dns64_io *io;		/* the thread that received the query */
 	struct dns_query q;
 	struct dns64_client cl;
 	enum req_stage stage;
@@ -54,17 +50,6 @@ struct dns64_req {
 	uint8_t target[DNS_NAME_MAX];	/* ST_PTR: the in-addr.arpa name */
 	size_t target_len;
 };
-
-static const char *const counter_names[] = {
-#define X(n) #n,
-	DNS64_COUNTERS(X)
-#undef X
-};
-
-const char *dns64_counter_name(enum dns64_counter c)
-{
-	return (unsigned)c < DNS64_C_COUNT ? counter_names[c] : "unknown";
-}
 
 void dns64_policy_get(const struct dns64_conf *c, struct dns64_policy *pol)
 {
@@ -282,7 +267,7 @@ static void req_start(struct dns64_io *io, const struct dns_query *q,
 		rc = req_resolve(r, target, target_len, DNS_T_PTR);
 	} else {
 		rc = req_resolve(r, q->qname, q->qname_len, q->qtype);
-		if (rc == 0 && stage == ST_AAAA && DNS64_PARALLEL_A) {
+		if (rc == 0 && stage == ST_AAAA) {
 			r->rq_a.cb = on_a_result;
 			r->rq_a.arg = r;
 			if (dns64_resolver_query(r->res, q->qname, q->qname_len, DNS_T_A, q->qclass,
@@ -428,13 +413,6 @@ static void on_result(void *arg, const struct dns64_result *res)
 		 * the A records of the same name decide. */
 		r->aaaa = m;
 		r->aaaa_done = true;
-		if (!DNS64_PARALLEL_A && !r->a_done && !r->rq_a.pending) {
-			r->rq_a.cb = on_a_result;
-			r->rq_a.arg = r;
-			if (dns64_resolver_query(r->res, r->q.qname, r->q.qname_len, DNS_T_A,
-						 r->q.qclass, &r->rq_a) != 0)
-				r->a_done = r->a_failed = true;
-		}
 		try_finish_a(r);
 		return;
 	case ST_PTR:
@@ -455,7 +433,7 @@ void dns64_engine_cancel_all(struct dns64_io *io)
 int dns64_io_resolvers(struct dns64_io *io, const struct sixfour_config *cfg, char *err,
 		       size_t errlen)
 {
-	unsigned share = DNS64_RESOLVER_PER_WORKER ? io->d->nthreads : 1;
+	unsigned share = io->d->nthreads;
 	io->res = dns64_resolver_new(io->loop, cfg, true, share, err, errlen);
 	if (!io->res)
 		return -1;
@@ -511,8 +489,9 @@ static void answer_any(struct dns64_io *io, const struct dns_query *q, const str
 	dns_msg_free(&m);
 }
 
-/* The part of a query that needs libunbound; on the main thread only. */
-void dns64_engine_resolve(struct dns64_io *io, const struct dns_query *q,
+/* The part of a query that needs libunbound, on the thread that received
+ * it (its own contexts). */
+static void engine_resolve(struct dns64_io *io, const struct dns_query *q,
 			  const struct dns64_client *cl)
 {
 	struct dns64 *d = io->d;
@@ -543,7 +522,7 @@ void dns64_engine_query(struct dns64_io *io, const uint8_t *pkt, size_t len,
 {
 	struct dns_query q;
 	if (dns_query_parse(pkt, len, &q) != 0) {
-		dns64_io_inc(&io->wire_errors[q.err]);
+		counter_inc(&io->wire_errors[q.err], 1);
 		if (!dns_query_replyable(&q)) {
 			dns64_count(io, DNS64_C_drop_unreplyable);
 			return;
@@ -597,14 +576,5 @@ void dns64_engine_query(struct dns64_io *io, const uint8_t *pkt, size_t len,
 		answer_any(io, &q, cl);
 		return;
 	}
-	if (io->res) {
-		dns64_engine_resolve(io, &q, cl);
-		return;
-	}
-	/* A worker hands the miss to the resolver thread; the answer leaves
-	 * through this worker's socket (cl->fd) all the same. */
-	if (!dns64_worker_defer(io, &q, cl)) {
-		dns64_count(io, DNS64_C_drop_queue_full);
-		send_error(io, &q, cl, DNS_R_SERVFAIL);
-	}
+	engine_resolve(io, &q, cl);
 }

@@ -261,7 +261,7 @@ void dns64_udp_read(struct dns64_io *io, int fd)
 			struct msghdr *mh = &s->in[i].msg_hdr;
 			dns64_count(io, DNS64_C_queries_udp);
 			if (mh->msg_flags & MSG_TRUNC) {
-				dns64_io_inc(&io->wire_errors[DNS_E_TRUNC_RR]);
+				counter_inc(&io->wire_errors[DNS_E_TRUNC_RR], 1);
 				dns64_count(io, DNS64_C_drop_unreplyable);
 				continue;
 			}
@@ -353,7 +353,7 @@ size_t dns64_server_tcp_count(const struct dns64_server *s)
 static void conn_touch(struct dns64_tcp_conn *c)
 {
 	c->last_ms = evloop_now_ms(c->s->d->loop);
-	ev_timer_arm(c->idle, c->s->d->tcp_idle_ms);
+	ev_timer_arm(c->idle, dns64_conf_get(c->s->d)->tcp_idle_ms);
 }
 
 static void conn_write(struct dns64_tcp_conn *c)
@@ -505,7 +505,7 @@ static void on_idle(struct evloop *loop, struct ev_timer *t, void *arg)
 	/* RFC 7766 6.2.3: close idle connections; keep ones with answers
 	 * still to come. */
 	if (c->refs > 0 || c->outlen > 0) {
-		ev_timer_arm(c->idle, c->s->d->tcp_idle_ms);
+		ev_timer_arm(c->idle, dns64_conf_get(c->s->d)->tcp_idle_ms);
 		return;
 	}
 	dns64_count(c->s->d->main_io, DNS64_C_tcp_closed_idle);
@@ -546,7 +546,7 @@ static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 		size_t live = 0;
 		for (struct dns64_tcp_conn *c = s->conns; c; c = c->next)
 			live += !c->closed;
-		if (live >= d->tcp_max_connections && !make_room(s)) {
+		if (live >= dns64_conf_get(d)->tcp_max_connections && !make_room(s)) {
 			dns64_count(io, DNS64_C_tcp_refused_full);
 			close(cfd);
 			continue;
