@@ -94,26 +94,24 @@ static void print_prefix(struct ctl_out *out, const struct prefix_info *p, bool 
 {
 	char a[INET6_ADDRSTRLEN];
 	inet_ntop(AF_INET6, &p->addr, a, sizeof(a));
-	static const char *const role_names[] = { "translate", "synthesize", "advertise",
-						  "probe" };
 	if (out->json) {
 		ctl_printf(out, "{\"name\":");
 		ctl_json_str(out, p->name);
 		ctl_printf(out, ",\"prefix\":\"%s/%u\",\"active\":%s,\"roles\":[", a, p->len,
 			   p->active ? "true" : "false");
 		bool first = true;
-		for (unsigned i = 0; i < ARRAY_SIZE(role_names); i++)
+		for (unsigned i = 0; i < PREFIX_ROLE_COUNT; i++)
 			if (p->roles & (1u << i)) {
-				ctl_printf(out, "%s\"%s\"", first ? "" : ",", role_names[i]);
+				ctl_printf(out, "%s\"%s\"", first ? "" : ",", prefix_role_name(i));
 				first = false;
 			}
 		ctl_printf(out, "]}%s", last ? "" : ",");
 		return;
 	}
 	ctl_printf(out, "  %-16s %s/%u %s", p->name, a, p->len, p->active ? "active" : "inactive");
-	for (unsigned i = 0; i < ARRAY_SIZE(role_names); i++)
+	for (unsigned i = 0; i < PREFIX_ROLE_COUNT; i++)
 		if (p->roles & (1u << i))
-			ctl_printf(out, " %s", role_names[i]);
+			ctl_printf(out, " %s", prefix_role_name(i));
 	ctl_printf(out, "\n");
 }
 

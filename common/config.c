@@ -18,7 +18,6 @@ struct parse_ctx {
 	struct config_errors *errs;
 	const char *name;
 	unsigned line;
-	bool line_too_long;
 	/* which options were set in which scope, to catch duplicates */
 	bool seen_global[CFG_MAX_OPTIONS];
 	bool seen_prefix[CONFIG_MAX_PREFIXES][CFG_MAX_OPTIONS];
@@ -902,10 +901,10 @@ struct prefix_set *config_prefix_set(const struct sixfour_config *cfg)
 		strlcpy_ok(pi->name, p->name, sizeof(pi->name));
 		pi->addr = p->prefix.addr.v6;
 		pi->len = p->prefix.len;
-		pi->roles = (p->translate ? PREFIX_ROLE_TRANSLATE : 0) |
-			    (p->synthesize ? PREFIX_ROLE_SYNTHESIZE : 0) |
-			    (p->advertise ? PREFIX_ROLE_ADVERTISE : 0) |
-			    (p->probe ? PREFIX_ROLE_PROBE : 0);
+		pi->roles = 0;
+#define X(role, key, def, doc) pi->roles |= p->key ? PREFIX_ROLE_##role : 0;
+		PREFIX_ROLES(X)
+#undef X
 		/* Probed prefixes start active only when they are our own; the
 		 * health checker decides from the first probe on. */
 		pi->active = p->synthesize && (!p->probe || p->translate);

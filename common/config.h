@@ -36,10 +36,9 @@ struct prefix_conf {
 	char name[PREFIX_NAME_MAX];
 	unsigned line;			/* where the section started */
 	struct cidr prefix;
-	bool translate;
-	bool synthesize;
-	bool advertise;
-	bool probe;
+#define X(role, key, def, doc) bool key;	/* one per PREFIX_ROLES row */
+	PREFIX_ROLES(X)
+#undef X
 	char *probe_target;		/* IPv4 address or name probed through it */
 };
 

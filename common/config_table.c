@@ -40,14 +40,11 @@ const struct cfg_option cfg_options[] = {
 	/* [prefix NAME] */
 	{ "prefix", "prefix", CFG_CIDR, P(prefix), "", .flags = CFG_V6, .reload = CFG_LIVE, .doc =
 	  "The NAT64 prefix, e.g. 64:ff9b::/96 (required)." },
-	{ "prefix", "translate", CFG_BOOL, P(translate), "no", .reload = CFG_LIVE, .doc =
-	  "This host's translator serves the prefix (RFC 6052 length required)." },
-	{ "prefix", "synthesize", CFG_BOOL, P(synthesize), "yes", .reload = CFG_LIVE, .doc =
-	  "DNS64 synthesizes AAAA records with the prefix while it is healthy." },
-	{ "prefix", "advertise", CFG_BOOL, P(advertise), "no", .reload = CFG_LIVE, .doc =
-	  "Router Advertisements carry the prefix in a PREF64 option." },
-	{ "prefix", "probe", CFG_BOOL, P(probe), "no", .reload = CFG_LIVE, .doc =
-	  "Health-check the prefix; only healthy prefixes are synthesized." },
+	/* translate, synthesize, advertise, probe: the PREFIX_ROLES list */
+#define X(role, key, def, text) \
+	{ "prefix", #key, CFG_BOOL, P(key), def, .reload = CFG_LIVE, .doc = text },
+	PREFIX_ROLES(X)
+#undef X
 	{ "prefix", "probe-target", CFG_STR, P(probe_target), "", .reload = CFG_LIVE, .doc =
 	  "IPv4 address probed through the prefix (empty: the health default)." },
 

@@ -182,3 +182,13 @@ void prefix_pub_publish(struct prefix_pub *pub, struct prefix_set *set)
 	struct prefix_set *old = atomic_exchange_explicit(&pub->current, set, memory_order_seq_cst);
 	publish_retire(pub->domain, old, free_set);
 }
+
+const char *prefix_role_name(unsigned bit)
+{
+	static const char *const names[] = {
+#define X(role, key, def, doc) [PREFIX_ROLE_BIT_##role] = #key,
+		PREFIX_ROLES(X)
+#undef X
+	};
+	return bit < PREFIX_ROLE_COUNT ? names[bit] : NULL;
+}

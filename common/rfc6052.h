@@ -31,12 +31,35 @@ bool rfc6052_may_embed(const struct in6_addr *prefix, unsigned len, struct in_ad
 
 /* --- the prefix set, shared by DNS64, the translator, hints and health --- */
 
-enum prefix_role {
-	PREFIX_ROLE_TRANSLATE = 1u << 0,	/* this host translates it */
-	PREFIX_ROLE_SYNTHESIZE = 1u << 1,	/* DNS64 may synthesize with it */
-	PREFIX_ROLE_ADVERTISE = 1u << 2,	/* PREF64 in RAs */
-	PREFIX_ROLE_PROBE = 1u << 3,		/* health-checked */
+/* The roles a prefix can have, one row each: X(ROLE, key, default, doc).
+ * This list makes the PREFIX_ROLE_* bits, the bools of struct prefix_conf
+ * (named `key`), their [prefix] option rows (common/config_table.c) and the
+ * role names that `sixfourctl status` prints, in this order. */
+#define PREFIX_ROLES(X) \
+	X(TRANSLATE, translate, "no", \
+	  "This host's translator serves the prefix (RFC 6052 length required).") \
+	X(SYNTHESIZE, synthesize, "yes", \
+	  "DNS64 synthesizes AAAA records with the prefix while it is healthy.") \
+	X(ADVERTISE, advertise, "no", \
+	  "Router Advertisements carry the prefix in a PREF64 option.") \
+	X(PROBE, probe, "no", \
+	  "Health-check the prefix; only healthy prefixes are synthesized.")
+
+enum prefix_role_bit {
+#define X(role, key, def, doc) PREFIX_ROLE_BIT_##role,
+	PREFIX_ROLES(X)
+#undef X
+	PREFIX_ROLE_COUNT
 };
+
+enum prefix_role {
+#define X(role, key, def, doc) PREFIX_ROLE_##role = 1u << PREFIX_ROLE_BIT_##role,
+	PREFIX_ROLES(X)
+#undef X
+};
+
+/* The role's name (its [prefix] key) for a bit number below PREFIX_ROLE_COUNT. */
+const char *prefix_role_name(unsigned bit);
 
 #define PREFIX_NAME_MAX 32
 

@@ -461,11 +461,9 @@ static void on_lookup(struct hsrv *s, struct reply *r, const struct hsrv_key *k,
 	bool found = hsrv_table_lookup(s->table, k, &er);
 	s->counters[found ? HSRV_LOOKUPS_FOUND : HSRV_LOOKUPS_MISSED]++;
 	size_t need = 2 + (found ? 30 : 6);
-	size_t echo_len = echo ? echo->raw_len : 0;
-	if (echo && !reply_room(r, need + echo_len)) {
+	if (echo && !reply_room(r, need + echo->raw_len)) {
 		/* Cannot fit even in a fresh datagram: reply without the echo. */
 		s->counters[HSRV_ECHO_TOO_BIG]++;
-		echo_len = 0;
 		echo = NULL;
 	}
 	if (!reply_room(r, need))

@@ -1,4 +1,4 @@
-/* Private to the translator subsystem (nat64.c, path.c, traffic.c). */
+/* Private to the translator subsystem (nat64.c, path.c, nat64_ctl.c, handoff_glue.c). */
 #ifndef SIXFOUR_NAT64_PRIV_H
 #define SIXFOUR_NAT64_PRIV_H
 
@@ -109,7 +109,7 @@ struct nat64 {
 	struct nat64_handoff *handoff;	/* NULL: [handoff] enable = no */
 };
 
-/* ctl.c: the `nat64 stats` and `nat64 sessions` output. */
+/* nat64_ctl.c: the `nat64 stats` and `nat64 sessions` output. */
 struct ctl_out;
 void nat64_print_stats(struct nat64 *n, struct ctl_out *out);
 void nat64_print_sessions(struct nat64 *n, struct ctl_out *out);

@@ -1,26 +1,6 @@
-/* NOTE for nat64-state (xlate owner): additions only, no signature changed.
- *  - struct nat64_pkt gained dst4/prefix (6->4: the IPv4 destination taken
- *    from the translate prefix), inner-packet fields, fragment fields, and
- *    err_type/err_code/err_param: when a determine step drops a packet that
- *    deserves an ICMP error back to its sender (routing header with segments
- *    left, unexpired IPv4 source route), call nat64_icmp_error() with them.
- *  - struct nat64_out gained count/pkt_len[]: a translation can produce
- *    several packets (re-fragmentation to 1280); they lie back to back in buf.
- *  - struct nat64_xlate_cfg gained ipv4_id_next (IPv4 Identification counter).
- *  - NAT64_HELD verdict: a determine step stored a fragment (cfg->frags).
- *  - drop reasons SOURCE_ROUTE, FRAGMENT_OVERLAP, BAD_ICMP_CHECKSUM appended.
- *  - nat64_xlate_cfg.frags: a per-worker reassembly table (nat64/frag.h).
- *    With it, determine steps return NAT64_HELD for fragments and go on
- *    with the whole datagram when it is complete (pkt->data then points
- *    into the table, valid until the next call with that table).
- *  - NAT64_OUT_BUF_MIN: an output `cap` that never gives DROP_NO_BUFFER.
- *  - nat64_xlate_cfg.icmp_limit: per-worker token bucket for our own errors.
- *  - config: [nat64] fragment-datagrams (cfg->nat64.frag_max_datagrams, for
- *    nat64_frag_new per worker, with fragment-timeout) and
- *    reassemble-udp-no-checksum (-> reassemble_unchecksummed_udp).
- *
- * The translator's packet steps, named after RFC 6146 section 3 and
- * RFC 7915. The state layer (session.c, nat64.c) runs them in order:
+/* The translator's packet steps, named after RFC 6146 section 3 and
+ * RFC 7915. The packet path (path.c, with session.c for the state) runs
+ * them in order:
  *
  *   v = nat64_determine_tuple6(cfg, data, len, &pkt, &in);   RFC 6146 3.4
  *   ... filtering and updating: session lookup/create -> out tuple (3.5, 3.6)

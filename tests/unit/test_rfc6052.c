@@ -127,11 +127,22 @@ static void test_set(void)
 	publish_domain_destroy(&dom);
 }
 
+/* The PREFIX_ROLES list: bits in row order, names equal to the keys. */
+static void test_roles(void)
+{
+	is_int(PREFIX_ROLE_COUNT, 4, "four prefix roles");
+	ok(PREFIX_ROLE_TRANSLATE == 1 && PREFIX_ROLE_SYNTHESIZE == 2 &&
+	   PREFIX_ROLE_ADVERTISE == 4 && PREFIX_ROLE_PROBE == 8, "role bits in list order");
+	is_str(prefix_role_name(PREFIX_ROLE_BIT_SYNTHESIZE), "synthesize", "a role's name is its key");
+	ok(prefix_role_name(PREFIX_ROLE_COUNT) == NULL, "no name past the last role");
+}
+
 int main(void)
 {
-	plan(47);
+	plan(51);
 	test_examples();
 	test_global();
 	test_set();
+	test_roles();
 	return tap_done();
 }
