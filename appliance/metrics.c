@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/counters.h"
 #include "common/evloop.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -15,6 +16,22 @@
 #define METRICS_MAX_CLIENTS 16
 #define METRICS_MAX_REQUEST 2048
 #define METRICS_CLIENT_TIMEOUT_MS 2000
+
+/* What became of each connection: one counter per outcome. */
+#define METRICS_HTTP_COUNTERS(X) \
+	X(SERVED, "Requests answered with the metrics.") \
+	X(NOT_FOUND, "Requests for another path, answered 404.") \
+	X(REFUSED, "Connections closed at once because every client slot was busy.") \
+	X(OVERSIZED, "Requests longer than the request buffer, closed unanswered.") \
+	X(TIMED_OUT, "Clients that did not finish their request in time, closed unanswered.")
+
+enum metrics_http_counter {
+#define X(name, help) METRICS_HTTP_##name,
+	METRICS_HTTP_COUNTERS(X)
+#undef X
+	METRICS_HTTP__COUNT
+};
+static const struct counter_desc metrics_http_desc[] = { METRICS_HTTP_COUNTERS(COUNTER_DESC) };
 
 struct metrics_client {
 	int fd;
@@ -31,6 +48,7 @@ struct metrics_server {
 	struct ev_timer *reaper;
 	metrics_collect_fn collect;
 	void *arg;
+	uint64_t counters[METRICS_HTTP__COUNT];	/* main loop only */
 };
 
 static void client_close(struct metrics_server *srv, struct metrics_client *c)
@@ -45,8 +63,10 @@ static void respond(struct metrics_server *srv, struct metrics_client *c)
 	struct ctl_out body = { 0 };
 	const char *status = "200 OK";
 	if (strncmp(c->req, "GET /metrics ", 13) == 0 || strncmp(c->req, "GET / ", 6) == 0) {
+		counter_inc(&srv->counters[METRICS_HTTP_SERVED], 1);
 		srv->collect(srv->arg, &body);
 	} else {
+		counter_inc(&srv->counters[METRICS_HTTP_NOT_FOUND], 1);
 		status = "404 Not Found";
 		ctl_printf(&body, "metrics are at /metrics\n");
 	}
@@ -82,8 +102,10 @@ static void client_ready(struct evloop *loop, int fd, uint32_t events, void *arg
 	c->req[c->len] = '\0';
 	if (strstr(c->req, "\r\n\r\n") || strstr(c->req, "\n\n"))
 		respond(srv, c);
-	else if (c->len == sizeof(c->req) - 1)
-		client_close(srv, c);	/* oversized request: no answer */
+	else if (c->len == sizeof(c->req) - 1) {
+		counter_inc(&srv->counters[METRICS_HTTP_OVERSIZED], 1);
+		client_close(srv, c);	/* no answer */
+	}
 }
 
 static void accept_ready(struct evloop *loop, int fd, uint32_t events, void *arg)
@@ -97,6 +119,7 @@ static void accept_ready(struct evloop *loop, int fd, uint32_t events, void *arg
 		if (srv->clients[i].fd < 0)
 			slot = &srv->clients[i];
 	if (!slot) {
+		counter_inc(&srv->counters[METRICS_HTTP_REFUSED], 1);
 		close(c);	/* bounded: scrapers are few */
 		return;
 	}
@@ -123,9 +146,10 @@ static void reap(struct evloop *loop, struct ev_timer *t, void *arg)
 		struct metrics_client *c = &srv->clients[i];
 		if (c->fd < 0)
 			continue;
-		if (evloop_now_ms(loop) - c->started >= METRICS_CLIENT_TIMEOUT_MS)
+		if (evloop_now_ms(loop) - c->started >= METRICS_CLIENT_TIMEOUT_MS) {
+			counter_inc(&srv->counters[METRICS_HTTP_TIMED_OUT], 1);
 			client_close(srv, c);
-		else
+		} else
 			any = true;
 	}
 	if (any)
@@ -168,6 +192,17 @@ struct metrics_server *metrics_server_new(struct evloop *loop,
 		log_info("metrics on http://%s/metrics", name);
 	}
 	return srv;
+}
+
+void metrics_server_emit(const struct metrics_server *srv, struct ctl_out *out)
+{
+	const struct counter_group g = {
+		.key = "metrics_requests", .metric = "metrics_requests",
+		.help = "Connections to the metrics endpoint, by outcome.", .label = "result",
+		.kind = COUNTER_TOTAL, .desc = metrics_http_desc, .n = METRICS_HTTP__COUNT,
+		.values = srv->counters,
+	};
+	counters_emit(out, COUNTERS_PROMETHEUS, &g, 1, NULL);
 }
 
 void metrics_server_free(struct metrics_server *srv)

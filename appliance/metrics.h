@@ -16,6 +16,8 @@ typedef void (*metrics_collect_fn)(void *arg, struct ctl_out *out);
 struct metrics_server *metrics_server_new(struct evloop *loop,
 					  const struct endpoint_list *addrs,
 					  metrics_collect_fn collect, void *arg);
+/* The endpoint's own counters (connections by outcome), Prometheus text. */
+void metrics_server_emit(const struct metrics_server *srv, struct ctl_out *out);
 void metrics_server_free(struct metrics_server *srv);
 
 #endif

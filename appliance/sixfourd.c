@@ -17,6 +17,7 @@
 #include "appliance/appliance.h"
 #include "appliance/metrics.h"
 #include "common/config.h"
+#include "common/counters.h"
 #include "common/ctl.h"
 #include "common/evloop.h"
 #include "common/log.h"
@@ -36,6 +37,30 @@ enum exit_code {
 #define MAX_COMMANDS 64
 #define RECLAIM_MS 1000
 
+/* The daemon's own metrics (Prometheus sixfour_<name>). */
+#define DAEMON_COUNTERS(X) \
+	X(RELOADS, "Configuration reloads attempted.")
+#define DAEMON_GAUGES(X) \
+	X(UPTIME_SECONDS, "Time since sixfourd started.")
+#define PREFIX_GAUGES(X) \
+	X(ACTIVE, "Whether DNS64 synthesizes with the prefix.")
+
+enum daemon_counter {
+#define X(name, help) DAEMON_##name,
+	DAEMON_COUNTERS(X)
+#undef X
+	DAEMON__COUNT
+};
+enum daemon_gauge {
+#define X(name, help) DAEMON_##name,
+	DAEMON_GAUGES(X)
+#undef X
+	DAEMON__GAUGES
+};
+static const struct counter_desc daemon_counter_desc[] = { DAEMON_COUNTERS(COUNTER_DESC) };
+static const struct counter_desc daemon_gauge_desc[] = { DAEMON_GAUGES(COUNTER_DESC) };
+static const struct counter_desc prefix_gauge_desc[] = { PREFIX_GAUGES(COUNTER_DESC) };
+
 struct daemon {
 	struct sixfour_ctx ctx;
 	struct sixfour_config *cfg;
@@ -50,7 +75,7 @@ struct daemon {
 	struct ctl_command commands[MAX_COMMANDS + 1];
 	void *command_ctx[MAX_COMMANDS + 1];	/* per row: subsystem state or NULL */
 	time_t started;
-	unsigned reloads;
+	uint64_t counters[DAEMON__COUNT];	/* main loop only */
 	char last_reload_error[512];
 };
 
@@ -125,7 +150,8 @@ static int cmd_status(void *arg, int argc, char **argv, struct ctl_out *out)
 		ctl_printf(out, "{\"version\":\"%s\",\"uptime\":%ld,\"pid\":%d,\"config\":",
 			   PACKAGE_VERSION, uptime, (int)getpid());
 		ctl_json_str(out, path);
-		ctl_printf(out, ",\"reloads\":%u,\"last_reload_error\":", d->reloads);
+		ctl_printf(out, ",\"reloads\":%llu,\"last_reload_error\":",
+			   (unsigned long long)counter_get(&d->counters[DAEMON_RELOADS]));
 		ctl_json_str(out, d->last_reload_error);
 		ctl_printf(out, ",\"prefix_generation\":%llu,\"prefixes\":[",
 			   (unsigned long long)set->generation);
@@ -138,7 +164,8 @@ static int cmd_status(void *arg, int argc, char **argv, struct ctl_out *out)
 		return 0;
 	}
 	ctl_printf(out, "sixfourd %s, pid %d, up %ld s\n", PACKAGE_VERSION, (int)getpid(), uptime);
-	ctl_printf(out, "config: %s (reloads: %u)\n", path, d->reloads);
+	ctl_printf(out, "config: %s (reloads: %llu)\n", path,
+		   (unsigned long long)counter_get(&d->counters[DAEMON_RELOADS]));
 	if (d->last_reload_error[0])
 		ctl_printf(out, "last reload failed: %s\n", d->last_reload_error);
 	ctl_printf(out, "prefixes (generation %llu):\n", (unsigned long long)set->generation);
@@ -156,19 +183,33 @@ static void collect_metrics(void *arg, struct ctl_out *out)
 {
 	struct daemon *d = arg;
 	const struct prefix_set *set = prefix_pub_current(&d->prefixes);
-	ctl_printf(out, "# HELP sixfour_uptime_seconds Time since sixfourd started.\n"
-		   "# TYPE sixfour_uptime_seconds gauge\n"
-		   "sixfour_uptime_seconds %ld\n", (long)(time(NULL) - d->started));
-	ctl_printf(out, "# HELP sixfour_reloads_total Configuration reloads attempted.\n"
-		   "# TYPE sixfour_reloads_total counter\nsixfour_reloads_total %u\n", d->reloads);
-	ctl_printf(out, "# HELP sixfour_prefix_active Whether DNS64 synthesizes with the prefix.\n"
-		   "# TYPE sixfour_prefix_active gauge\n");
+	uint64_t gauges[DAEMON__GAUGES] = { [DAEMON_UPTIME_SECONDS] =
+					     (uint64_t)(time(NULL) - d->started) };
+	const struct counter_group own[] = {
+		{ .key = "daemon", .kind = COUNTER_GAUGE, .desc = daemon_gauge_desc,
+		  .n = DAEMON__GAUGES, .values = gauges },
+		{ .key = "daemon", .kind = COUNTER_TOTAL, .desc = daemon_counter_desc,
+		  .n = DAEMON__COUNT, .values = d->counters },
+	};
+	counters_emit(out, COUNTERS_PROMETHEUS, own, ARRAY_SIZE(own), NULL);
+	/* One gauge family, a sample per prefix (labelled with its name and
+	 * prefix): the header comes with the first. */
 	for (size_t i = 0; set && i < set->count; i++) {
-		char a[INET6_ADDRSTRLEN];
+		char a[INET6_ADDRSTRLEN], labels[PREFIX_NAME_MAX + INET6_ADDRSTRLEN + 32];
 		inet_ntop(AF_INET6, &set->prefixes[i].addr, a, sizeof(a));
-		ctl_printf(out, "sixfour_prefix_active{name=\"%s\",prefix=\"%s/%u\"} %d\n",
-			   set->prefixes[i].name, a, set->prefixes[i].len, set->prefixes[i].active);
+		snprintf(labels, sizeof(labels), "name=\"%s\",prefix=\"%s/%u\"",
+			 set->prefixes[i].name, a, set->prefixes[i].len);
+		uint64_t active = set->prefixes[i].active;
+		const struct counter_group g = { .key = "prefix", .metric = "prefix",
+						 .kind = COUNTER_GAUGE, .desc = prefix_gauge_desc,
+						 .n = 1, .values = &active, .extra = labels };
+		if (i == 0)
+			counters_emit(out, COUNTERS_PROMETHEUS, &g, 1, NULL);
+		else
+			counters_prometheus_values(out, &g);
 	}
+	if (d->metrics)
+		metrics_server_emit(d->metrics, out);
 	for (size_t i = 0; i < d->nsubsys; i++)
 		if (appliance_subsystems[i]->metrics)
 			appliance_subsystems[i]->metrics(d->state[i], out);
@@ -247,7 +288,7 @@ static int reload(struct daemon *d)
 {
 	struct config_errors errs;
 	struct sixfour_config *cfg = load_config(d->config_arg, &errs);
-	d->reloads++;
+	counter_inc(&d->counters[DAEMON_RELOADS], 1);
 	if (!cfg) {
 		size_t off = 0;
 		d->last_reload_error[0] = '\0';

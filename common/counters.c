@@ -35,22 +35,25 @@ static const char *type_name(enum counter_kind k)
 	return k == COUNTER_GAUGE ? "gauge" : "counter";
 }
 
+/* "sixfour_<metric>[_<name>]": the family name without its "_total". */
+static void family_name(struct ctl_out *out, const struct counter_group *g, const char *name)
+{
+	ctl_printf(out, "sixfour_");
+	if (g->metric)
+		ctl_printf(out, "%s%s", g->metric, name ? "_" : "");
+	if (name)
+		put_lower(out, name);
+}
+
 static void family_header(struct ctl_out *out, const struct counter_group *g, const char *name,
 			  const char *help)
 {
-	ctl_printf(out, "# HELP sixfour_%s", g->metric);
-	if (name) {
-		ctl_printf(out, "_");
-		put_lower(out, name);
-	}
-	if (g->kind == COUNTER_TOTAL)
-		ctl_printf(out, "_total");
-	ctl_printf(out, " %s\n# TYPE sixfour_%s", help, g->metric);
-	if (name) {
-		ctl_printf(out, "_");
-		put_lower(out, name);
-	}
-	ctl_printf(out, "%s %s\n", g->kind == COUNTER_TOTAL ? "_total" : "", type_name(g->kind));
+	const char *total = g->kind == COUNTER_TOTAL ? "_total" : "";
+	ctl_printf(out, "# HELP ");
+	family_name(out, g, name);
+	ctl_printf(out, "%s %s\n# TYPE ", total, help);
+	family_name(out, g, name);
+	ctl_printf(out, "%s %s\n", total, type_name(g->kind));
 }
 
 void counters_prometheus_header(struct ctl_out *out, const struct counter_group *g)
@@ -73,8 +76,7 @@ static void prom_values(struct ctl_out *out, const struct counter_group *g, bool
 		}
 		if (headers)
 			family_header(out, g, g->desc[i].name, g->desc[i].help);
-		ctl_printf(out, "sixfour_%s_", g->metric);
-		put_lower(out, g->desc[i].name);
+		family_name(out, g, g->desc[i].name);
 		if (g->extra)
 			ctl_printf(out, "%s{%s} %llu\n", total, g->extra, v);
 		else

@@ -42,14 +42,14 @@ enum counter_kind {
  * family distinguished by one label:
  *   sixfour_<metric>{<label>="<name>"[,<extra>]} <value>
  * With `label` NULL each value is its own family, sixfour_<metric>_<name>
- * (names lower-cased). In text and JSON the group is `key`:
+ * (names lower-cased), or sixfour_<name> when `metric` is NULL too. In text and JSON the group is `key`:
  *   text:  "key:\n  name value\n..." (zero values skipped when `skip_zero`)
  *   JSON:  "key":{"name":value,...}
  * Names keep their spelling in text and JSON, so scripts that read one
  * format read the other. */
 struct counter_group {
 	const char *key;		/* text/JSON name, e.g. "drops" */
-	const char *metric;		/* Prometheus family without "sixfour_" */
+	const char *metric;		/* Prometheus family without "sixfour_" (see above) */
 	const char *help;		/* # HELP text of the family */
 	const char *label;		/* label name, or NULL (see above) */
 	const char *extra;		/* more labels, e.g. "server=\"192.0.2.1\"", or NULL */

@@ -35,6 +35,9 @@ enable = no
 [handoff]
 enable = no
 
+[stats]
+metrics-listen = $metrics_listen
+
 [health]
 enable = no
 ${2:-}
@@ -44,10 +47,15 @@ INI
 ctl() { "$bld/sixfourctl" -s "$tmp/run/ctl.sock" "$@"; }
 status_has() { ctl status | grep -q -- "$1"; }
 
-tap_plan 16
+tap_plan 21
+# As root the daemon has a network namespace of its own, with a metrics
+# endpoint on its loopback (reached through nsenter); otherwise neither.
+metrics_listen= run=()
+if [ "$(id -u)" = 0 ]; then
+	metrics_listen=127.0.0.1:9164
+	run=(unshare -n sh -c 'ip link set lo up && exec "$0" "$@"')
+fi
 write_config 2001:db8:64::/96
-run=()
-[ "$(id -u)" = 0 ] && run=(unshare -n)
 "${run[@]}" "$bld/sixfourd" -d -c "$tmp/sixfour.ini" 2>"$tmp/log" &
 pid=$!
 tap_ok "sixfourd answers on its control socket" lab_wait 10 ctl status
@@ -67,7 +75,7 @@ write_config 2001:db8:65::/96 "bogus-key = 1"
 kill -HUP $pid
 tap_ok "a broken file is reported in status" lab_wait 10 status_has 'last reload failed'
 out=$(ctl status)
-like "the error names FILE:LINE and the key" "$out" "sixfour.ini:20: unknown key 'bogus-key' in \[health\]"
+like "the error names FILE:LINE and the key" "$out" "sixfour.ini:23: unknown key 'bogus-key' in \[health\]"
 like "the old prefix is still in force" "$out" "2001:db8:64::/96"
 like "sixfourctl reload fails with the reason" "$(ctl reload; echo "rc=$?")" "reload failed.*unknown key.*rc=1"
 
@@ -78,6 +86,25 @@ tap_ok "SIGHUP with a good file switches" lab_wait 10 status_has 2001:db8:66::/9
 out=$(ctl status)
 like "the prefix set got a new generation" "$out" "generation 2"
 tap_unlike "the old prefix is gone" "$out" 2001:db8:64::
+
+# The daemon's own metrics, through the one counter emitter.
+met=$(ctl metrics)
+like "metrics: reloads counted (two SIGHUPs and one sixfourctl reload)" "$met" \
+	"# TYPE sixfour_reloads_total counter sixfour_reloads_total 3 "
+like "metrics: the prefix gauge carries name and prefix labels" "$met" \
+	'# TYPE sixfour_prefix_active gauge sixfour_prefix_active\{name="site",prefix="2001:db8:66::/96"\} 1'
+if [ -n "$metrics_listen" ]; then
+	scrape() { nsenter -t "$pid" -n curl -s --max-time 5 "http://$metrics_listen$1"; }
+	like "the metrics endpoint answers with the same families" "$(scrape /metrics)" \
+		"sixfour_uptime_seconds [0-9]+ .*sixfour_reloads_total 3 "
+	like "another path gets a 404" "$(scrape /other)" "metrics are at /metrics"
+	like "the endpoint counts its requests by outcome" "$(ctl metrics)" \
+		'sixfour_metrics_requests_total\{result="SERVED"\} 1 sixfour_metrics_requests_total\{result="NOT_FOUND"\} 1 '
+else
+	for what in "the metrics endpoint" "a 404" "the endpoint's counters"; do
+		tap_skip "$what" "not root: no network namespace for the endpoint"
+	done
+fi
 
 kill -TERM $pid
 wait $pid; rc=$?; pid=

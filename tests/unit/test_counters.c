@@ -25,7 +25,7 @@ static char *emit(enum counters_format fmt, const struct counter_group *g, size_
 
 int main(void)
 {
-	plan(7);
+	plan(8);
 	uint64_t v[2] = { 7, 0 };
 	struct counter_group g = { .key = "demo", .metric = "demo_events", .help = "Demo events.",
 				   .label = "kind", .kind = COUNTER_TOTAL, .desc = demo_desc,
@@ -54,6 +54,12 @@ int main(void)
 	is_str(t, "# HELP sixfour_demo_sent datagrams sent\n# TYPE sixfour_demo_sent gauge\n"
 	       "sixfour_demo_sent{server=\"192.0.2.1\"} 7\n",
 	       "Prometheus without a label: one family per value, extra labels kept");
+	free(t);
+	struct counter_group bare = { .key = "own", .kind = COUNTER_TOTAL, .desc = demo_desc,
+				      .n = 1, .values = v };
+	t = emit(COUNTERS_PROMETHEUS, &bare, 1);
+	is_str(t, "# HELP sixfour_sent_total datagrams sent\n# TYPE sixfour_sent_total counter\n"
+	       "sixfour_sent_total 7\n", "Prometheus without a metric: the value's name alone");
 	free(t);
 	struct counter_group two[2] = { g, gauge };
 	two[0].skip_zero = false;
