@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 uint64_t monotonic_ms(void)
@@ -204,57 +205,22 @@ void endpoint_format(const struct endpoint *ep, char *buf, size_t size)
 	}
 }
 
-static const struct unit {
+struct unit {
 	const char *suffix;
 	uint64_t factor;
-} duration_units[] = {
-	{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
 };
 
-int duration_parse_ms(const char *text, uint64_t *out_ms)
-{
-	char *end;
-	if (!isdigit((unsigned char)*text))
-		return -EINVAL;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno)
-		return -EINVAL;
-	uint64_t factor = 1000;	/* a bare number is seconds */
-	if (*end != '\0') {
-		factor = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++)
-			if (strcmp(end, duration_units[i].suffix) == 0)
-				factor = duration_units[i].factor;
-		if (factor == 0)
-			return -EINVAL;
-	}
-	if (v > UINT64_MAX / factor)
-		return -ERANGE;
-	*out_ms = v * factor;
-	return 0;
-}
-
-void duration_format_ms(uint64_t ms, char *buf, size_t size)
-{
-	if (ms == 0) {
-		snprintf(buf, size, "0s");
-		return;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(duration_units); i++) {
-		if (ms % duration_units[i].factor == 0) {
-			snprintf(buf, size, "%" PRIu64 "%s", ms / duration_units[i].factor,
-				 duration_units[i].suffix);
-			return;
-		}
-	}
-}
-
+static const struct unit duration_units[] = {
+	{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
+};
 static const struct unit size_units[] = {
 	{ "G", 1ull << 30 }, { "M", 1ull << 20 }, { "k", 1ull << 10 },
 };
 
-int size_parse(const char *text, uint64_t *out)
+/* A decimal number and an optional unit suffix (a bare number counts
+ * `bare`), times the unit's factor. */
+static int scaled_parse(const char *text, const struct unit *units, size_t n, uint64_t bare,
+			bool fold_case, uint64_t *out)
 {
 	char *end;
 	if (!isdigit((unsigned char)*text))
@@ -263,14 +229,12 @@ int size_parse(const char *text, uint64_t *out)
 	unsigned long long v = strtoull(text, &end, 10);
 	if (errno)
 		return -EINVAL;
-	uint64_t factor = 1;
+	uint64_t factor = bare;
 	if (*end != '\0') {
 		factor = 0;
-		for (size_t i = 0; i < ARRAY_SIZE(size_units); i++)
-			if (strcmp(end, size_units[i].suffix) == 0 ||
-			    (end[0] == size_units[i].suffix[0] + ('a' - 'A') && end[1] == '\0') ||
-			    (end[0] == size_units[i].suffix[0] - ('a' - 'A') && end[1] == '\0'))
-				factor = size_units[i].factor;
+		for (size_t i = 0; i < n; i++)
+			if ((fold_case ? strcasecmp : strcmp)(end, units[i].suffix) == 0)
+				factor = units[i].factor;
 		if (factor == 0)
 			return -EINVAL;
 	}
@@ -280,16 +244,41 @@ int size_parse(const char *text, uint64_t *out)
 	return 0;
 }
 
-void size_format(uint64_t bytes, char *buf, size_t size)
+/* The largest unit that divides `v` exactly, or false when none does. */
+static bool scaled_format(uint64_t v, const struct unit *units, size_t n, char *buf, size_t size)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(size_units); i++) {
-		if (bytes != 0 && bytes % size_units[i].factor == 0) {
-			snprintf(buf, size, "%" PRIu64 "%s", bytes / size_units[i].factor,
-				 size_units[i].suffix);
-			return;
+	for (size_t i = 0; i < n; i++) {
+		if (v % units[i].factor == 0) {
+			snprintf(buf, size, "%" PRIu64 "%s", v / units[i].factor, units[i].suffix);
+			return true;
 		}
 	}
-	snprintf(buf, size, "%" PRIu64, bytes);
+	return false;
+}
+
+int duration_parse_ms(const char *text, uint64_t *out_ms)
+{
+	return scaled_parse(text, duration_units, ARRAY_SIZE(duration_units), 1000, false, out_ms);
+}
+
+void duration_format_ms(uint64_t ms, char *buf, size_t size)
+{
+	if (ms == 0)
+		snprintf(buf, size, "0s");
+	else
+		scaled_format(ms, duration_units, ARRAY_SIZE(duration_units), buf, size);
+}
+
+/* Size suffixes in either case: 64k, 64K, 1g. */
+int size_parse(const char *text, uint64_t *out)
+{
+	return scaled_parse(text, size_units, ARRAY_SIZE(size_units), 1, true, out);
+}
+
+void size_format(uint64_t bytes, char *buf, size_t size)
+{
+	if (bytes == 0 || !scaled_format(bytes, size_units, ARRAY_SIZE(size_units), buf, size))
+		snprintf(buf, size, "%" PRIu64, bytes);
 }
 
 int list_foreach(const char *text, int (*fn)(const char *item, void *arg), void *arg)

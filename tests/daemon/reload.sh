@@ -26,14 +26,7 @@ log-level = debug
 prefix = $1
 translate = yes
 
-[dns64]
-enable = no
-
-[nat64]
-enable = no
-
-[handoff]
-enable = no
+$(lab_ini_disable dns64 nat64 handoff)
 
 [stats]
 metrics-listen = $metrics_listen
@@ -75,7 +68,7 @@ write_config 2001:db8:65::/96 "bogus-key = 1"
 kill -HUP $pid
 tap_ok "a broken file is reported in status" lab_wait 10 status_has 'last reload failed'
 out=$(ctl status)
-like "the error names FILE:LINE and the key" "$out" "sixfour.ini:23: unknown key 'bogus-key' in \[health\]"
+like "the error names FILE:LINE and the key" "$out" "sixfour.ini:21: unknown key 'bogus-key' in \[health\]"
 like "the old prefix is still in force" "$out" "2001:db8:64::/96"
 like "sixfourctl reload fails with the reason" "$(ctl reload; echo "rc=$?")" "reload failed.*unknown key.*rc=1"
 

@@ -46,7 +46,7 @@
 #   lab_in ROLE CMD..., lab_bg ROLE NAME CMD..., lab_wait SECONDS CMD...
 #   lab_server_http PORT [DIR], lab_server_echo udp|tcp PORT,
 #   lab_unbound_start PORT [LINE...]
-#   lab_require_root, lab_require CMD..., lab_bail REASON
+#   lab_require_root, lab_require CMD..., lab_bail REASON, lab_ini_disable SECTION...
 #   TAP: tap_plan, tap_ok, tap_is, tap_like, tap_unlike, tap_skip, tap_diag, tap_done,
 #   tap_missing (for a script with its own EXIT trap, not lab_setup)
 # Variables: LAB_DIR, LAB_ID, LAB_NS_{CLIENT,APPL,SERVER,DNS}, the addresses
@@ -301,6 +301,15 @@ lab_bg() {
 	ip netns exec "$ns" "$@" >>"$LAB_DIR/$name.log" 2>&1 </dev/null &
 	LAB_LAST_PID=$!
 	LAB_PIDS+=("$LAB_LAST_PID")
+}
+
+# lab_ini_disable SECTION...: INI text that turns those subsystems off
+# ("[dns64]\nenable = no" each), for configs that test one subsystem alone.
+lab_ini_disable() {
+	local sec
+	for sec in "$@"; do
+		printf '[%s]\nenable = no\n' "$sec"
+	done
 }
 
 # lab_at_exit CMD...: runs CMD (eval'd) first thing in lab_cleanup.

@@ -15,7 +15,7 @@ static int count_item(const char *item, void *arg)
 
 int main(void)
 {
-	plan(35);
+	plan(40);
 	struct cidr c;
 	char buf[128];
 	ok(cidr_parse("2001:db8::/32", &c, false) == 0 && c.family == AF_INET6 && c.len == 32,
@@ -67,6 +67,16 @@ int main(void)
 	ok(size_parse("4q", &sz) == -EINVAL, "size unit");
 	size_format(3u << 30, buf, sizeof(buf));
 	is_str(buf, "3G", "size canonical");
+	ok(size_parse("64K", &sz) == 0 && sz == 64u << 10 && size_parse("1g", &sz) == 0 &&
+	   sz == 1u << 30, "size suffixes in either case");
+	ok(size_parse("4kk", &sz) == -EINVAL && duration_parse_ms("5S", &ms) == -EINVAL,
+	   "a longer size suffix, or a duration in another case, is refused");
+	size_format(1536, buf, sizeof(buf));
+	is_str(buf, "1536", "a size no unit divides is written in octets");
+	size_format(0, buf, sizeof(buf));
+	is_str(buf, "0", "size zero");
+	duration_format_ms(0, buf, sizeof(buf));
+	is_str(buf, "0s", "duration zero");
 
 	int n = 0;
 	ok(list_foreach(" a, b  c,,d ", count_item, &n) == 0 && n == 4, "list splits on , and space");
