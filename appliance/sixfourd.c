@@ -342,6 +342,8 @@ static int reload(struct daemon *d)
 	d->ctx.cfg = cfg;
 	config_free(old);
 	d->last_reload_error[0] = '\0';
+	/* Watchers (PREF64, export files) see the new set and the new config. */
+	sixfour_prefixes_changed(&d->ctx);
 	log_notice("reloaded %s", cfg->path ? cfg->path : "built-in defaults");
 	return 0;
 }

@@ -109,12 +109,24 @@ struct sixfour_config {
 	struct {
 		bool enable;
 		uint64_t interval_ms;
+		uint64_t fast_interval_ms;	/* while a verdict is being confirmed */
 		uint64_t timeout_ms;
 		unsigned max_active;
 		unsigned rise;			/* successes in a row to come up */
 		unsigned fall;			/* failures in a row to go down */
 		struct cidr target;		/* default probe target (IPv4) */
 	} health;
+
+	/* Files written for resolvers and routers we do not run (health/). */
+	struct {
+		char *bind, *bind_reload;	/* "" = not written / no command */
+		char *unbound, *unbound_reload;
+		char *radvd, *radvd_reload;
+		struct str_list radvd_interfaces;	/* empty = [hints] interface */
+		struct str_list fallback;	/* "all", "none" or prefix names */
+		uint64_t reload_timeout_ms;
+		uint64_t retry_ms;
+	} export;
 
 	struct {
 		struct str_list interfaces;

@@ -21,7 +21,8 @@ static const char *const filtering_names[] = {
 };
 
 const char *const cfg_sections[] = {
-	"general", "prefix", "dns64", "nat64", "handoff", "health", "hints", "stats", "ratelimit",
+	"general", "prefix", "dns64", "nat64", "handoff", "health", "export", "hints", "stats",
+	"ratelimit",
 };
 const size_t cfg_nsections = sizeof(cfg_sections) / sizeof(cfg_sections[0]);
 
@@ -163,18 +164,62 @@ const struct cfg_option cfg_options[] = {
 	/* [health] */
 	{ "health", "enable", CFG_BOOL, G(health.enable), "yes", .reload = CFG_LIVE, .doc =
 	  "Probe prefixes that have probe = yes." },
-	{ "health", "interval", CFG_DURATION, G(health.interval_ms), "10s", SEC(1), SEC(3600),
-	  .reload = CFG_LIVE, .doc = "Time between probes of one prefix." },
+	{ "health", "interval", CFG_DURATION, G(health.interval_ms), "2s", SEC(1), SEC(3600),
+	  .reload = CFG_LIVE, .doc = "Time between probes of a prefix whose verdict is settled. "
+	  "A dead site is withdrawn at most interval + (fall - 1) x fast-interval + timeout "
+	  "after its death (3.75 s with the defaults), a site that answers again is back "
+	  "within interval + (rise - 1) x fast-interval (2.3 s)." },
+	{ "health", "fast-interval", CFG_DURATION, G(health.fast_interval_ms), "150ms", 50,
+	  SEC(60), .reload = CFG_LIVE, .doc =
+	  "Time between probes while a verdict is being confirmed: after a probe is late "
+	  "(unanswered after this time, or twice the usual round trip) or fails, and for "
+	  "a prefix that has no verdict yet. Several probes are in flight at once." },
 	{ "health", "timeout", CFG_DURATION, G(health.timeout_ms), "1s", 100, SEC(30), .reload = CFG_LIVE, .doc =
-	  "A probe not answered within this time has failed." },
+	  "A probe not answered within this time has failed (at most 16 x fast-interval)." },
 	{ "health", "max-active", CFG_UINT, G(health.max_active), "3", 1, 32, .reload = CFG_LIVE, .doc =
 	  "DNS64 synthesizes with at most this many healthy prefixes, fastest first." },
-	{ "health", "rise", CFG_UINT, G(health.rise), "2", 1, 100, .reload = CFG_LIVE, .doc =
+	{ "health", "rise", CFG_UINT, G(health.rise), "3", 1, 100, .reload = CFG_LIVE, .doc =
 	  "Probes in a row that must succeed before a prefix comes (back) up." },
-	{ "health", "fall", CFG_UINT, G(health.fall), "3", 1, 100, .reload = CFG_LIVE, .doc =
-	  "Probes in a row that must fail before a prefix is withdrawn." },
+	{ "health", "fall", CFG_UINT, G(health.fall), "6", 1, 100, .reload = CFG_LIVE, .doc =
+	  "Probes in a row that must fail before a prefix is withdrawn. With 10 % of "
+	  "probes lost at random, six in a row happen once in a million probes." },
 	{ "health", "target", CFG_CIDR, G(health.target), "", .flags = CFG_V4, .reload = CFG_LIVE, .doc =
 	  "IPv4 address probed through prefixes that name no probe-target." },
+
+	/* [export] */
+	{ "export", "bind", CFG_STR, G(export.bind), "", .flags = CFG_PATH, .reload = CFG_LIVE, .doc =
+	  "Write BIND 9 dns64 blocks (sixfourctl export bind) to this file whenever they "
+	  "change, e.g. /etc/bind/named.conf.dns64, included inside options { }. The file "
+	  "is replaced atomically (written, synced, renamed) and keeps its mode; its "
+	  "directory must be writable by [general] user. Empty: not written." },
+	{ "export", "bind-reload", CFG_STR, G(export.bind_reload), "", .reload = CFG_LIVE, .doc =
+	  "Command run after the BIND file changed, e.g. rndc reconfig. It runs without a "
+	  "shell (words split at spaces, \"double quotes\" group), as [general] user, "
+	  "with reload-timeout; a failure is logged, counted and retried." },
+	{ "export", "unbound", CFG_STR, G(export.unbound), "", .flags = CFG_PATH, .reload = CFG_LIVE, .doc =
+	  "Write the Unbound dns64 settings (a server: clause with the best healthy "
+	  "prefix) to this file, e.g. /etc/unbound/unbound.conf.d/dns64.conf." },
+	{ "export", "unbound-reload", CFG_STR, G(export.unbound_reload), "", .reload = CFG_LIVE, .doc =
+	  "Command run after the Unbound file changed, e.g. unbound-control reload." },
+	{ "export", "radvd", CFG_STR, G(export.radvd), "", .flags = CFG_PATH, .reload = CFG_LIVE, .doc =
+	  "Write a whole radvd.conf (RDNSS, DNSSL, nat64prefix) to this file." },
+	{ "export", "radvd-reload", CFG_STR, G(export.radvd_reload), "", .reload = CFG_LIVE, .doc =
+	  "Command run after the radvd file changed, e.g. systemctl reload radvd." },
+	{ "export", "radvd-interface", CFG_STR_LIST, G(export.radvd_interfaces), "", .reload = CFG_LIVE,
+	  .doc = "Interfaces of the radvd file; empty = [hints] interface." },
+	{ "export", "fallback", CFG_STR_LIST, G(export.fallback), "all", .reload = CFG_LIVE, .doc =
+	  "What the exports carry when no prefix is healthy: all (every prefix with "
+	  "synthesize = yes, as if none were probed: a broken probe path must not turn "
+	  "DNS64 off), none (no dns64 block, no nat64prefix: the resolver stops "
+	  "synthesizing), or a list of prefix names. Our own DNS64 is not affected: it "
+	  "synthesizes only with healthy prefixes." },
+	{ "export", "reload-timeout", CFG_DURATION, G(export.reload_timeout_ms), "10s", 100,
+	  SEC(600), .reload = CFG_LIVE, .doc =
+	  "A reload command still running after this is killed and counts as failed." },
+	{ "export", "retry-interval", CFG_DURATION, G(export.retry_ms), "5s", 100, SEC(3600),
+	  .reload = CFG_LIVE, .doc =
+	  "A failed reload command is run again after this, doubling up to 64 x, until it "
+	  "succeeds or the file changes again." },
 
 	/* [hints] */
 	{ "hints", "interface", CFG_STR_LIST, G(hints.interfaces), "", .reload = CFG_LIVE, .doc =

@@ -5,6 +5,7 @@
 #ifndef SIXFOUR_SUBSYS_H
 #define SIXFOUR_SUBSYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,26 @@ struct sixfour_config;
 struct ctl_command;
 struct ctl_out;
 
+#define SIXFOUR_MAX_WATCHERS 8
+
+/* A callback run on the main loop right after a new prefix set was
+ * published (health verdicts, reload), for what must follow at once:
+ * PREF64 withdrawals, export files. */
+struct sixfour_watcher {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+/* What the local translator knows about its own data path: while `down`
+ * (no TUN device, no pool4 address), health withdraws the prefixes this
+ * host translates at once instead of waiting for probes to fail. */
+struct sixfour_datapath {
+	bool down;
+	char why[96];
+	void (*notify)(void *arg);	/* health's; called on every change */
+	void *notify_arg;
+};
+
 /* Shared state handed to every subsystem; never a global. */
 struct sixfour_ctx {
 	struct evloop *loop;		/* the main thread's loop */
@@ -24,7 +45,20 @@ struct sixfour_ctx {
 	 * threads register as readers; the main thread publishes. */
 	struct publish_domain *publish;
 	uint64_t start_ms;		/* monotonic time at start */
+	struct sixfour_watcher watchers[SIXFOUR_MAX_WATCHERS];
+	size_t nwatchers;
+	struct sixfour_datapath datapath;
 };
+
+/* Adds a watcher of new prefix sets; -ENOSPC when all are taken. */
+int sixfour_watch_prefixes(struct sixfour_ctx *ctx, void (*fn)(void *), void *arg);
+/* Removes every watcher registered with `arg`. */
+void sixfour_unwatch_prefixes(struct sixfour_ctx *ctx, void *arg);
+/* Whoever published a new prefix set calls this (main loop). */
+void sixfour_prefixes_changed(struct sixfour_ctx *ctx);
+/* The translator reports its data path (main loop); a repeat of the same
+ * state is ignored. */
+void sixfour_datapath_report(struct sixfour_ctx *ctx, bool down, const char *why);
 
 struct subsys_ops {
 	const char *name;

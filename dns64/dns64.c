@@ -1,6 +1,7 @@
 /* Subsystem glue: start (sockets on port 53, libunbound contexts), reload
  * (policy swapped in place; resolver and socket changes need a restart),
- * stop, and the control commands `dns`, `flush` and `export`. */
+ * stop, and the control commands `dns` and `flush` (`export bind|unbound`
+ * is the health subsystem's: it runs in every role). */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -361,22 +362,6 @@ static int cmd_flush(void *ctx, int argc, char **argv, struct ctl_out *out)
 	return d ? flush(d, out) : 1;
 }
 
-static int cmd_export(void *ctx, int argc, char **argv, struct ctl_out *out)
-{
-	if (argc != 2 || (strcmp(argv[1], "bind") != 0 && strcmp(argv[1], "unbound") != 0))
-		return CTL_PASS;	/* e.g. `export radvd` is the hints subsystem's */
-	struct dns64 *d = ctx;
-	struct dns64_policy pol = { 0 };
-	if (d && d->enabled)
-		dns64_policy_get(dns64_conf_get(d), &pol);
-	const struct prefix_set *set = d ? prefix_pub_current(d->prefixes) : NULL;
-	if (dns64_export(set, &pol, argv[1], out) != 0) {
-		ctl_printf(out, "unknown format %s; use bind or unbound\n", argv[1]);
-		return 2;
-	}
-	return 0;
-}
-
 /* The metrics endpoint: the same groups in the Prometheus format. */
 static void dns64_metrics(void *state, struct ctl_out *out)
 {
@@ -389,7 +374,6 @@ static void dns64_metrics(void *state, struct ctl_out *out)
 static const struct ctl_command dns64_commands[] = {
 	{ "dns", "[stats|flush|cache]", "DNS64 counters, cache flush, cache size", cmd_dns },
 	{ "flush", "[cache]", "empty the DNS64 answer cache (flush alone: the cache)", cmd_flush },
-	{ "export", "bind|unbound", "DNS64 configuration for another resolver", cmd_export },
 	{ NULL, NULL, NULL, NULL },
 };
 

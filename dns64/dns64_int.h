@@ -208,10 +208,4 @@ void dns64_ratelimit_free(struct dns64_ratelimit *rl);
 bool dns64_ratelimit_allow(struct dns64_ratelimit *rl, const struct sockaddr *sa,
 			   uint64_t now_us);
 
-/* export.c */
-struct ctl_out;
-struct prefix_set;
-int dns64_export(const struct prefix_set *set, const struct dns64_policy *pol,
-		 const char *format, struct ctl_out *out);
-
 #endif

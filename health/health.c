@@ -1,3 +1,7 @@
+/* The health subsystem: one raw ICMPv6 socket, one timer for every
+ * prefix's next probe or deadline, the verdicts (probe.h) turned into the
+ * shared prefix set's `active` flags, and the [export] files (exports.h)
+ * brought up to date after every change. */
 #include "autoconf.h"
 #include "health/health.h"
 
@@ -11,45 +15,19 @@
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/counters.h"
 #include "common/ctl.h"
 #include "common/evloop.h"
 #include "common/log.h"
 #include "common/rfc6052.h"
 #include "common/util.h"
+#include "health/exports.h"
+#include "health/health_int.h"
 
 /* A faster prefix displaces an active one only when it is this much faster. */
 #define HEALTH_DISPLACE_PERCENT 80
-/* Weight of a new sample in the smoothed round trip, in 1/8ths (as TCP's SRTT). */
-#define HEALTH_RTT_NEW_EIGHTHS 2
-
-struct probe {
-	char name[PREFIX_NAME_MAX];
-	struct in6_addr prefix;
-	uint8_t len;
-	struct in6_addr dst;		/* <prefix>::<target> */
-	bool probed;
-	bool up;
-	unsigned ok_run, fail_run;
-	uint32_t rtt_us;
-	bool outstanding;
-	uint16_t seq;
-	uint64_t sent_us;
-	uint64_t sent, received, late, changes;
-};
-
-struct health {
-	struct sixfour_ctx *ctx;
-	bool enable;
-	int sock;
-	uint16_t ident;
-	uint16_t next_seq;
-	uint64_t interval_ms, timeout_ms;
-	unsigned rise, fall, max_active;
-	struct ev_timer *round, *deadline;
-	struct probe probes[CONFIG_MAX_PREFIXES];
-	size_t nprobes;
-	uint64_t malformed;
-};
+/* At start, exports wait for the first verdicts at most this long. */
+#define HEALTH_SETTLE_MAX_US (10 * 1000000ull)
 
 /* --- selection (pure) --- */
 
@@ -97,7 +75,25 @@ bool health_select(struct health_candidate *c, size_t n, unsigned max_active)
 
 /* --- publishing --- */
 
-/* Applies the verdicts to a copy of the current set; publishes on change. */
+static const struct hprobe *probe_of(const struct health *h, const char *name)
+{
+	for (size_t j = 0; j < h->nprobes; j++)
+		if (!strcmp(h->probes[j].name, name))
+			return &h->probes[j];
+	return NULL;
+}
+
+static bool settled(const struct health *h)
+{
+	for (size_t i = 0; i < h->nprobes; i++)
+		if (h->probes[i].probed && !h->probes[i].st.settled)
+			return false;
+	return true;
+}
+
+/* Applies the verdicts to a copy of the current set and publishes it when
+ * an `active` flag changes; then the watchers (PREF64) and the export
+ * files follow at once. */
 static void publish(struct health *h)
 {
 	const struct prefix_set *cur = prefix_pub_current(h->ctx->prefixes);
@@ -112,153 +108,201 @@ static void publish(struct health *h)
 		struct health_candidate *c = &cand[n];
 		memset(c, 0, sizeof(*c));
 		c->active = p->active;
-		for (size_t j = 0; j < h->nprobes; j++) {
-			struct probe *pr = &h->probes[j];
-			if (!strcmp(pr->name, p->name) && pr->probed) {
-				c->probed = true;
-				c->up = pr->up;
-				c->rtt_us = pr->rtt_us;
-			}
+		const struct hprobe *pr = probe_of(h, p->name);
+		if (pr && (pr->probed || pr->local_down)) {
+			c->probed = true;
+			c->up = hprobe_up(pr);
+			c->rtt_us = pr->probed ? pr->st.rtt_us : 0;
 		}
 		idx[n++] = i;
 	}
-	if (!health_select(cand, n, h->max_active))
-		return;
-	struct prefix_set *next = prefix_set_clone(cur);
-	if (!next)
-		return;
-	for (size_t k = 0; k < n; k++) {
-		struct prefix_info *p = &next->prefixes[idx[k]];
-		if (p->active != cand[k].active)
-			log_notice("health: prefix %s %s for DNS64 synthesis", p->name,
-				   cand[k].active ? "activated" : "withdrawn");
-		p->active = cand[k].active;
-		p->rtt_us = cand[k].rtt_us;
+	if (health_select(cand, n, h->max_active)) {
+		struct prefix_set *next = prefix_set_clone(cur);
+		if (!next)
+			return;
+		for (size_t k = 0; k < n; k++) {
+			struct prefix_info *p = &next->prefixes[idx[k]];
+			if (p->active != cand[k].active)
+				log_notice("health: prefix %s %s for DNS64 synthesis", p->name,
+					   cand[k].active ? "activated" : "withdrawn");
+			p->active = cand[k].active;
+			/* Round trips go into the set only with a change of the
+			 * active flags, so exports ordered by them stay stable. */
+			p->rtt_us = cand[k].rtt_us;
+		}
+		prefix_pub_publish(h->ctx->prefixes, next);
+		sixfour_prefixes_changed(h->ctx);
 	}
-	prefix_pub_publish(h->ctx->prefixes, next);
+	if (!h->released && (settled(h) || monotonic_us() >= h->settle_deadline_us)) {
+		h->released = true;
+		exports_release(h->exports);
+	}
+	exports_update(h->exports);
+}
+
+/* Logs a verdict that changed or was settled for the first time; returns
+ * whether anything did. */
+static bool note_change(const struct hprobe *p, bool was_up, bool was_settled)
+{
+	if (was_up == p->st.up && was_settled == p->st.settled)
+		return false;
+	const char *why = health_reason_text(p->st.reason);
+	if (p->st.up)
+		log_notice("health: prefix %s is up (%u %s, rtt %u us)", p->name, p->st.reason_count,
+			   why, p->st.rtt_us);
+	else
+		log_warn("health: prefix %s is down (%u %s)", p->name, p->st.reason_count, why);
+	return true;
 }
 
 /* --- probing --- */
 
-static void record(struct health *h, struct probe *p, bool success)
-{
-	if (success) {
-		p->fail_run = 0;
-		if (++p->ok_run >= h->rise && !p->up) {
-			p->up = true;
-			p->changes++;
-			log_notice("health: prefix %s is up (rtt %u us)", p->name, p->rtt_us);
-		}
-	} else {
-		p->ok_run = 0;
-		if (++p->fail_run >= h->fall && p->up) {
-			p->up = false;
-			p->changes++;
-			log_warn("health: prefix %s is down (%u probes failed)", p->name, p->fail_run);
-		}
-	}
-}
+static void schedule(struct health *h);
 
-static void send_probe(struct health *h, struct probe *p)
+static bool send_probe(struct health *h, struct hprobe *p, uint64_t now)
 {
 	uint8_t pkt[sizeof(struct icmp6_hdr) + 8];
 	struct icmp6_hdr *ic = (struct icmp6_hdr *)pkt;
 	memset(pkt, 0, sizeof(pkt));
 	ic->icmp6_type = ICMP6_ECHO_REQUEST;
 	ic->icmp6_id = htons(h->ident);
-	p->seq = h->next_seq++;
-	ic->icmp6_seq = htons(p->seq);
-	p->sent_us = monotonic_us();
-	memcpy(pkt + sizeof(*ic), &p->sent_us, 8);
+	uint16_t seq = h->next_seq++;
+	ic->icmp6_seq = htons(seq);
+	memcpy(pkt + sizeof(*ic), &now, 8);
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = p->dst };
-	/* The kernel fills in the ICMPv6 checksum on raw ICMPv6 sockets. */
-	p->outstanding = true;
-	p->sent++;
-	if (sendto(h->sock, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
-		/* No route, unreachable: the deadline counts it as a failure. */
-		log_debug("health: probe of %s: %s", p->name, strerror(errno));
-	}
+	/* The kernel fills in the ICMPv6 checksum on raw ICMPv6 sockets. A
+	 * probe that cannot leave (no route, unreachable) fails at once. */
+	bool failed = h->sock < 0 ||
+		sendto(h->sock, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0;
+	if (failed)
+		log_debug("health: probe of %s: %s", p->name,
+			  h->sock < 0 ? "no socket" : strerror(errno));
+	bool was_up = p->st.up, was_settled = p->st.settled;
+	probe_sent(&p->st, &h->timing, seq, failed, now);
+	return note_change(p, was_up, was_settled);
 }
 
-static void round_start(struct evloop *loop, struct ev_timer *t, void *arg)
+static void on_timer(struct evloop *loop, struct ev_timer *t, void *arg)
 {
 	struct health *h = arg;
+	uint64_t now = monotonic_us();
+	bool changed = false;
+	for (size_t i = 0; i < h->nprobes; i++) {
+		struct hprobe *p = &h->probes[i];
+		if (!p->probed)
+			continue;
+		bool was_up = p->st.up, was_settled = p->st.settled;
+		probe_tick(&p->st, &h->timing, now);
+		changed |= note_change(p, was_up, was_settled);
+		if (probe_send_due(&p->st, now))
+			changed |= send_probe(h, p, now);
+	}
+	/* After a reload, and until the exports are released at start-up,
+	 * publish() runs even without a change. */
+	if (changed || h->republish || !h->released) {
+		h->republish = false;
+		publish(h);
+	}
+	schedule(h);
+}
+
+static void schedule(struct health *h)
+{
+	uint64_t due = UINT64_MAX;
 	for (size_t i = 0; i < h->nprobes; i++)
 		if (h->probes[i].probed)
-			send_probe(h, &h->probes[i]);
-	ev_timer_arm(h->deadline, h->timeout_ms);
-	ev_timer_arm(h->round, h->interval_ms);
-}
-
-static void round_deadline(struct evloop *loop, struct ev_timer *t, void *arg)
-{
-	struct health *h = arg;
-	for (size_t i = 0; i < h->nprobes; i++) {
-		struct probe *p = &h->probes[i];
-		if (p->probed && p->outstanding) {
-			p->outstanding = false;
-			record(h, p, false);
-		}
+			due = MIN(due, probe_next_due(&h->probes[i].st, &h->timing));
+	if (due == UINT64_MAX) {
+		ev_timer_cancel(h->timer);
+		return;
 	}
-	publish(h);
+	uint64_t now = monotonic_us();
+	/* Rounded up: a timer that fires early would only re-arm itself. */
+	ev_timer_arm(h->timer, due > now ? (due - now + 999) / 1000 : 0);
 }
 
 static void reply_ready(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct health *h = arg;
+	bool changed = false;
 	for (;;) {
 		uint8_t buf[256];
 		struct sockaddr_in6 from;
 		socklen_t fl = sizeof(from);
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (n < 0)
-			return;
+			break;
 		if ((size_t)n < sizeof(struct icmp6_hdr) + 8) {
-			h->malformed++;
+			counter_inc(&h->c[HEALTH_C_malformed], 1);
 			continue;
 		}
 		const struct icmp6_hdr *ic = (const struct icmp6_hdr *)buf;
 		if (ic->icmp6_type != ICMP6_ECHO_REPLY || ntohs(ic->icmp6_id) != h->ident)
-			continue;
+			continue;	/* someone else's ping */
 		uint16_t seq = ntohs(ic->icmp6_seq);
-		for (size_t i = 0; i < h->nprobes; i++) {
-			struct probe *p = &h->probes[i];
-			if (memcmp(&p->dst, &from.sin6_addr, sizeof(p->dst)) != 0)
-				continue;
-			if (!p->outstanding || p->seq != seq) {
-				p->late++;
-				break;
-			}
-			p->outstanding = false;
-			p->received++;
-			uint64_t rtt = monotonic_us() - p->sent_us;
-			if (rtt > UINT32_MAX)
-				rtt = UINT32_MAX;
-			p->rtt_us = p->rtt_us == 0 ? (uint32_t)rtt :
-				(uint32_t)((p->rtt_us * (8 - HEALTH_RTT_NEW_EIGHTHS) +
-					    rtt * HEALTH_RTT_NEW_EIGHTHS) / 8);
-			record(h, p, true);
-			break;
+		struct hprobe *p = NULL;
+		for (size_t i = 0; i < h->nprobes && !p; i++)
+			if (h->probes[i].probed &&
+			    !memcmp(&h->probes[i].dst, &from.sin6_addr, sizeof(from.sin6_addr)))
+				p = &h->probes[i];
+		if (!p) {
+			counter_inc(&h->c[HEALTH_C_stray], 1);
+			continue;
 		}
+		bool was_up = p->st.up, was_settled = p->st.settled;
+		probe_answer(&p->st, &h->timing, seq, monotonic_us());
+		changed |= note_change(p, was_up, was_settled);
 	}
+	if (changed)
+		publish(h);
+	schedule(h);
+}
+
+/* --- the local data path --- */
+
+/* The translator reported (sixfour_datapath_report): its prefixes follow
+ * at once, without waiting for probes. */
+static void on_datapath(void *arg)
+{
+	struct health *h = arg;
+	const struct sixfour_datapath *dp = &h->ctx->datapath;
+	uint64_t now = monotonic_us();
+	for (size_t i = 0; i < h->nprobes; i++) {
+		struct hprobe *p = &h->probes[i];
+		if (!p->translate || p->local_down == dp->down)
+			continue;
+		bool before = hprobe_up(p);
+		p->local_down = dp->down;
+		p->st.changed_us = now;
+		p->st.reason = dp->down ? HEALTH_REASON_LOCAL_DOWN : HEALTH_REASON_LOCAL_UP;
+		p->st.reason_count = 0;
+		if (before != hprobe_up(p))
+			p->st.c[PROBE_C_changes]++;
+		if (dp->down)
+			log_warn("health: prefix %s is down: %s (%s)", p->name,
+				 health_reason_text(p->st.reason), dp->why);
+		else
+			log_notice("health: prefix %s: %s", p->name, health_reason_text(p->st.reason));
+	}
+	publish(h);
 }
 
 /* --- configuration --- */
 
 static int build_probes(const struct sixfour_config *cfg, const struct health *old,
-			struct probe *out, size_t *nout, char *err, size_t errlen)
+			struct hprobe *out, size_t *nout, char *err, size_t errlen)
 {
 	size_t n = 0;
+	uint64_t now = monotonic_us();
 	for (size_t i = 0; i < cfg->nprefixes; i++) {
 		const struct prefix_conf *pc = &cfg->prefixes[i];
-		struct probe *p = &out[n];
+		struct hprobe *p = &out[n];
 		memset(p, 0, sizeof(*p));
 		strlcpy_ok(p->name, pc->name, sizeof(p->name));
 		p->prefix = pc->prefix.addr.v6;
 		p->len = pc->prefix.len;
 		p->probed = pc->probe && cfg->health.enable;
-		/* Our own prefixes start up; others must prove themselves. */
-		p->up = pc->translate || !p->probed;
+		p->translate = pc->translate && cfg->nat64.enable;
 		if (p->probed) {
 			struct in_addr target = cfg->health.target.addr.v4;
 			if (pc->probe_target && *pc->probe_target &&
@@ -272,14 +316,16 @@ static int build_probes(const struct sixfour_config *cfg, const struct health *o
 				return -EINVAL;
 			}
 		}
+		/* Our own prefixes start up; others must prove themselves. */
+		probe_init(&p->st, pc->translate || !p->probed, pc->translate || !p->probed, now);
 		/* Keep what we learned about an unchanged prefix across a reload. */
 		for (size_t j = 0; old && j < old->nprobes; j++) {
-			const struct probe *o = &old->probes[j];
+			const struct hprobe *o = &old->probes[j];
 			if (!strcmp(o->name, p->name) && o->len == p->len &&
 			    !memcmp(&o->prefix, &p->prefix, sizeof(p->prefix)) &&
 			    !memcmp(&o->dst, &p->dst, sizeof(p->dst)) && o->probed == p->probed) {
-				*p = *o;
-				p->outstanding = false;
+				p->st = o->st;
+				p->local_down = p->translate && o->local_down;
 			}
 		}
 		n++;
@@ -291,12 +337,32 @@ static int build_probes(const struct sixfour_config *cfg, const struct health *o
 static void apply_timing(struct health *h, const struct sixfour_config *cfg)
 {
 	h->enable = cfg->health.enable;
-	h->interval_ms = cfg->health.interval_ms;
-	h->timeout_ms = MIN(cfg->health.timeout_ms, cfg->health.interval_ms);
-	h->rise = cfg->health.rise;
-	h->fall = cfg->health.fall;
+	h->timing = (struct probe_timing){
+		.interval_us = cfg->health.interval_ms * 1000,
+		.fast_us = cfg->health.fast_interval_ms * 1000,
+		.timeout_us = cfg->health.timeout_ms * 1000,
+		.rise = cfg->health.rise,
+		.fall = cfg->health.fall,
+	};
 	h->max_active = cfg->health.max_active;
 }
+
+static int check_timing(const struct sixfour_config *cfg, char *err, size_t errlen)
+{
+	if (cfg->health.timeout_ms > cfg->health.fast_interval_ms * PROBE_WINDOW) {
+		snprintf(err, errlen, "[health] timeout must be at most %d x fast-interval "
+			 "(probes in flight per prefix)", PROBE_WINDOW);
+		return -EINVAL;
+	}
+	if (cfg->health.fast_interval_ms > cfg->health.interval_ms) {
+		snprintf(err, errlen, "[health] fast-interval must not exceed interval");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void health_stop(void *state);
+static void on_prefixes_changed(void *arg);
 
 static void *health_start(struct sixfour_ctx *ctx)
 {
@@ -306,8 +372,11 @@ static void *health_start(struct sixfour_ctx *ctx)
 	h->ctx = ctx;
 	h->sock = -1;
 	apply_timing(h, ctx->cfg);
-	char err[128];
-	if (build_probes(ctx->cfg, NULL, h->probes, &h->nprobes, err, sizeof(err)) != 0) {
+	h->settle_deadline_us = monotonic_us() + HEALTH_SETTLE_MAX_US;
+	char err[256];
+	if (check_timing(ctx->cfg, err, sizeof(err)) != 0 ||
+	    exports_check(ctx->cfg, err, sizeof(err)) != 0 ||
+	    build_probes(ctx->cfg, NULL, h->probes, &h->nprobes, err, sizeof(err)) != 0) {
 		log_err("health: %s", err);
 		free(h);
 		return NULL;
@@ -325,41 +394,49 @@ static void *health_start(struct sixfour_ctx *ctx)
 		ICMP6_FILTER_SETBLOCKALL(&f);
 		ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &f);
 		setsockopt(h->sock, IPPROTO_ICMPV6, ICMP6_FILTER, &f, sizeof(f));
-		evloop_add_fd(ctx->loop, h->sock, EPOLLIN, reply_ready, h);
-	}
-	h->round = ev_timer_new(ctx->loop, round_start, h);
-	h->deadline = ev_timer_new(ctx->loop, round_deadline, h);
-	if (!h->round || !h->deadline) {
-		ev_timer_free(h->round);
-		ev_timer_free(h->deadline);
-		if (h->sock >= 0)
+		if (evloop_add_fd(ctx->loop, h->sock, EPOLLIN, reply_ready, h) != 0) {
 			close(h->sock);
-		free(h);
+			h->sock = -1;
+		}
+	}
+	h->timer = ev_timer_new(ctx->loop, on_timer, h);
+	h->exports = exports_new(ctx);
+	if (!h->timer || !h->exports) {
+		health_stop(h);
 		return NULL;
 	}
+	ctx->datapath.notify = on_datapath;
+	ctx->datapath.notify_arg = h;
+	sixfour_watch_prefixes(ctx, on_prefixes_changed, h);
+	h->republish = true;
 	return h;
 }
 
 static int health_run(void *state)
 {
 	struct health *h = state;
-	ev_timer_arm(h->round, 0);
+	ev_timer_arm(h->timer, 0);
 	return 0;
 }
 
 static int health_check(void *state, const struct sixfour_config *cfg, char *err,
 			size_t errlen)
 {
-	struct probe probes[CONFIG_MAX_PREFIXES];
+	struct hprobe probes[CONFIG_MAX_PREFIXES];
 	size_t n;
-	return build_probes(cfg, state, probes, &n, err, errlen);
+	int rc = check_timing(cfg, err, errlen);
+	if (!rc)
+		rc = exports_check(cfg, err, errlen);
+	if (!rc)
+		rc = build_probes(cfg, state, probes, &n, err, errlen);
+	return rc;
 }
 
 static int health_reload(void *state, const struct sixfour_config *cfg, char *err,
 			 size_t errlen)
 {
 	struct health *h = state;
-	struct probe probes[CONFIG_MAX_PREFIXES];
+	struct hprobe probes[CONFIG_MAX_PREFIXES];
 	size_t n;
 	int rc = build_probes(cfg, h, probes, &n, err, errlen);
 	if (rc)
@@ -367,92 +444,36 @@ static int health_reload(void *state, const struct sixfour_config *cfg, char *er
 	memcpy(h->probes, probes, n * sizeof(probes[0]));
 	h->nprobes = n;
 	apply_timing(h, cfg);
-	/* sixfourd publishes the new set after every subsystem agreed; the
-	 * verdicts are applied to it at once by the next round. */
-	ev_timer_arm(h->round, 0);
+	/* sixfourd publishes the new set after every subsystem agreed and
+	 * makes ctx->cfg the new config; the timer (due at once) applies the
+	 * verdicts to that set and brings the exports up to date. */
+	h->republish = true;
+	ev_timer_arm(h->timer, 0);
 	return 0;
+}
+
+/* A new prefix set, ours or a reload's (then ctx->cfg is the new config
+ * already): the exports take [export] again and follow. */
+static void on_prefixes_changed(void *arg)
+{
+	struct health *h = arg;
+	exports_reload(h->exports);
 }
 
 static void health_stop(void *state)
 {
 	struct health *h = state;
-	ev_timer_free(h->round);
-	ev_timer_free(h->deadline);
+	if (h->ctx->datapath.notify_arg == h)
+		h->ctx->datapath.notify = NULL;
+	sixfour_unwatch_prefixes(h->ctx, h);
+	ev_timer_free(h->timer);
+	exports_free(h->exports);
 	if (h->sock >= 0) {
 		evloop_del_fd(h->ctx->loop, h->sock);
 		close(h->sock);
 	}
 	free(h);
 }
-
-static int cmd_health(void *arg, int argc, char **argv, struct ctl_out *out)
-{
-	struct health *h = arg;
-	const struct prefix_set *set = prefix_pub_current(h->ctx->prefixes);
-	if (out->json)
-		ctl_printf(out, "{\"malformed\":%llu,\"prefixes\":[",
-			   (unsigned long long)h->malformed);
-	for (size_t i = 0; i < h->nprobes; i++) {
-		const struct probe *p = &h->probes[i];
-		const struct prefix_info *pi = prefix_set_by_name(set, p->name);
-		char dst[INET6_ADDRSTRLEN] = "-";
-		if (p->probed)
-			inet_ntop(AF_INET6, &p->dst, dst, sizeof(dst));
-		const char *state = !p->probed ? "unprobed" : p->up ? "up" : "down";
-		bool active = pi && pi->active;
-		if (out->json) {
-			ctl_printf(out, "%s{\"name\":", i ? "," : "");
-			ctl_json_str(out, p->name);
-			ctl_printf(out, ",\"state\":\"%s\",\"active\":%s,\"target\":\"%s\","
-				   "\"rtt_us\":%u,\"sent\":%llu,\"received\":%llu,\"late\":%llu,"
-				   "\"changes\":%llu}", state, active ? "true" : "false", dst,
-				   p->rtt_us, (unsigned long long)p->sent,
-				   (unsigned long long)p->received, (unsigned long long)p->late,
-				   (unsigned long long)p->changes);
-		} else {
-			ctl_printf(out, "%-16s %-8s %-8s rtt %6u us  sent %llu  received %llu  "
-				   "target %s\n", p->name, state, active ? "active" : "inactive",
-				   p->rtt_us, (unsigned long long)p->sent,
-				   (unsigned long long)p->received, dst);
-		}
-	}
-	if (out->json)
-		ctl_printf(out, "]}\n");
-	return 0;
-}
-
-static void health_metrics(void *state, struct ctl_out *out)
-{
-	struct health *h = state;
-	ctl_printf(out, "# HELP sixfour_health_up Whether the prefix's probes succeed.\n"
-		   "# TYPE sixfour_health_up gauge\n");
-	for (size_t i = 0; i < h->nprobes; i++)
-		if (h->probes[i].probed)
-			ctl_printf(out, "sixfour_health_up{name=\"%s\"} %d\n", h->probes[i].name,
-				   h->probes[i].up);
-	ctl_printf(out, "# HELP sixfour_health_rtt_seconds Smoothed probe round trip.\n"
-		   "# TYPE sixfour_health_rtt_seconds gauge\n");
-	for (size_t i = 0; i < h->nprobes; i++)
-		if (h->probes[i].probed)
-			ctl_printf(out, "sixfour_health_rtt_seconds{name=\"%s\"} %.6f\n",
-				   h->probes[i].name, h->probes[i].rtt_us / 1e6);
-	ctl_printf(out, "# HELP sixfour_health_probes_total Probes sent and answered.\n"
-		   "# TYPE sixfour_health_probes_total counter\n");
-	for (size_t i = 0; i < h->nprobes; i++) {
-		const struct probe *p = &h->probes[i];
-		if (!p->probed)
-			continue;
-		ctl_printf(out, "sixfour_health_probes_total{name=\"%s\",result=\"sent\"} %llu\n"
-			   "sixfour_health_probes_total{name=\"%s\",result=\"answered\"} %llu\n",
-			   p->name, (unsigned long long)p->sent, p->name,
-			   (unsigned long long)p->received);
-	}
-}
-
-static const struct ctl_command health_commands[] = {
-	{ "health", "", "probe state of every prefix (up/down, rtt, active)", cmd_health },
-	{ NULL, NULL, NULL, NULL },
-};
 
 const struct subsys_ops health_subsys = {
 	.name = "health",

@@ -1,8 +1,10 @@
 /* Prefix health: probes each prefix with the probe role through the data
- * plane (ICMPv6 echo to <prefix>::<probe target>) and publishes which
- * prefixes DNS64 synthesizes with: the healthy, fastest `max-active`, with
- * hysteresis (rise/fall counts, and a margin before a faster prefix displaces
- * an active one). A withdrawn prefix keeps its other roles (PTR, translate). */
+ * plane (ICMPv6 echo to <prefix>::<probe target>), confirms a change of
+ * verdict with fast probes (probe.h), and publishes which prefixes DNS64
+ * synthesizes with: the healthy, fastest `max-active`, with hysteresis
+ * (rise/fall counts, and a margin before a faster prefix displaces an active
+ * one). A withdrawn prefix keeps its other roles (PTR, translate). The same
+ * subsystem writes the [export] files for resolvers we do not run. */
 #ifndef SIXFOUR_HEALTH_H
 #define SIXFOUR_HEALTH_H
 
@@ -16,8 +18,8 @@ extern const struct subsys_ops health_subsys;
 
 /* One candidate for synthesis, as the selection sees it. */
 struct health_candidate {
-	bool probed;		/* has the probe role */
-	bool up;		/* probed and healthy (ignored when !probed) */
+	bool probed;		/* has a verdict of its own (probes, local data path) */
+	bool up;		/* healthy (ignored when !probed) */
 	bool active;		/* synthesized with now */
 	uint32_t rtt_us;	/* smoothed probe round trip; 0 = unknown */
 };

@@ -1,71 +1,134 @@
-/* sixfourctl hints stats | export-radvd: counters, and the running hints as
- * a radvd.conf fragment for operators whose router is not sixfour. */
+/* sixfourctl hints stats | export-radvd: counters, and the hints as a
+ * radvd.conf for operators whose router is not sixfour (the health
+ * subsystem writes the same text to [export] radvd). */
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
+#include "common/counters.h"
 #include "common/ctl.h"
 #include "common/rfc6052.h"
 #include "common/subsys.h"
 #include "common/util.h"
+#include "hints/hints.h"
 #include "hints/hints_int.h"
 
-static void stats_text(struct hints *h, struct ctl_out *out)
+static struct counter_desc rs_drop_desc[RA_RS_NVERDICTS], dhcp6_drop_desc[DHCP6_NVERDICTS];
+static const struct counter_desc ev_desc[] = { HINTS_COUNTERS(COUNTER_DESC) };
+static const struct counter_desc ra_desc[] = { HINTS_RA_KINDS(COUNTER_DESC) };
+static const struct counter_desc dhcp6_desc[] = { HINTS_DHCP6_ANSWERS(COUNTER_DESC) };
+
+/* The drop reasons' descriptors come from the verdict names (slot 0 is
+ * "ok", not a drop). */
+static void drop_descs(void)
 {
-#define HINTS_PRINT(name) ctl_printf(out, "%-22s %llu\n", #name, (unsigned long long)h->c.name);
-	HINTS_COUNTERS(HINTS_PRINT)
-#undef HINTS_PRINT
+	if (rs_drop_desc[1].name)
+		return;
 	for (unsigned v = 1; v < RA_RS_NVERDICTS; v++)
-		ctl_printf(out, "rs_drop %-30s %llu\n", ra_rs_verdict_name(v),
-			   (unsigned long long)h->c.rs_drops[v]);
+		rs_drop_desc[v] = (struct counter_desc){ ra_rs_verdict_name(v), "" };
 	for (unsigned v = 1; v < DHCP6_NVERDICTS; v++)
-		ctl_printf(out, "dhcp6_drop %-27s %llu\n", dhcp6_verdict_name(v),
-			   (unsigned long long)h->c.dhcp6_drops[v]);
-	for (size_t i = 0; i < h->nifaces; i++) {
-		const struct ra_iface *ifc = h->ifaces[i];
-		ctl_printf(out, "interface %s index %u ra_sent %llu pref64 %zu\n", ifc->name,
-			   ifc->ifindex, (unsigned long long)ifc->sent, ifc->nadv);
-	}
+		dhcp6_drop_desc[v] = (struct counter_desc){ dhcp6_verdict_name(v), "" };
 }
 
-static void stats_json(struct hints *h, struct ctl_out *out)
+static size_t counter_groups(struct hints *h, struct counter_group *g)
 {
-	ctl_printf(out, "{");
-#define HINTS_JSON(name) ctl_printf(out, "\"%s\":%llu,", #name, (unsigned long long)h->c.name);
-	HINTS_COUNTERS(HINTS_JSON)
-#undef HINTS_JSON
-	ctl_printf(out, "\"rs_drops\":{");
-	for (unsigned v = 1; v < RA_RS_NVERDICTS; v++)
-		ctl_printf(out, "%s\"%s\":%llu", v > 1 ? "," : "", ra_rs_verdict_name(v),
-			   (unsigned long long)h->c.rs_drops[v]);
-	ctl_printf(out, "},\"dhcp6_drops\":{");
-	for (unsigned v = 1; v < DHCP6_NVERDICTS; v++)
-		ctl_printf(out, "%s\"%s\":%llu", v > 1 ? "," : "", dhcp6_verdict_name(v),
-			   (unsigned long long)h->c.dhcp6_drops[v]);
-	ctl_printf(out, "},\"interfaces\":[");
+	drop_descs();
+	size_t n = 0;
+	g[n++] = (struct counter_group){ "ra_sent", "hints_ra_sent", "Router Advertisements sent, by why.",
+					 "kind", NULL, COUNTER_TOTAL, ra_desc, HINTS_RA__COUNT,
+					 h->c.ra_sent, false };
+	g[n++] = (struct counter_group){ "dhcp6_answers", "hints_dhcp6_answers",
+					 "DHCPv6 answers sent, by message type.", "type", NULL,
+					 COUNTER_TOTAL, dhcp6_desc, HINTS_DHCP6__COUNT,
+					 h->c.dhcp6_answers, false };
+	g[n++] = (struct counter_group){ "events", "hints", NULL, NULL, NULL, COUNTER_TOTAL, ev_desc,
+					 HINTS_C__COUNT, h->c.ev, false };
+	g[n++] = (struct counter_group){ "rs_drops", "hints_rs_dropped",
+					 "Router Solicitations dropped, by reason.", "reason", NULL,
+					 COUNTER_TOTAL, &rs_drop_desc[1], RA_RS_NVERDICTS - 1,
+					 &h->c.rs_drops[1], false };
+	g[n++] = (struct counter_group){ "dhcp6_drops", "hints_dhcp6_dropped",
+					 "DHCPv6 messages dropped, by reason.", "reason", NULL,
+					 COUNTER_TOTAL, &dhcp6_drop_desc[1], DHCP6_NVERDICTS - 1,
+					 &h->c.dhcp6_drops[1], false };
+	return n;
+}
+
+static void stats(struct hints *h, struct ctl_out *out)
+{
+	struct counter_group g[8];
+	size_t n = counter_groups(h, g);
+	enum counters_format fmt = counters_format_of(out);
+	if (fmt == COUNTERS_JSON)
+		ctl_printf(out, "{");
+	counters_emit(out, fmt, g, n, NULL);
+	if (fmt == COUNTERS_JSON)
+		ctl_printf(out, ",\"interfaces\":[");
 	for (size_t i = 0; i < h->nifaces; i++) {
 		const struct ra_iface *ifc = h->ifaces[i];
-		ctl_printf(out, "%s{\"name\":", i ? "," : "");
-		ctl_json_str(out, ifc->name);
-		ctl_printf(out, ",\"index\":%u,\"ra_sent\":%llu,\"pref64\":%zu}", ifc->ifindex,
-			   (unsigned long long)ifc->sent, ifc->nadv);
+		if (fmt == COUNTERS_JSON) {
+			ctl_printf(out, "%s{\"name\":", i ? "," : "");
+			ctl_json_str(out, ifc->name);
+			ctl_printf(out, ",\"index\":%u,\"ra_sent\":%llu,\"pref64\":%zu}", ifc->ifindex,
+				   (unsigned long long)ifc->sent, ifc->nadv);
+		} else {
+			ctl_printf(out, "interface %s index %u ra_sent %llu pref64 %zu\n", ifc->name,
+				   ifc->ifindex, (unsigned long long)ifc->sent, ifc->nadv);
+		}
 	}
-	ctl_printf(out, "]}\n");
+	if (fmt == COUNTERS_JSON)
+		ctl_printf(out, "]}\n");
+}
+
+/* Resolver addresses for the fragment: [hints] rdnss, else the specific
+ * IPv6 addresses our own DNS64 listens on. */
+static size_t export_resolvers(const struct sixfour_config *cfg, const struct hints_params *p,
+			       struct in6_addr *out, size_t max)
+{
+	if (p->nrdnss) {
+		size_t n = MIN(p->nrdnss, max);
+		memcpy(out, p->rdnss, n * sizeof(*out));
+		return n;
+	}
+	size_t n = 0;
+	for (size_t i = 0; cfg->dns64.enable && i < cfg->dns64.listen.n && n < max; i++) {
+		const struct endpoint *ep = &cfg->dns64.listen.v[i];
+		if (ep->ss.ss_family != AF_INET6)
+			continue;
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)&ep->ss)->sin6_addr;
+		if (!IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_LOOPBACK(a) &&
+		    !IN6_IS_ADDR_LINKLOCAL(a))
+			out[n++] = *a;
+	}
+	return n;
 }
 
 /* radvd.conf(5): RDNSS, DNSSL and nat64prefix (radvd 2.20 and later). The
- * lifetimes are the ones our own RAs carry. */
-static void export_radvd(struct hints *h, struct ctl_out *out)
+ * lifetimes are the ones our own RAs carry. radvd has no include
+ * statement, so this is a whole radvd.conf. */
+int hints_export_radvd(const struct prefix_set *set, const struct sixfour_config *cfg,
+		       bool fallback, struct ctl_out *out)
 {
-	const struct hints_params *p = h->params;
-	const struct prefix_set *set = prefix_pub_current(h->ctx->prefixes);
-	ctl_printf(out, "# radvd.conf fragment generated by sixfourctl hints export-radvd\n");
-	if (p->nifaces == 0)
-		ctl_printf(out, "# [hints] interface is empty; replace IFACE below\n");
-	for (size_t i = 0; i < (p->nifaces ? p->nifaces : 1); i++) {
-		const struct ra_iface *ifc = i < h->nifaces ? h->ifaces[i] : NULL;
-		ctl_printf(out, "interface %s {\n", p->nifaces ? p->ifaces[i] : "IFACE");
+	char err[256];
+	struct hints_params *p = hints_params_build(cfg, err, sizeof(err));
+	if (!p) {
+		ctl_printf(out, "# [hints]: %s\n", err);
+		return -EINVAL;
+	}
+	const struct str_list *ifl = cfg->export.radvd_interfaces.n ?
+		&cfg->export.radvd_interfaces : &cfg->hints.interfaces;
+	ctl_printf(out, "# radvd.conf generated by sixfourd (sixfourctl export radvd)\n");
+	if (fallback)
+		ctl_printf(out, "# No prefix is healthy: nat64prefix has the [export] fallback.\n");
+	if (ifl->n == 0)
+		ctl_printf(out, "# [export] radvd-interface and [hints] interface are empty; "
+			   "replace IFACE below\n");
+	struct in6_addr dns[HINTS_MAX_RDNSS];
+	size_t ndns = export_resolvers(cfg, p, dns, ARRAY_SIZE(dns));
+	for (size_t i = 0; i < (ifl->n ? ifl->n : 1); i++) {
+		ctl_printf(out, "interface %s {\n", ifl->n ? ifl->v[i] : "IFACE");
 		ctl_printf(out, "\tAdvSendAdvert on;\n");
 		ctl_printf(out, "\tMaxRtrAdvInterval %llu;\n",
 			   (unsigned long long)(p->max_interval_ms / 1000));
@@ -81,12 +144,6 @@ static void export_radvd(struct hints *h, struct ctl_out *out)
 			ctl_printf(out, "\tprefix %s {\n\t\tAdvOnLink on;\n\t\tAdvAutonomous %s;\n"
 				   "\t};\n", c, p->slaac[j].len == 64 ? "on" : "off");
 		}
-		struct in6_addr dns[HINTS_MAX_RDNSS];
-		size_t ndns = ifc ? ra_iface_resolvers(ifc, dns, ARRAY_SIZE(dns)) : 0;
-		if (!ifc) {
-			ndns = p->nrdnss;
-			memcpy(dns, p->rdnss, ndns * sizeof(dns[0]));
-		}
 		if (ndns) {
 			ctl_printf(out, "\tRDNSS");
 			for (size_t j = 0; j < ndns; j++) {
@@ -96,7 +153,7 @@ static void export_radvd(struct hints *h, struct ctl_out *out)
 			}
 			ctl_printf(out, " {\n\t\tAdvRDNSSLifetime %u;\n\t};\n", p->dns_lifetime_s);
 		} else {
-			ctl_printf(out, "\t# RDNSS: no resolver address known on this link\n");
+			ctl_printf(out, "\t# RDNSS: set [hints] rdnss to the resolver's address\n");
 		}
 		if (p->ndnssl) {
 			ctl_printf(out, "\tDNSSL");
@@ -122,20 +179,19 @@ static void export_radvd(struct hints *h, struct ctl_out *out)
 		}
 		ctl_printf(out, "};\n");
 	}
+	hints_params_free(p);
+	return 0;
 }
 
 static int cmd_hints(void *arg, int argc, char **argv, struct ctl_out *out)
 {
 	struct hints *h = arg;
 	if (argc == 2 && strcmp(argv[1], "stats") == 0) {
-		if (out->json)
-			stats_json(h, out);
-		else
-			stats_text(h, out);
+		stats(h, out);
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "export-radvd") == 0) {
-		export_radvd(h, out);
+		hints_export_radvd(prefix_pub_current(h->ctx->prefixes), h->ctx->cfg, false, out);
 		return 0;
 	}
 	ctl_printf(out, "usage: hints stats | hints export-radvd\n");
@@ -144,38 +200,13 @@ static int cmd_hints(void *arg, int argc, char **argv, struct ctl_out *out)
 
 void hints_metrics(void *state, struct ctl_out *out)
 {
-	struct hints *h = state;
-#define HINTS_METRIC(name) \
-	ctl_printf(out, "# HELP sixfour_hints_" #name "_total Host hints event " #name ".\n" \
-		   "# TYPE sixfour_hints_" #name "_total counter\n" \
-		   "sixfour_hints_" #name "_total %llu\n", (unsigned long long)h->c.name);
-	HINTS_COUNTERS(HINTS_METRIC)
-#undef HINTS_METRIC
-	ctl_printf(out, "# HELP sixfour_hints_rs_dropped_total Router Solicitations dropped.\n"
-		   "# TYPE sixfour_hints_rs_dropped_total counter\n");
-	for (unsigned v = 1; v < RA_RS_NVERDICTS; v++)
-		ctl_printf(out, "sixfour_hints_rs_dropped_total{reason=\"%s\"} %llu\n",
-			   ra_rs_verdict_name(v), (unsigned long long)h->c.rs_drops[v]);
-	ctl_printf(out, "# HELP sixfour_hints_dhcp6_dropped_total DHCPv6 messages dropped.\n"
-		   "# TYPE sixfour_hints_dhcp6_dropped_total counter\n");
-	for (unsigned v = 1; v < DHCP6_NVERDICTS; v++)
-		ctl_printf(out, "sixfour_hints_dhcp6_dropped_total{reason=\"%s\"} %llu\n",
-			   dhcp6_verdict_name(v), (unsigned long long)h->c.dhcp6_drops[v]);
-}
-
-/* `export radvd`, beside dns64's `export bind|unbound`. */
-static int cmd_export(void *arg, int argc, char **argv, struct ctl_out *out)
-{
-	if (argc != 2 || strcmp(argv[1], "radvd") != 0)
-		return CTL_PASS;
-	export_radvd(arg, out);
-	return 0;
+	struct counter_group g[8];
+	size_t n = counter_groups(state, g);
+	counters_emit(out, COUNTERS_PROMETHEUS, g, n, NULL);
 }
 
 const struct ctl_command hints_commands[] = {
 	{ "hints", "stats|export-radvd", "RA/DHCPv6 counters, or a radvd.conf fragment",
 	  cmd_hints },
-	{ "export", "radvd", "a radvd.conf fragment with RDNSS, DNSSL and nat64prefix",
-	  cmd_export },
 	{ NULL, NULL, NULL, NULL },
 };

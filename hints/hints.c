@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/counters.h"
 #include "common/ctl.h"
 #include "common/evloop.h"
 #include "common/rfc6052.h"
@@ -193,7 +194,6 @@ static void on_icmp(struct evloop *loop, int fd, uint32_t events, void *arg)
 					   &truncated);
 		if (len < 0)
 			return;		/* EAGAIN, or an error the next wake sees */
-		h->c.rs_received++;
 		struct ra_iface *ifc = iface_by_index(h, idx);
 		enum ra_rs_verdict v;
 		struct ra_rs_info info;
@@ -203,11 +203,11 @@ static void on_icmp(struct evloop *loop, int fd, uint32_t events, void *arg)
 			v = ra_rs_parse(buf, (size_t)len, hops,
 					IN6_IS_ADDR_UNSPECIFIED(&src.sin6_addr), &info);
 		if (v != RA_RS_OK) {
-			h->c.rs_drops[v]++;
+			counter_inc(&h->c.rs_drops[v], 1);
 			log_debug("hints: RS dropped: %s", ra_rs_verdict_name(v));
 			continue;
 		}
-		h->c.rs_valid++;
+		counter_inc(&h->c.ev[HINTS_C_rs_valid], 1);
 		ra_iface_solicited(ifc);
 	}
 }
@@ -228,7 +228,6 @@ static void on_dhcp(struct evloop *loop, int fd, uint32_t events, void *arg)
 					   &truncated);
 		if (len < 0)
 			return;
-		h->c.dhcp6_received++;
 		struct ra_iface *ifc = iface_by_index(h, idx);
 		struct dhcp6_request req;
 		enum dhcp6_verdict v;
@@ -264,7 +263,7 @@ static void on_dhcp(struct evloop *loop, int fd, uint32_t events, void *arg)
 				v = DHCP6_DROP_TOO_BIG;
 		}
 		if (v != DHCP6_OK) {
-			h->c.dhcp6_drops[v]++;
+			counter_inc(&h->c.dhcp6_drops[v], 1);
 			log_debug("hints: DHCPv6 message dropped: %s", dhcp6_verdict_name(v));
 			continue;
 		}
@@ -272,27 +271,23 @@ static void on_dhcp(struct evloop *loop, int fd, uint32_t events, void *arg)
 		src.sin6_port = htons(DHCP6_CLIENT_PORT);
 		src.sin6_scope_id = idx;
 		if (sendto(fd, out, (size_t)olen, 0, (struct sockaddr *)&src, sizeof(src)) < 0) {
-			h->c.dhcp6_send_errors++;
+			counter_inc(&h->c.ev[HINTS_C_dhcp6_send_errors], 1);
 			log_ratelimited(&h->log_lim, LOG_LVL_WARN, "hints: %s: DHCPv6 send: %s",
 					ifc->name, strerror(errno));
 			continue;
 		}
-		if (req.type == DHCP6_SOLICIT)
-			h->c.dhcp6_advertises++;
-		else
-			h->c.dhcp6_replies++;
+		counter_inc(&h->c.dhcp6_answers[req.type == DHCP6_SOLICIT ? HINTS_DHCP6_advertise :
+						    HINTS_DHCP6_reply], 1);
 	}
 }
 
-/* Every second: follow interface indexes (an interface may appear late or
- * be recreated) and notice a new version of the prefix set (reload, health
- * verdicts), which RFC 4861 6.2.4 lets us announce with fast RAs. */
-static void on_watch(struct evloop *loop, struct ev_timer *t, void *arg)
+/* A new version of the prefix set (reload, health verdicts): RFC 4861
+ * 6.2.4 lets us announce it with fast RAs, so a withdrawn PREF64 goes out
+ * with lifetime 0 as soon as the 6.2.6 spacing of multicast RAs allows.
+ * Called by the publisher at once (sixfour_watch_prefixes). */
+static void on_prefixes(void *arg)
 {
 	struct hints *h = arg;
-	(void)loop;
-	for (size_t i = 0; i < h->nifaces; i++)
-		iface_set_index(h, h->ifaces[i], if_nametoindex(h->ifaces[i]->name));
 	const struct prefix_set *set = prefix_pub_current(h->ctx->prefixes);
 	if (set && set->generation != h->prefix_generation) {
 		h->prefix_generation = set->generation;
@@ -301,6 +296,17 @@ static void on_watch(struct evloop *loop, struct ev_timer *t, void *arg)
 		for (size_t i = 0; i < h->nifaces; i++)
 			ra_iface_restart(h->ifaces[i]);
 	}
+}
+
+/* Every second: follow interface indexes (an interface may appear late or
+ * be recreated). */
+static void on_watch(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct hints *h = arg;
+	(void)loop;
+	for (size_t i = 0; i < h->nifaces; i++)
+		iface_set_index(h, h->ifaces[i], if_nametoindex(h->ifaces[i]->name));
+	on_prefixes(h);
 	ev_timer_arm(t, WATCH_INTERVAL_MS);
 }
 
@@ -452,6 +458,8 @@ static void *hints_start(struct sixfour_ctx *ctx)
 	const struct prefix_set *set = prefix_pub_current(ctx->prefixes);
 	h->prefix_generation = set ? set->generation : 0;
 	on_watch(h->loop, h->watch, h);		/* resolve indexes, first RAs */
+	if (sixfour_watch_prefixes(ctx, on_prefixes, h) != 0)
+		goto fail;
 	log_notice("hints: advertising on %zu interface(s)%s", h->nifaces,
 		   h->dhcp_fd >= 0 ? ", stateless DHCPv6 on" : "");
 	return h;
@@ -510,6 +518,7 @@ static void hints_stop(void *state)
 	struct hints *h = state;
 	if (!h)
 		return;
+	sixfour_unwatch_prefixes(h->ctx, h);
 	for (size_t i = 0; i < h->nifaces; i++)
 		ra_iface_free(h->ifaces[i], true);
 	h->nifaces = 0;

@@ -29,25 +29,44 @@ struct sixfour_ctx;
 #define RA_MIN_DELAY_BETWEEN_MS 3000
 #define RA_MAX_DELAY_MS 500
 
-/* Event counters, one list so names and fields cannot drift apart. */
+/* Counters (common/counters.h), one per event: RAs by why they were
+ * sent, DHCPv6 answers by type, other events, and drops by reason. */
+#define HINTS_RA_KINDS(X) \
+	X(unsolicited, "Router Advertisements sent on the timer") \
+	X(solicited, "Router Advertisements sent in answer to a Router Solicitation") \
+	X(final, "final Router Advertisements (zero lifetimes)")
+#define HINTS_DHCP6_ANSWERS(X) \
+	X(reply, "DHCPv6 Replies to Information-Requests") \
+	X(advertise, "DHCPv6 Advertises to Solicits")
 #define HINTS_COUNTERS(X) \
-	X(ra_sent) \
-	X(ra_unsolicited) \
-	X(ra_solicited) \
-	X(ra_final) \
-	X(ra_send_errors) \
-	X(pref64_withdrawn) \
-	X(rs_received) \
-	X(rs_valid) \
-	X(dhcp6_received) \
-	X(dhcp6_replies) \
-	X(dhcp6_advertises) \
-	X(dhcp6_send_errors)
+	X(ra_send_errors, "Router Advertisements the kernel did not take") \
+	X(pref64_withdrawn, "PREF64 options sent with lifetime 0 (prefix withdrawn)") \
+	X(rs_valid, "valid Router Solicitations") \
+	X(dhcp6_send_errors, "DHCPv6 answers the kernel did not take")
+
+enum hints_ra_kind {
+#define X(name, help) HINTS_RA_##name,
+	HINTS_RA_KINDS(X)
+#undef X
+	HINTS_RA__COUNT
+};
+enum hints_dhcp6_answer {
+#define X(name, help) HINTS_DHCP6_##name,
+	HINTS_DHCP6_ANSWERS(X)
+#undef X
+	HINTS_DHCP6__COUNT
+};
+enum hints_counter {
+#define X(name, help) HINTS_C_##name,
+	HINTS_COUNTERS(X)
+#undef X
+	HINTS_C__COUNT
+};
 
 struct hints_counters {
-#define HINTS_FIELD(name) uint64_t name;
-	HINTS_COUNTERS(HINTS_FIELD)
-#undef HINTS_FIELD
+	uint64_t ev[HINTS_C__COUNT];
+	uint64_t ra_sent[HINTS_RA__COUNT];
+	uint64_t dhcp6_answers[HINTS_DHCP6__COUNT];
 	uint64_t rs_drops[RA_RS_NVERDICTS];
 	uint64_t dhcp6_drops[DHCP6_NVERDICTS];
 };

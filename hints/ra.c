@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/counters.h"
 #include "common/evloop.h"
 #include "common/rfc6052.h"
 #include "common/subsys.h"
@@ -209,7 +210,7 @@ static void commit_advertised(struct ra_iface *ifc, const struct hints_adv_prefi
 	for (size_t i = 0; i < ifc->nadv; i++) {
 		if (adv_contains(now, nnow, &ifc->adv[i].addr, ifc->adv[i].len))
 			continue;
-		ifc->h->c.pref64_withdrawn++;
+		counter_inc(&ifc->h->c.ev[HINTS_C_pref64_withdrawn], 1);
 		char a[INET6_ADDRSTRLEN];
 		inet_ntop(AF_INET6, &ifc->adv[i].addr, a, sizeof(a));
 		log_info("hints: %s: PREF64 %s/%u withdrawn (lifetime 0)", ifc->name, a,
@@ -255,16 +256,15 @@ static int ra_send(struct ra_iface *ifc, bool final)
 	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 	if (sendmsg(h->icmp_fd, &msg, 0) < 0) {
 		int err = errno;
-		h->c.ra_send_errors++;
+		counter_inc(&h->c.ev[HINTS_C_ra_send_errors], 1);
 		log_ratelimited(&h->log_lim, LOG_LVL_WARN, "hints: %s: sending RA: %s", ifc->name,
 				strerror(err));
 		return -err;
 	}
 	commit_advertised(ifc, now, nnow);
-	h->c.ra_sent++;
+	counter_inc(&h->c.ra_sent[final ? HINTS_RA_final : ifc->solicited_pending ?
+				  HINTS_RA_solicited : HINTS_RA_unsolicited], 1);
 	ifc->sent++;
-	if (final)
-		h->c.ra_final++;
 	ifc->last_mcast_ms = evloop_now_ms(h->loop);
 	return 0;
 }
@@ -302,10 +302,6 @@ static void on_timer(struct evloop *loop, struct ev_timer *t, void *arg)
 		arm_at(ifc, evloop_now_ms(ifc->h->loop) + 1000);
 		return;
 	}
-	if (ifc->solicited_pending)
-		ifc->h->c.ra_solicited++;
-	else
-		ifc->h->c.ra_unsolicited++;
 	ifc->solicited_pending = false;
 	if (ifc->initial_left > 0)
 		ifc->initial_left--;

@@ -298,11 +298,14 @@ static void on_addr_event(struct evloop *loop, int fd, uint32_t events, void *ar
 	memcpy(before, n->steer, sizeof(before));
 	struct pool4 *pool = build_pool(n, n->ctx->cfg);
 	if (!pool) {
-		/* No address now: keep the old pool until one comes back. */
+		/* No address now: keep the old pool until one comes back, and
+		 * let health withdraw our prefixes meanwhile. */
 		n->nsteer = nbefore;
 		memcpy(n->steer, before, sizeof(before));
+		sixfour_datapath_report(n->ctx, true, "no IPv4 address for pool4");
 		return;
 	}
+	sixfour_datapath_report(n->ctx, false, NULL);
 	if (n->nsteer == nbefore && memcmp(before, n->steer, nbefore * sizeof(before[0])) == 0) {
 		pool4_free(pool);
 		return;

@@ -7,6 +7,7 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 lab_require_root
 lab_require rdisc6 tshark tcpdump
+tap_plan 9
 lab_setup
 lab_dns_start	# the daemon's mount namespace wants the lab's trust anchor
 

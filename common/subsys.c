@@ -1,0 +1,43 @@
+/* The few functions of the shared context (subsys.h). */
+#include "autoconf.h"
+#include "common/subsys.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/util.h"
+
+int sixfour_watch_prefixes(struct sixfour_ctx *ctx, void (*fn)(void *), void *arg)
+{
+	if (ctx->nwatchers >= SIXFOUR_MAX_WATCHERS)
+		return -ENOSPC;
+	ctx->watchers[ctx->nwatchers++] = (struct sixfour_watcher){ fn, arg };
+	return 0;
+}
+
+void sixfour_unwatch_prefixes(struct sixfour_ctx *ctx, void *arg)
+{
+	for (size_t i = 0; i < ctx->nwatchers;) {
+		if (ctx->watchers[i].arg == arg)
+			ctx->watchers[i] = ctx->watchers[--ctx->nwatchers];
+		else
+			i++;
+	}
+}
+
+void sixfour_prefixes_changed(struct sixfour_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nwatchers; i++)
+		ctx->watchers[i].fn(ctx->watchers[i].arg);
+}
+
+void sixfour_datapath_report(struct sixfour_ctx *ctx, bool down, const char *why)
+{
+	struct sixfour_datapath *dp = &ctx->datapath;
+	if (dp->down == down && (!down || strcmp(dp->why, why ? why : "") == 0))
+		return;
+	dp->down = down;
+	strlcpy_ok(dp->why, why ? why : "", sizeof(dp->why));
+	if (dp->notify)
+		dp->notify(dp->notify_arg);
+}
