@@ -67,11 +67,12 @@ struct sixfour_config {
 		char *root_hints;
 		char *trust_anchor;
 		unsigned edns_size;
-		unsigned max_synthesized;	/* 0 = what fits in 512 octets */
+		unsigned max_synthesized;	/* 0 = no cap */
 		uint64_t cache_size;
 		uint64_t tcp_idle_ms;
 		unsigned tcp_max_connections;
 		uint64_t query_timeout_ms;
+		uint64_t aaaa_wait_ms;		/* after the A answer (RFC 6147 5.1.3) */
 		struct str_list unbound_options;	/* "name: value", repeatable */
 	} dns64;
 

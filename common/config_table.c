@@ -51,10 +51,12 @@ const struct cfg_option cfg_options[] = {
 
 	/* [dns64] */
 	{ "dns64", "enable", CFG_BOOL, G(dns64.enable), "yes", .doc =
-	  "Run the DNS64 resolver (RFC 6147). A usable AAAA answer and NXDOMAIN pass "
-	  "through; NODATA, an answer with only excluded AAAA records, and SERVFAIL, "
-	  "FORMERR, NOTIMP or REFUSED (section 5.1.3) lead to an A lookup and "
-	  "synthesis; when that yields nothing the AAAA answer is sent. A DNSSEC-bogus "
+	  "Run the DNS64 resolver (RFC 6147). A usable AAAA answer (without its "
+	  "excluded records, section 5.1.4) and NXDOMAIN pass through; NODATA, an "
+	  "answer with only excluded AAAA records, SERVFAIL, FORMERR, NOTIMP or "
+	  "REFUSED and no answer at all (sections 5.1.2, 5.1.3, see aaaa-wait) are "
+	  "synthesized from the A records; when those yield nothing the AAAA answer is "
+	  "sent. A DNSSEC-bogus "
 	  "AAAA answer stays SERVFAIL. DO+CD queries get data without synthesis; AD "
 	  "is never set on synthesized data (section 5.5). ipv4only.arpa is answered "
 	  "locally (RFC 8880), ANY with one HINFO (RFC 8482)." },
@@ -79,8 +81,10 @@ const struct cfg_option cfg_options[] = {
 	{ "dns64", "edns-size", CFG_UINT, G(dns64.edns_size), "1232", 512, 4096, .reload = CFG_LIVE, .doc =
 	  "EDNS0 UDP payload size advertised and honoured." },
 	{ "dns64", "max-synthesized", CFG_UINT, G(dns64.max_synthesized), "0", 0, 1024, .reload = CFG_LIVE, .doc =
-	  "Cap on synthesized AAAA records per answer; 0 = what fits in 512 octets "
-	  "(at least one per active prefix). Records go A by A, every prefix each." },
+	  "Cap on synthesized AAAA records per answer; 0 = no cap: the whole RRset "
+	  "(RFC 2181 5.1), with TC=1 where it does not fit the client's UDP size and "
+	  "all of it over TCP. A cap cuts the RRset on every transport; records go A "
+	  "by A, every prefix each." },
 	{ "dns64", "cache-size", CFG_SIZE, G(dns64.cache_size), "64M", 0, UINT64_C(1) << 40, .doc =
 	  "Memory for the answer cache (finished responses, TTLs aged on the way "
 	  "out); 0 = no cache. Emptied by sixfourctl flush and by a prefix set change "
@@ -91,6 +95,11 @@ const struct cfg_option cfg_options[] = {
 	  .reload = CFG_LIVE, .doc = "Concurrent TCP connections; the oldest idle one goes first." },
 	{ "dns64", "query-timeout", CFG_DURATION, G(dns64.query_timeout_ms), "5s", 100, SEC(60),
 	  .reload = CFG_LIVE, .doc = "An upstream resolution that takes longer is answered SERVFAIL." },
+	{ "dns64", "aaaa-wait", CFG_DURATION, G(dns64.aaaa_wait_ms), "1s", 0, SEC(60),
+	  .reload = CFG_LIVE, .doc = "Once the A answer of an AAAA query is in, how much longer "
+	  "the AAAA answer may take; then it counts as empty (RFC 6147 5.1.3) and the "
+	  "answer is synthesized, as it is at once when the AAAA lookup fails (SERVFAIL, "
+	  "REFUSED: 5.1.2). Such answers are cached for 30 s at most." },
 	{ "dns64", "unbound-option", CFG_STR_LIST, G(dns64.unbound_options), "",
 	  .flags = CFG_MULTI, .doc =
 	  "Extra libunbound option \"name: value\" as in unbound.conf (double quotes "

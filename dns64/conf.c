@@ -47,6 +47,7 @@ struct dns64_conf *dns64_conf_new(const struct sixfour_config *cfg)
 	c->max_synthesized = cfg->dns64.max_synthesized;
 	c->edns_size = cfg->dns64.edns_size;
 	c->query_timeout_ms = cfg->dns64.query_timeout_ms;
+	c->aaaa_wait_ms = cfg->dns64.aaaa_wait_ms;
 	c->tcp_idle_ms = cfg->dns64.tcp_idle_ms;
 	c->tcp_max_connections = cfg->dns64.tcp_max_connections;
 	c->rl = dns64_ratelimit_new(cfg->ratelimit.dns_qps, cfg->ratelimit.dns_burst,

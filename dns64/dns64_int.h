@@ -32,7 +32,11 @@ struct dns64_tcp_conn;
 	X(cache_hits, "queries answered from the answer cache") \
 	X(cache_misses, "queries not in the answer cache") \
 	X(synthesized, "AAAA answers synthesized from A records (RFC 6147 5.1.5-5.1.8)") \
+	X(synthesized_aaaa_failed, "AAAA answers synthesized where the AAAA lookup failed (5.1.2, 5.1.3)") \
 	X(passthrough, "AAAA answers passed through (RFC 6147 5.1.1, 5.1.2)") \
+	X(passthrough_filtered, "AAAA answers passed through without their excluded records (5.1.4)") \
+	X(aaaa_rcode_as_empty, "AAAA answers with an error rcode, treated as empty (5.1.2)") \
+	X(aaaa_wait_expired, "AAAA lookups given up aaaa-wait after the A answer (5.1.3)") \
 	X(ptr_synthesized, "PTR answers through a CNAME to in-addr.arpa (RFC 6147 5.3.1)") \
 	X(ipv4only_local, "ipv4only.arpa answered locally (RFC 8880)") \
 	X(any_rfc8482, "ANY answered with one HINFO (RFC 8482)") \
@@ -101,6 +105,7 @@ struct dns64_conf {
 	unsigned max_synthesized;
 	unsigned edns_size;
 	uint64_t query_timeout_ms;
+	uint64_t aaaa_wait_ms;
 	uint64_t tcp_idle_ms;
 	unsigned tcp_max_connections;
 	struct dns64_ratelimit *rl;	/* shared by the workers (striped locks) */

@@ -1,12 +1,18 @@
 /* The life of one query: checks, answer cache, local answers (RFC 8880,
  * RFC 8482), then libunbound and the RFC 6147 steps:
- *   AAAA -> usable (5.1.1, 5.1.4)?  pass through
+ *   AAAA -> bogus (5.5)?            SERVFAIL, never synthesized
+ *        -> usable (5.1.1)?         pass through, excluded records removed
+ *                                   (5.1.4)
  *        -> NXDOMAIN (5.1.2)?       pass through
- *        -> bogus (5.5)?            SERVFAIL, never synthesized
- *        -> otherwise (5.1.3)       A answer -> synthesize (5.1.5-5.1.8)
+ *        -> otherwise: NODATA, only excluded records, another rcode or no
+ *           answer at all (5.1.2, 5.1.3: an empty answer)
+ *                                   A answer -> synthesize (5.1.5-5.1.8)
  * The A query goes out together with the AAAA query, so a name that needs
  * synthesis costs one round of upstream latency, not two; when the AAAA
- * answer is usable, the A query is cancelled or its answer ignored.
+ * answer is usable, the A query is cancelled or its answer ignored. Once
+ * the A answer holds records, the AAAA answer gets aaaa-wait more (5.1.3:
+ * an AAAA query that is never answered counts as empty), so a server
+ * that drops AAAA queries costs aaaa-wait, not query-timeout.
  *   PTR in a prefix's ip6.arpa      CNAME to in-addr.arpa, resolved (5.3.1)
  * and the response is encoded, cached and sent. Everything runs on the
  * thread that received the query (`io`: a worker for UDP, the main thread
@@ -30,6 +36,10 @@
 #define DNS64_MAX_ACTIVE 32
 /* RFC 8482 4.2: the HINFO answer to ANY; cached by clients for a while. */
 #define DNS64_ANY_TTL 3600
+/* Synthesized answers that stand in for a failed or missing AAAA answer
+ * are kept this long at most (here and by clients): the AAAA may work
+ * again soon (RFC 2308 7.1 bounds the caching of failures, too). */
+#define DNS64_FAILED_AAAA_TTL 30
 
 enum req_stage { ST_PLAIN, ST_AAAA, ST_PTR };
 
@@ -41,9 +51,11 @@ struct dns64_req {
 	enum req_stage stage;
 	struct dns64_resolver *res;
 	struct dns64_rq rq;
-	struct ev_timer *timer;
+	struct ev_timer *timer;		/* query-timeout */
+	struct ev_timer *aaaa_wait;	/* ST_AAAA: the A answer is in, the AAAA not */
 	struct dns_msg aaaa;		/* the AAAA answer, kept for 5.1.6 */
 	bool aaaa_done;
+	bool aaaa_failed;		/* no usable AAAA response at all (5.1.2, 5.1.3) */
 	struct dns64_rq rq_a;		/* the parallel A query (ST_AAAA) */
 	struct dns_msg a;
 	bool a_done, a_bogus, a_failed;
@@ -192,6 +204,7 @@ static void req_free(struct dns64_req *r)
 		dns64_resolver_cancel(r->res, &r->rq_a);
 	}
 	ev_timer_free(r->timer);
+	ev_timer_free(r->aaaa_wait);
 	dns_msg_free(&r->aaaa);
 	dns_msg_free(&r->a);
 	dns64_client_release(r->io, &r->cl);
@@ -212,15 +225,36 @@ static void req_fail(struct dns64_req *r, unsigned rcode)
 	req_free(r);
 }
 
+static void on_result(void *arg, const struct dns64_result *res);
+static void on_a_result(void *arg, const struct dns64_result *res);
+static void try_finish_a(struct dns64_req *r);
+
+/* 5.1.3: the AAAA query was not answered in time while the A answer is
+ * in: an empty answer. */
+static void aaaa_missing(struct dns64_req *r)
+{
+	dns64_resolver_cancel(r->res, &r->rq);
+	r->aaaa_done = r->aaaa_failed = true;
+	try_finish_a(r);
+}
+
+static void on_aaaa_wait(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct dns64_req *r = arg;
+	dns64_count(r->io, DNS64_C_aaaa_wait_expired);
+	aaaa_missing(r);
+}
+
 static void on_timeout(struct evloop *loop, struct ev_timer *t, void *arg)
 {
 	struct dns64_req *r = arg;
 	dns64_count(r->io, DNS64_C_upstream_timeout);
+	if (r->stage == ST_AAAA && !r->aaaa_done && r->a_done && !r->a_failed) {
+		aaaa_missing(r);	/* aaaa-wait reaches past query-timeout */
+		return;
+	}
 	req_fail(r, DNS_R_SERVFAIL);
 }
-
-static void on_result(void *arg, const struct dns64_result *res);
-static void on_a_result(void *arg, const struct dns64_result *res);
 
 static int req_resolve(struct dns64_req *r, const uint8_t *name, size_t nlen, uint16_t qtype)
 {
@@ -239,7 +273,10 @@ static void req_start(struct dns64_io *io, const struct dns_query *q,
 		return;
 	}
 	struct dns64_req *r = calloc(1, sizeof(*r));
-	if (!r || !(r->timer = ev_timer_new(io->loop, on_timeout, r))) {
+	if (!r || !(r->timer = ev_timer_new(io->loop, on_timeout, r)) ||
+	    (stage == ST_AAAA && !(r->aaaa_wait = ev_timer_new(io->loop, on_aaaa_wait, r)))) {
+		if (r)
+			ev_timer_free(r->timer);
 		free(r);
 		dns64_count(io, DNS64_C_drop_no_memory);
 		send_error(io, q, cl, DNS_R_SERVFAIL);
@@ -319,8 +356,21 @@ static void finish_ptr(struct dns64_req *r, const struct dns_msg *m)
 	req_free(r);
 }
 
-/* After the A lookup: synthesize, or send the AAAA answer (5.1.6). */
-static void finish_a(struct dns64_req *r, const struct dns_msg *a)
+/* An A answer with records to synthesize from (or a CNAME chain to one). */
+static bool a_has_records(const struct dns_msg *a)
+{
+	if (dns_msg_rcode(a) != DNS_R_NOERROR)
+		return false;
+	for (size_t i = 0; i < a->nrr; i++)
+		if (a->rr[i].section == DNS_S_AN && a->rr[i].type == DNS_T_A)
+			return true;
+	return false;
+}
+
+/* Both answers are in (or the AAAA one will not come): synthesize from
+ * the A answer (5.1.5-5.1.8), else send the AAAA answer as it was (5.1.6),
+ * or SERVFAIL when there was none. */
+static void finish_a(struct dns64_req *r)
 {
 	struct dns64_io *io = r->io;
 	struct dns64 *d = io->d;
@@ -330,7 +380,9 @@ static void finish_a(struct dns64_req *r, const struct dns_msg *a)
 	dns64_policy_get(dns64_conf_get(d), &pol);
 	struct dns_msg out;
 	dns_msg_init(&out);
-	int n = a ? dns64_synthesize(&r->aaaa, a, active, nactive, &pol, &out) : 0;
+	/* A failed AAAA lookup stands as an empty answer (no SOA: 5.1.7's
+	 * default negative TTL). */
+	int n = r->a_failed ? 0 : dns64_synthesize(&r->aaaa, &r->a, active, nactive, &pol, &out);
 	if (n < 0) {
 		dns64_count(io, DNS64_C_drop_no_memory);
 		dns_msg_free(&out);
@@ -338,9 +390,18 @@ static void finish_a(struct dns64_req *r, const struct dns_msg *a)
 		return;
 	}
 	if (n > 0) {
+		if (r->aaaa_failed)
+			for (size_t i = 0; i < out.nrr; i++)
+				if (out.rr[i].type == DNS_T_AAAA)
+					out.rr[i].ttl = MIN(out.rr[i].ttl, DNS64_FAILED_AAAA_TTL);
+		dns64_count(io, r->aaaa_failed ? DNS64_C_synthesized_aaaa_failed :
+			    DNS64_C_synthesized);
 		/* 5.5: AD is never set on synthesized data. */
-		dns64_count(io, DNS64_C_synthesized);
 		answer(io, &r->q, &r->cl, &out, false, current_gen(d));
+	} else if (r->aaaa_failed) {
+		req_fail(r, DNS_R_SERVFAIL);
+		dns_msg_free(&out);
+		return;
 	} else {
 		answer(io, &r->q, &r->cl, &r->aaaa, false, current_gen(d));
 	}
@@ -348,18 +409,24 @@ static void finish_a(struct dns64_req *r, const struct dns_msg *a)
 	req_free(r);
 }
 
-/* Both answers are in: synthesize (or fail closed on bogus A data). */
 static void try_finish_a(struct dns64_req *r)
 {
-	if (!r->aaaa_done || !r->a_done)
-		return;
-	if (r->a_bogus) {
+	if (r->a_done && r->a_bogus) {
+		/* 5.5: never synthesize from bogus data. */
 		dns64_count(r->io, DNS64_C_bogus);
 		req_fail(r, DNS_R_SERVFAIL);
 		return;
 	}
-	/* Without an A answer the AAAA answer still stands (5.1.6). */
-	finish_a(r, r->a_failed ? NULL : &r->a);
+	if (!r->aaaa_done) {
+		/* The A answer is in and could be synthesized from: the AAAA
+		 * answer gets aaaa-wait more (never past query-timeout). */
+		if (r->a_done && !r->a_failed && a_has_records(&r->a) &&
+		    !ev_timer_armed(r->aaaa_wait))
+			ev_timer_arm(r->aaaa_wait, dns64_conf_get(r->io->d)->aaaa_wait_ms);
+		return;
+	}
+	if (r->a_done)
+		finish_a(r);
 }
 
 static void on_a_result(void *arg, const struct dns64_result *res)
@@ -375,6 +442,48 @@ static void on_a_result(void *arg, const struct dns64_result *res)
 	try_finish_a(r);
 }
 
+/* The AAAA answer (ST_AAAA). */
+static void on_aaaa(struct dns64_req *r, const struct dns64_result *res, struct dns_msg *m)
+{
+	struct dns64_io *io = r->io;
+	struct dns64_policy pol;
+	dns64_policy_get(dns64_conf_get(io->d), &pol);
+	unsigned rcode = dns_msg_rcode(m);
+	if (rcode == DNS_R_NXDOMAIN || (rcode == DNS_R_NOERROR && dns64_has_usable_aaaa(m, &pol))) {
+		/* 5.1.1, 5.1.4: what is usable passes, excluded records do
+		 * not; a filtered RRset is no longer the validated one. */
+		struct dns_msg f;
+		dns_msg_init(&f);
+		int removed = dns64_filter_excluded(m, &pol, &f);
+		if (removed < 0) {
+			dns64_count(io, DNS64_C_drop_no_memory);
+			dns_msg_free(&f);
+			dns_msg_free(m);
+			req_fail(r, DNS_R_SERVFAIL);
+			return;
+		}
+		dns64_count(io, removed ? DNS64_C_passthrough_filtered : DNS64_C_passthrough);
+		answer(io, &r->q, &r->cl, removed ? &f : m, res->secure && !removed,
+		       current_gen(io->d));
+		dns_msg_free(&f);
+		dns_msg_free(m);
+		req_free(r);
+		return;
+	}
+	/* NODATA, only excluded AAAA, or another rcode (5.1.2, 5.1.3): the A
+	 * records of the same name decide. */
+	if (rcode != DNS_R_NOERROR) {
+		dns64_count(io, DNS64_C_aaaa_rcode_as_empty);
+		r->aaaa_failed = true;
+		dns_msg_free(m);
+	} else {
+		r->aaaa = *m;
+	}
+	ev_timer_cancel(r->aaaa_wait);
+	r->aaaa_done = true;
+	try_finish_a(r);
+}
+
 static void on_result(void *arg, const struct dns64_result *res)
 {
 	struct dns64_req *r = arg;
@@ -383,37 +492,32 @@ static void on_result(void *arg, const struct dns64_result *res)
 	struct dns_msg m;
 	enum dns_wire_err werr;
 	dns_msg_init(&m);
-	if (res->err != 0 || dns_msg_parse(res->pkt, res->len, &m, &werr) != 0) {
-		dns64_count(io, DNS64_C_upstream_error);
-		req_fail(r, DNS_R_SERVFAIL);
-		return;
-	}
 	if (res->bogus) {
 		/* 5.5: bogus data is never replaced by synthesis. */
 		dns64_count(io, DNS64_C_bogus);
-		dns_msg_free(&m);
 		req_fail(r, DNS_R_SERVFAIL);
 		return;
 	}
-	struct dns64_policy pol;
+	if (res->err != 0 || dns_msg_parse(res->pkt, res->len, &m, &werr) != 0) {
+		dns64_count(io, DNS64_C_upstream_error);
+		if (r->stage == ST_AAAA) {
+			/* 5.1.2: libunbound's SERVFAIL (the upstream's SERVFAIL,
+			 * REFUSED, or no answer) stands as an empty answer. */
+			ev_timer_cancel(r->aaaa_wait);
+			r->aaaa_done = r->aaaa_failed = true;
+			try_finish_a(r);
+			return;
+		}
+		req_fail(r, DNS_R_SERVFAIL);
+		return;
+	}
 	switch (r->stage) {
 	case ST_PLAIN:
 		answer(io, &r->q, &r->cl, &m, res->secure,
 		       r->q.qtype == DNS_T_AAAA ? current_gen(d) : 0);
 		break;
 	case ST_AAAA:
-		dns64_policy_get(dns64_conf_get(d), &pol);
-		if (dns_msg_rcode(&m) == DNS_R_NXDOMAIN ||
-		    (dns_msg_rcode(&m) == DNS_R_NOERROR && dns64_has_usable_aaaa(&m, &pol))) {
-			dns64_count(io, DNS64_C_passthrough);
-			answer(io, &r->q, &r->cl, &m, res->secure, current_gen(d));
-			break;
-		}
-		/* NODATA, only excluded AAAA, or another rcode (5.1.3):
-		 * the A records of the same name decide. */
-		r->aaaa = m;
-		r->aaaa_done = true;
-		try_finish_a(r);
+		on_aaaa(r, res, &m);
 		return;
 	case ST_PTR:
 		finish_ptr(r, &m);

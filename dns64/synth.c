@@ -2,6 +2,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -25,18 +26,29 @@ static bool v4_mapped_allowed(const struct dns64_policy *pol, struct in_addr v4)
 	return false;
 }
 
+/* An IN AAAA record of the answer section, and its address. */
+static bool answer_aaaa(const struct dns_msg *m, const struct dns_rr *rr, struct in6_addr *a)
+{
+	if (rr->section != DNS_S_AN || rr->type != DNS_T_AAAA || rr->rclass != DNS_C_IN ||
+	    rr->rdlen != 16)
+		return false;
+	memcpy(a, dns_rr_rdata(m, rr), 16);
+	return true;
+}
+
+static bool excluded_aaaa(const struct dns_rr *rr, const struct dns_msg *m,
+			  const struct dns64_policy *pol)
+{
+	struct in6_addr a;
+	return answer_aaaa(m, rr, &a) && dns64_aaaa_excluded(pol, &a);
+}
+
 bool dns64_has_usable_aaaa(const struct dns_msg *m, const struct dns64_policy *pol)
 {
-	for (size_t i = 0; i < m->nrr; i++) {
-		const struct dns_rr *rr = &m->rr[i];
-		if (rr->section != DNS_S_AN || rr->type != DNS_T_AAAA || rr->rclass != DNS_C_IN ||
-		    rr->rdlen != 16)
-			continue;
-		struct in6_addr a;
-		memcpy(&a, dns_rr_rdata(m, rr), 16);
-		if (!dns64_aaaa_excluded(pol, &a))
+	struct in6_addr a;
+	for (size_t i = 0; i < m->nrr; i++)
+		if (answer_aaaa(m, &m->rr[i], &a) && !dns64_aaaa_excluded(pol, &a))
 			return true;
-	}
 	return false;
 }
 
@@ -53,19 +65,47 @@ uint32_t dns64_negative_ttl(const struct dns_msg *m)
 	return DNS64_DEFAULT_NEG_TTL;
 }
 
-/* An AAAA record with a compressed owner: 2 + 10 + 16 octets. */
-#define AAAA_RR_COMPRESSED 28
-/* The DNS message size every client accepts (RFC 1035 4.2.1). */
-#define DNS_CLASSIC_UDP 512
-
-unsigned dns64_default_cap(size_t fixed, size_t nprefixes)
+/* An RRSIG (RFC 4034 3.1) whose Type Covered is AAAA, owned by `owner`. */
+static bool covers_aaaa_of(const struct dns_msg *m, const struct dns_rr *rr,
+			   const uint8_t *owner, size_t olen)
 {
-	size_t n = fixed < DNS_CLASSIC_UDP ? (DNS_CLASSIC_UDP - fixed) / AAAA_RR_COMPRESSED : 0;
-	if (n < nprefixes)
-		n = nprefixes;
-	if (n < 1)
-		n = 1;
-	return (unsigned)n;
+	return rr->section == DNS_S_AN && rr->type == DNS_T_RRSIG && rr->rdlen >= 2 &&
+	       get_be16(dns_rr_rdata(m, rr)) == DNS_T_AAAA &&
+	       dns_name_equal(dns_rr_name(m, rr), rr->name_len, owner, olen);
+}
+
+int dns64_filter_excluded(const struct dns_msg *in, const struct dns64_policy *pol,
+			  struct dns_msg *out)
+{
+	out->id = in->id;
+	out->flags = in->flags;
+	memcpy(out->qname, in->qname, in->qname_len);
+	out->qname_len = in->qname_len;
+	out->qtype = in->qtype;
+	out->qclass = in->qclass;
+	out->has_edns = in->has_edns;
+	out->edns_do = in->edns_do;
+	int removed = 0;
+	for (size_t i = 0; i < in->nrr; i++) {
+		const struct dns_rr *rr = &in->rr[i];
+		if (excluded_aaaa(rr, in, pol)) {
+			removed++;
+			continue;
+		}
+		bool stale_sig = false;
+		for (size_t j = 0; j < in->nrr && !stale_sig; j++)
+			stale_sig = excluded_aaaa(&in->rr[j], in, pol) &&
+				    covers_aaaa_of(in, rr, dns_rr_name(in, &in->rr[j]),
+						   in->rr[j].name_len);
+		if (stale_sig) {
+			removed++;
+			continue;
+		}
+		if (dns_msg_add(out, rr->section, dns_rr_name(in, rr), rr->name_len, rr->type,
+				rr->rclass, rr->ttl, dns_rr_rdata(in, rr), rr->rdlen))
+			return -ENOMEM;
+	}
+	return removed;
 }
 
 int dns64_synthesize(const struct dns_msg *aaaa, const struct dns_msg *a,
@@ -73,9 +113,6 @@ int dns64_synthesize(const struct dns_msg *aaaa, const struct dns_msg *a,
 		     const struct dns64_policy *pol, struct dns_msg *out)
 {
 	uint32_t neg_ttl = dns64_negative_ttl(aaaa);
-	/* Header, question and OPT, then the chain: what the cap leaves room
-	 * for is computed from them. */
-	size_t fixed = DNS_HDR_LEN + a->qname_len + 4 + DNS_OPT_LEN;
 	out->flags = a->flags & ~DNS_F_RCODE;
 	memcpy(out->qname, a->qname, a->qname_len);
 	out->qname_len = a->qname_len;
@@ -92,10 +129,10 @@ int dns64_synthesize(const struct dns_msg *aaaa, const struct dns_msg *a,
 		if (dns_msg_add(out, DNS_S_AN, dns_rr_name(a, rr), rr->name_len, rr->type,
 				rr->rclass, rr->ttl, dns_rr_rdata(a, rr), rr->rdlen))
 			return -ENOMEM;
-		fixed += rr->name_len + 10u + rr->rdlen;
 	}
-	unsigned cap = pol->max_synthesized ? pol->max_synthesized :
-		       dns64_default_cap(fixed, nprefixes);
+	/* RRsets are never cut (RFC 2181 5.1): a response too large for the
+	 * client's UDP size gets TC=1 on the way out, TCP carries it whole. */
+	unsigned cap = pol->max_synthesized ? pol->max_synthesized : UINT_MAX;
 	int made = 0;
 	for (size_t i = 0; i < a->nrr && (unsigned)made < cap; i++) {
 		const struct dns_rr *rr = &a->rr[i];

@@ -18,7 +18,7 @@ struct dns64_policy {
 	size_t nexclude;
 	const struct cidr *mapped;	/* IPv4 addresses that may be synthesized */
 	size_t nmapped;
-	unsigned max_synthesized;	/* 0 = what fits in 512 octets */
+	unsigned max_synthesized;	/* 0 = no cap: the whole RRset (RFC 2181 5.1) */
 };
 
 /* RFC 6147 5.1.7: the TTL used when no SOA came with the negative answer. */
@@ -30,19 +30,23 @@ struct dns64_policy {
 /* Section 5.1.4: true when the address is in an exclude range. */
 bool dns64_aaaa_excluded(const struct dns64_policy *pol, const struct in6_addr *a);
 /* True when the answer section holds an IN AAAA record that is not
- * excluded: such an answer is passed through unchanged (5.1.1). */
+ * excluded: such an answer is passed through (5.1.1). */
 bool dns64_has_usable_aaaa(const struct dns_msg *m, const struct dns64_policy *pol);
+/* Section 5.1.4: copies `in` into `out` (initialised, empty) without the
+ * excluded AAAA records of its answer section and, when any went, without
+ * the RRSIGs over the AAAA RRset they belonged to (they would no longer
+ * validate). Returns how many records were removed (0: `out` is a plain
+ * copy), or -ENOMEM. */
+int dns64_filter_excluded(const struct dns_msg *in, const struct dns64_policy *pol,
+			  struct dns_msg *out);
 /* Section 5.1.7 with RFC 2308 5: the negative-cache TTL is the smaller of
  * the SOA's TTL and its MINIMUM field; DNS64_DEFAULT_NEG_TTL without SOA. */
 uint32_t dns64_negative_ttl(const struct dns_msg *m);
-/* The default cap: how many AAAA records (28 octets each, owner name
- * compressed) fit in 512 octets after `fixed` octets, at least `nprefixes`. */
-unsigned dns64_default_cap(size_t fixed, size_t nprefixes);
-
 /* Sections 5.1.5-5.1.8: builds into `out` (initialised, empty) the answer
  * to an AAAA query from the A response: the A response's CNAME and DNAME
  * records in order, then per A record one AAAA per prefix in `prefixes`,
- * TTL = min(A TTL, negative TTL of the AAAA response). IPv4 addresses
+ * TTL = min(A TTL, negative TTL of the AAAA response); all of them unless
+ * the policy sets an explicit cap. IPv4 addresses
  * outside `mapped`, or non-global ones under the Well-Known Prefix (RFC 6052
  * 3.1), are skipped. Returns the number of AAAA records made (0 means: send
  * the AAAA response instead, 5.1.6), or -ENOMEM. */

@@ -8,6 +8,7 @@ src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$src/tests/netns/lib.sh"
 lab_require_root
 lab_require dig python3 named-checkconf unbound-checkconf
+tap_plan 85
 
 WKP=64:ff9b::
 SITE2=2001:db8:64::
@@ -21,6 +22,10 @@ printf 'www A %s\nalias CNAME www.example.\nchain CNAME alias\n' "$LAB_SERVER4" 
 lab_zone other. "$LAB_DIR/other.zone"
 printf 'www A %s\n' "$LAB_SERVER4" >"$LAB_DIR/bogus.zone"
 lab_zone bogus.example "$LAB_DIR/bogus.zone" bogus
+many=()
+for i in $(seq 1 40); do
+	many+=("many A 192.88.99.$((100 + i))")
+done
 big=()
 for i in $(seq 1 12); do
 	big+=("bigtxt TXT \"$(printf '%0200d' "$i")\"")
@@ -33,7 +38,7 @@ lab_records example. \
 	"longttl 3600 A $LAB_SERVER4" "shortttl 60 A $LAB_SERVER4" \
 	"dead NS ns.dead.example." "ns.dead.example. A 192.88.99.99" \
 	"lame NS ns.lame.example." "ns.lame.example. A $LAB_ARPA4" \
-	"${big[@]}"
+	"${big[@]}" "${many[@]}"
 lab_dns_start
 
 cat >"$LAB_DIR/dns64.ini" <<EOF
@@ -75,8 +80,8 @@ tap_is "two A records x two prefixes = four AAAA" "$(qs multi.example AAAA)" \
 tap_is "a real AAAA passes through unchanged" "$(qs dual.example AAAA)" "$LAB_DUAL6"
 tap_is "AAAA only in exclude ranges: synthesized from A" "$(qs excluded.example AAAA)" \
 	"2001:db8:64::c058:6350 64:ff9b::c058:6350"
-tap_is "excluded and usable AAAA mixed: the answer passes through" \
-	"$(qs mixed.example AAAA)" "2001:db8:dead::1 $LAB_DUAL6"
+tap_is "excluded and usable AAAA mixed: only the usable one passes (5.1.4)" \
+	"$(qs mixed.example AAAA)" "$LAB_DUAL6"
 tap_is "a ::ffff mapped AAAA is excluded: synthesized" "$(qs mapped.example AAAA)" \
 	"2001:db8:64::c058:6350 64:ff9b::c058:6350"
 tap_is "non-global IPv4 is never put under the Well-Known Prefix (RFC 6052 3.1)" \
@@ -132,6 +137,14 @@ tap_like "dig retries it over TCP and gets all 12 strings" "$out" 'ANSWER: 12,'
 out=$(q +noedns +ignore bigtxt.example TXT)
 tap_like "without EDNS the limit is 512 octets (TC)" "$out" 'flags:[^;]* tc[ ;]'
 tap_unlike "... and no OPT record is sent to a client without EDNS" "$out" 'OPT PSEUDOSECTION'
+# RFC 2181 5.1: 40 A records x 2 active prefixes = 80 AAAA, never cut.
+out=$(q +noedns +ignore many.example AAAA)
+tap_like "80 synthesized AAAA over UDP without EDNS: TC=1" "$out" 'flags:[^;]* tc[ ;]'
+tap_like "... and no partial RRset" "$out" 'ANSWER: 0,'
+out=$(q +bufsize=4096 +ignore many.example AAAA)
+tap_like "... over EDNS 4096 (more than edns-size 1232): TC=1 too" "$out" 'flags:[^;]* tc[ ;]'
+tap_is "... over TCP: all 80" "$(q +tcp +short many.example AAAA | wc -l)" 80
+tap_is "... and dig's retry after TC gets all 80" "$(q +short many.example AAAA | wc -l)" 80
 # 100 queries on one TCP connection in one write (pipelined, more than the
 # 64 a connection may have in flight): two names that synthesize, 98 that
 # do not exist (uncached, so they really queue up behind each other).

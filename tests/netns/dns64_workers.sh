@@ -10,6 +10,7 @@ src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$src/tests/netns/lib.sh"
 lab_require_root
 lab_require /usr/bin/python3
+tap_plan 22
 
 lab_setup
 recs=()

@@ -41,6 +41,7 @@ static size_t build(uint8_t *buf, size_t cap, struct dns_builder *b, const struc
 
 int main(void)
 {
+	plan(25);
 	struct dns64_cache *c = dns64_cache_new(1 << 20);
 	uint8_t buf[1024], out[1024];
 	struct dns_builder b;

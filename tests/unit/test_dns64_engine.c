@@ -31,7 +31,7 @@
 /* Assertions the replay file makes: one per expect, check and counter
  * line, and one per scenario for its clean end. Changing the file means
  * changing this number, so a scenario cannot silently disappear. */
-#define REPLAY_ASSERTIONS 99
+#define REPLAY_ASSERTIONS 153
 /* Assertions of this file's own (the replay file parses, its scenarios
  * were all run). */
 #define OWN_ASSERTIONS 2

@@ -10,6 +10,8 @@
 #include "dns64/synth.h"
 #include "tests/unit/tap.h"
 
+#define SYNTH_ASSERTIONS 61
+
 static const uint8_t www[] = "\003www\007example";	/* 13 octets with the root */
 static const uint8_t alias[] = "\005alias\005other";	/* 13 */
 static const uint8_t zone[] = "\007example";		/* 9 */
@@ -213,8 +215,61 @@ static void test_synthesize(void)
 	dns_msg_free(&a);
 	dns_msg_free(&aaaa);
 
-	is_int(dns64_default_cap(12 + 17 + 11, 2), 16, "default cap: (512 - 40) / 28");
-	is_int(dns64_default_cap(600, 3), 3, "default cap never below the prefix count");
+	/* No cap unless one is set: the whole RRset (RFC 2181 5.1). */
+	struct dns_msg a40, aaaa0;
+	dns_msg_init(&a40);
+	dns_msg_init(&aaaa0);
+	memcpy(a40.qname, www, sizeof(www));
+	a40.qname_len = sizeof(www);
+	for (int i = 0; i < 40; i++) {
+		char v4[32];
+		snprintf(v4, sizeof(v4), "192.88.99.%d", 100 + i);
+		add_a(&a40, www, sizeof(www), v4, 300);
+	}
+	dns_msg_init(&out);
+	is_int(dns64_synthesize(&aaaa0, &a40, both, 2, &pol, &out), 80,
+	       "no cap: 40 A x 2 prefixes = 80 AAAA");
+	is_int(out.nrr, 80, "... all of them in the answer");
+	dns_msg_free(&out);
+	dns_msg_free(&a40);
+}
+
+/* 5.1.4: excluded AAAA records leave a mixed RRset, and so does its RRSIG. */
+static void test_filter(void)
+{
+	struct cidr ex[2];
+	cidr_parse("::ffff:0:0/96", &ex[0], false);
+	cidr_parse("2001:db8::/32", &ex[1], false);
+	struct dns64_policy pol = { .exclude = ex, .nexclude = 2 };
+	struct dns_msg m, out;
+	char t[INET6_ADDRSTRLEN];
+	dns_msg_init(&m);
+	add_aaaa(&m, "::ffff:192.88.99.80");
+	add_aaaa(&m, "3fff:0:99::80");
+	add_aaaa(&m, "2001:db8:dead::1");
+	uint8_t sig[2] = { 0, DNS_T_AAAA };
+	dns_msg_add(&m, DNS_S_AN, www, sizeof(www), DNS_T_RRSIG, DNS_C_IN, 300, sig, 2);
+	uint8_t sig_a[2] = { 0, DNS_T_A };
+	dns_msg_add(&m, DNS_S_AN, zone, sizeof(zone), DNS_T_RRSIG, DNS_C_IN, 300, sig_a, 2);
+	add_soa(&m, 300, 300);
+	ok(dns64_has_usable_aaaa(&m, &pol), "a mixed RRset has a usable record");
+	dns_msg_init(&out);
+	is_int(dns64_filter_excluded(&m, &pol, &out), 3,
+	       "two excluded AAAA and the RRSIG over the RRset removed");
+	is_int(out.nrr, 3, "the usable AAAA, the unrelated RRSIG and the SOA stay");
+	is_str(aaaa_text(&out, 0, t), "3fff:0:99::80", "... the usable AAAA first");
+	is_int(out.rr[1].type, DNS_T_RRSIG, "... an RRSIG over another owner's A stays");
+	is_int(out.rr[2].section, DNS_S_NS, "... the authority section is kept");
+	dns_msg_free(&out);
+	dns_msg_free(&m);
+	dns_msg_init(&m);
+	add_aaaa(&m, "3fff:0:99::80");
+	dns_msg_add(&m, DNS_S_AN, www, sizeof(www), DNS_T_RRSIG, DNS_C_IN, 300, sig, 2);
+	dns_msg_init(&out);
+	is_int(dns64_filter_excluded(&m, &pol, &out), 0, "nothing excluded: nothing removed");
+	is_int(out.nrr, 2, "... the RRSIG stays with its RRset");
+	dns_msg_free(&out);
+	dns_msg_free(&m);
 }
 
 static void test_ptr(void)
@@ -302,9 +357,11 @@ static void test_ipv4only(void)
 
 int main(void)
 {
+	plan(SYNTH_ASSERTIONS);
 	test_exclude();
 	test_negative_ttl();
 	test_synthesize();
+	test_filter();
 	test_ptr();
 	test_ipv4only();
 	return tap_done();

@@ -153,6 +153,7 @@ static void *rl_worker(void *arg)
 
 int main(void)
 {
+	plan(20);
 	cache_case("8 MiB, 3000 names, 4 threads", 8u << 20, 3000, false);
 	cache_case("2 MiB, 40000 names, 4 threads", 2u << 20, 40000, false);
 	cache_case("8 MiB with a flusher", 8u << 20, 3000, true);
