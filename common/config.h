@@ -83,6 +83,7 @@ struct sixfour_config {
 		struct pool4_list pool4;
 		unsigned max_sessions;
 		unsigned max_sessions_per_client;
+		unsigned max_ports_per_client;
 		unsigned client_prefix_len;
 		enum nat64_filtering filtering;
 		uint64_t tcp_est_timeout_ms;
@@ -93,6 +94,8 @@ struct sixfour_config {
 		uint64_t frag_timeout_ms;
 		unsigned frag_max_datagrams;	/* per worker (nat64/frag.h) */
 		bool reassemble_unchecksummed_udp;
+		unsigned icmp_errors_per_second;
+		unsigned icmp_errors_per_destination;
 	} nat64;
 
 	struct {

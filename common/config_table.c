@@ -121,9 +121,23 @@ const struct cfg_option cfg_options[] = {
 	  "Empty: the host's own IPv4 addresses, ports 61001-65535, followed as they "
 	  "change." },
 	{ "nat64", "max-sessions", CFG_UINT, G(nat64.max_sessions), "65536", 16, 16777216, .doc =
-	  "Session table size; the least recently used session is evicted when full." },
+	  "Session table size. When it is full the cheapest entry goes first: acked "
+	  "handoff cache entries, then sessions that never saw a reply and transitory "
+	  "TCP, taken from the client holding the most of them, oldest first; a client "
+	  "within its fair share (max-sessions / clients) displaces one over it before "
+	  "it loses anything itself, and an established TCP connection confirmed by its "
+	  "initiator is the last to go." },
 	{ "nat64", "max-sessions-per-client", CFG_UINT, G(nat64.max_sessions_per_client), "4096",
 	  1, 16777216, .reload = CFG_LIVE, .doc = "Sessions one client (see client-prefix-len) may hold." },
+	{ "nat64", "pool4-ports-per-client", CFG_UINT, G(nat64.max_ports_per_client), "1024",
+	  1, 65536, .reload = CFG_LIVE, .doc =
+	  "pool4 ports (mappings) one client may hold per protocol (RFC 6888 REQ-4); at "
+	  "its share a client reuses its own cheapest mapping. At the default share the "
+	  "default pool (ports 61001-65535, 4535 per host address) serves 4 clients per "
+	  "address and protocol in full, a pool item with ports 1024-65535 serves 63 per "
+	  "address; beyond that clients share: when an address is full, a client with "
+	  "fewer ports takes mappings back from the holders with the most, cheapest "
+	  "first." },
 	{ "nat64", "client-prefix-len", CFG_UINT, G(nat64.client_prefix_len), "56", 1, 128,
 	  .doc = "IPv6 prefix length that counts as one client." },
 	{ "nat64", "filtering", CFG_ENUM, G(nat64.filtering), "endpoint-independent",
@@ -146,6 +160,15 @@ const struct cfg_option cfg_options[] = {
 	{ "nat64", "reassemble-udp-no-checksum", CFG_BOOL, G(nat64.reassemble_unchecksummed_udp),
 	  "yes", .reload = CFG_LIVE, .doc = "Reassemble fragmented IPv4 UDP without a checksum to compute one for "
 	  "IPv6 (RFC 7915 4.5); no: drop it." },
+	{ "nat64", "icmp-errors-per-second", CFG_UINT, G(nat64.icmp_errors_per_second), "1000",
+	  1, 1000000, .reload = CFG_LIVE, .doc =
+	  "ICMP errors the translator itself originates, per second in all (RFC 4443 "
+	  "2.4 (f)), shared by the workers; errors over it are not sent and are counted "
+	  "as icmp_suppressed." },
+	{ "nat64", "icmp-errors-per-destination", CFG_UINT, G(nat64.icmp_errors_per_destination),
+	  "10", 1, 1000000, .reload = CFG_LIVE, .doc =
+	  "ICMP errors per second (and burst) toward one destination (an IPv6 /64 or an "
+	  "IPv4 address), per worker: a spoofed source gets no more than this." },
 
 	/* [handoff] */
 	{ "handoff", "enable", CFG_BOOL, G(handoff.enable), "yes", .doc =

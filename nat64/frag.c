@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include "common/counters.h"
 #include "nat64/xlate_priv.h"
 
 /* The unfragmentable part of an IPv6 fragment (header + extension headers
@@ -86,7 +87,8 @@ void nat64_frag_free(struct nat64_frag_table *t)
 
 void nat64_frag_get_stats(const struct nat64_frag_table *t, struct nat64_frag_stats *out)
 {
-	*out = t->st;
+	for (unsigned i = 0; i < NAT64_FRAG__COUNT; i++)
+		out->c[i] = counter_get(&t->st.c[i]);
 }
 
 void nat64_frag_expire(struct nat64_frag_table *t, uint64_t now_ms)
@@ -95,7 +97,7 @@ void nat64_frag_expire(struct nat64_frag_table *t, uint64_t now_ms)
 		struct frag_entry *e = &t->entries[i];
 		if (e->used && now_ms - e->start_ms >= t->timeout_ms) {
 			entry_drop(t, e);
-			t->st.timeouts++;
+			counter_inc(&t->st.c[NAT64_FRAG_timeouts], 1);
 		}
 	}
 }
@@ -128,7 +130,7 @@ static struct frag_entry *find_or_add(struct nat64_frag_table *t, uint64_t now_m
 	if (!free_slot) {
 		free_slot = oldest(t);
 		entry_drop(t, free_slot);
-		t->st.evicted++;
+		counter_inc(&t->st.c[NAT64_FRAG_evicted], 1);
 	}
 	struct frag_entry *e = free_slot;
 	memset(e, 0, offsetof(struct frag_entry, hdr));
@@ -170,7 +172,7 @@ static enum nat64_verdict assemble(struct nat64_frag_table *t, struct frag_entry
 	}
 	*whole = o;
 	*whole_len = len;
-	t->st.reassembled++;
+	counter_inc(&t->st.c[NAT64_FRAG_reassembled], 1);
 	return NAT64_CONTINUE;
 }
 
@@ -199,7 +201,7 @@ enum nat64_verdict nat64_frag_add(struct nat64_frag_table *t, uint64_t now_ms, i
 	uint32_t end = start + n;
 	/* Every piece but the last is a multiple of 8 (RFC 791, RFC 8200). */
 	if ((l3->mf && (n % 8 || n == 0)) || end > FRAG_DATA_MAX || hdr_len > FRAG_HDR_MAX) {
-		t->st.too_big++;
+		counter_inc(&t->st.c[NAT64_FRAG_too_big], 1);
 		return NAT64_DROP_FRAGMENT_LIMIT;
 	}
 	const uint8_t *src = p + (family == AF_INET ? 12 : 8);
@@ -212,7 +214,7 @@ enum nat64_verdict nat64_frag_add(struct nat64_frag_table *t, uint64_t now_ms, i
 			return NAT64_HELD;	/* a duplicate */
 		if (start < q->end && q->start < end) {
 			entry_drop(t, e);	/* RFC 5722: overlap kills it */
-			t->st.overlaps++;
+			counter_inc(&t->st.c[NAT64_FRAG_overlaps], 1);
 			return NAT64_DROP_FRAGMENT_OVERLAP;
 		}
 	}
@@ -225,14 +227,14 @@ enum nat64_verdict nat64_frag_add(struct nat64_frag_table *t, uint64_t now_ms, i
 	}
 	if (inconsistent) {
 		entry_drop(t, e);
-		t->st.overlaps++;
+		counter_inc(&t->st.c[NAT64_FRAG_overlaps], 1);
 		return NAT64_DROP_FRAGMENT_OVERLAP;
 	}
 	if (!l3->mf)
 		e->total = end;
 	if (e->npieces == NAT64_FRAG_MAX_PIECES) {
 		entry_drop(t, e);
-		t->st.too_big++;
+		counter_inc(&t->st.c[NAT64_FRAG_too_big], 1);
 		return NAT64_DROP_FRAGMENT_LIMIT;
 	}
 	/* Make room under the byte cap, oldest first (never this one). */
@@ -245,11 +247,11 @@ enum nat64_verdict nat64_frag_add(struct nat64_frag_table *t, uint64_t now_ms, i
 		}
 		if (!o) {
 			entry_drop(t, e);
-			t->st.too_big++;
+			counter_inc(&t->st.c[NAT64_FRAG_too_big], 1);
 			return NAT64_DROP_FRAGMENT_LIMIT;
 		}
 		entry_drop(t, o);
-		t->st.evicted++;
+		counter_inc(&t->st.c[NAT64_FRAG_evicted], 1);
 	}
 	if (end > e->data_cap) {
 		size_t cap = e->data_cap ? e->data_cap : 2048;
@@ -269,7 +271,7 @@ enum nat64_verdict nat64_frag_add(struct nat64_frag_table *t, uint64_t now_ms, i
 	e->pieces[e->npieces++] = (struct piece){ start, end };
 	e->held += n;
 	t->bytes += n;
-	t->st.held++;
+	counter_inc(&t->st.c[NAT64_FRAG_held], 1);
 	if (start == 0) {
 		e->have_first = true;
 		memcpy(e->hdr, p, hdr_len);

@@ -35,13 +35,24 @@
 
 struct nat64_frag_table;
 
+/* Reassembly events (common/counters.h). */
+#define NAT64_FRAG_COUNTERS(X) \
+	X(held, "fragments stored for reassembly") \
+	X(reassembled, "datagrams completed") \
+	X(timeouts, "datagrams dropped unfinished by age") \
+	X(evicted, "datagrams dropped to make room") \
+	X(overlaps, "datagrams dropped for overlapping pieces") \
+	X(too_big, "fragments beyond 64 KB or the piece limit")
+
+enum nat64_frag_counter {
+#define X(name, help) NAT64_FRAG_##name,
+	NAT64_FRAG_COUNTERS(X)
+#undef X
+	NAT64_FRAG__COUNT
+};
+
 struct nat64_frag_stats {
-	uint64_t held;		/* fragments stored */
-	uint64_t reassembled;	/* datagrams completed */
-	uint64_t timeouts;	/* datagrams dropped unfinished by age */
-	uint64_t evicted;	/* datagrams dropped to make room */
-	uint64_t overlaps;	/* datagrams dropped for overlapping pieces */
-	uint64_t too_big;	/* fragments beyond 64 KB or the piece limit */
+	uint64_t c[NAT64_FRAG__COUNT];
 };
 
 /* `max_datagrams` in progress at once, `max_bytes` held in total, each
@@ -49,6 +60,7 @@ struct nat64_frag_stats {
 struct nat64_frag_table *nat64_frag_new(size_t max_datagrams, size_t max_bytes,
 					uint32_t timeout_ms);
 void nat64_frag_free(struct nat64_frag_table *t);
+/* The table's counters (its owner thread writes them; any may read). */
 void nat64_frag_get_stats(const struct nat64_frag_table *t, struct nat64_frag_stats *out);
 /* Drops datagrams older than the timeout; the determine steps call it on
  * each fragment, a worker may also call it when idle. */

@@ -375,24 +375,56 @@ enum nat64_verdict nat64_icmp_error_4to6(const struct nat64_xlate_cfg *cfg,
 
 #define OWN_ERROR_HLIM 64
 
-static bool rate_allow(struct nat64_icmp_limit *l)
+/* Refills a bucket of `rate` per second holding at most `burst`. */
+static uint32_t refill(uint32_t tokens, uint64_t *last_ms, uint64_t now, uint32_t rate,
+		       uint32_t burst)
+{
+	if (*last_ms == 0 || now < *last_ms) {
+		*last_ms = now ? now : 1;
+		return burst;
+	}
+	uint64_t add = (now - *last_ms) * rate / 1000;
+	if (add) {
+		*last_ms = now;
+		return (uint32_t)MIN((uint64_t)burst, tokens + add);
+	}
+	return tokens;
+}
+
+/* RFC 4443 2.4 (f): may one more error go to `dst` (16 octets, an IPv4
+ * address in the first 4)? */
+static bool rate_allow(struct nat64_icmp_limit *l, const uint8_t *dst)
 {
 	if (!l)
 		return true;
-	uint64_t now = monotonic_ms();
-	if (l->last_ms == 0) {
-		l->tokens = l->burst;
-		l->last_ms = now;
+	uint64_t now = l->now_ms ? l->now_ms : monotonic_ms();
+	if (l->per_sec) {
+		l->tokens = refill(l->tokens, &l->last_ms, now, l->per_sec, MAX(l->burst, 1u));
+		if (l->tokens == 0)
+			goto suppress;
 	}
-	uint64_t add = (now - l->last_ms) * l->per_sec / 1000;
-	if (add) {
-		l->tokens = (uint32_t)MIN((uint64_t)l->burst, l->tokens + add);
-		l->last_ms = now;
+	if (l->dst_per_sec) {
+		uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ (uintptr_t)l;
+		for (unsigned i = 0; i < 16; i++)
+			h = (h ^ dst[i]) * UINT64_C(0x100000001b3);
+		struct nat64_icmp_dst *d = &l->dst[(h ^ h >> 29) % NAT64_ICMP_DST_SLOTS];
+		if (d->last_ms == 0 || memcmp(d->key, dst, 16) != 0) {
+			memcpy(d->key, dst, 16);
+			d->last_ms = 0;
+			d->tokens = 0;
+		}
+		uint32_t burst = MAX(l->dst_burst, 1u);
+		d->tokens = refill(d->tokens, &d->last_ms, now, l->dst_per_sec, burst);
+		if (d->tokens == 0)
+			goto suppress;
+		d->tokens--;
 	}
-	if (l->tokens == 0)
-		return false;
-	l->tokens--;
+	if (l->per_sec)
+		l->tokens--;
 	return true;
+suppress:
+	__atomic_store_n(&l->suppressed, l->suppressed + 1, __ATOMIC_RELAXED);
+	return false;
 }
 
 enum nat64_verdict nat64_icmp_owe(const struct nat64_xlate_cfg *cfg, const struct nat64_pkt *pkt,
@@ -400,7 +432,9 @@ enum nat64_verdict nat64_icmp_owe(const struct nat64_xlate_cfg *cfg, const struc
 				  struct nat64_out *out, enum nat64_verdict reason)
 {
 	enum nat64_verdict v = nat64_icmp_error(cfg, pkt, type, code, param, out);
-	if (v == NAT64_ICMP_SENT || v == NAT64_DROP_RATE_LIMITED || v == NAT64_DROP_NO_BUFFER)
+	/* An error held back by the rate limit is counted there; the packet
+	 * still counts under its own reason. */
+	if (v == NAT64_ICMP_SENT || v == NAT64_DROP_NO_BUFFER)
 		return v;
 	return reason;
 }
@@ -426,7 +460,10 @@ enum nat64_verdict nat64_icmp_error(const struct nat64_xlate_cfg *cfg,
 		static const uint8_t zero[16];
 		if (d[8] == 0xff || memcmp(d + 8, zero, 16) == 0)
 			return NAT64_DROP_BAD_HEADER;
-		if (!rate_allow(cfg->icmp_limit))
+		/* One destination: the sender's /64. */
+		uint8_t key[16] = { 0 };
+		memcpy(key, d + 8, 8);
+		if (!rate_allow(cfg->icmp_limit, key))
 			return NAT64_DROP_RATE_LIMITED;
 		size_t head = IPV6_HDR_LEN + ICMP_HDR_LEN;
 		size_t copy = MIN(pkt->len, (size_t)ICMP6_ERROR_MAX - head);
@@ -456,7 +493,9 @@ enum nat64_verdict nat64_icmp_error(const struct nat64_xlate_cfg *cfg,
 	uint32_t src = get_be32(d + 12);
 	if (src == 0 || src == 0xffffffffu || (src >> 28) == 0xe || (src >> 24) == 127)
 		return NAT64_DROP_BAD_HEADER;	/* RFC 1812 4.3.2.7 */
-	if (!rate_allow(cfg->icmp_limit))
+	uint8_t key[16] = { 0 };
+	memcpy(key, d + 12, 4);
+	if (!rate_allow(cfg->icmp_limit, key))
 		return NAT64_DROP_RATE_LIMITED;
 	size_t head = IPV4_HDR_LEN + ICMP_HDR_LEN;
 	size_t copy = MIN(pkt->len, (size_t)ICMP4_ERROR_MAX - head);

@@ -17,6 +17,7 @@
 #include "common/evloop.h"
 #include "common/log.h"
 #include "common/privdrop.h"
+#include "common/publish.h"
 #include "common/rfc6052.h"
 #include "nat64/frag.h"
 #include "nat64/handoff_glue.h"
@@ -267,6 +268,7 @@ static void session_cfg_from(const struct sixfour_config *cfg, struct session_cf
 	*sc = (struct session_cfg){
 		.max_sessions = cfg->nat64.max_sessions,
 		.max_per_client = cfg->nat64.max_sessions_per_client,
+		.max_ports_per_client = cfg->nat64.max_ports_per_client,
 		.client_prefix_len = cfg->nat64.client_prefix_len,
 		.filtering = cfg->nat64.filtering,
 		.tcp_est_ms = cfg->nat64.tcp_est_timeout_ms,
@@ -277,6 +279,18 @@ static void session_cfg_from(const struct sixfour_config *cfg, struct session_cf
 	};
 }
 
+/* Settings the workers read per packet (a packet that sees the old value
+ * is harmless): at start and on every reload. */
+static void live_settings(struct nat64 *n, const struct sixfour_config *cfg)
+{
+	atomic_store(&n->v6_stats_len, cfg->stats.v6_prefix_len);
+	atomic_store(&n->v4_stats_len, cfg->stats.v4_prefix_len);
+	atomic_store(&n->bandwidth, cfg->ratelimit.bandwidth);
+	atomic_store(&n->reassemble_udp, cfg->nat64.reassemble_unchecksummed_udp);
+	atomic_store(&n->icmp_rate, cfg->nat64.icmp_errors_per_second);
+	atomic_store(&n->icmp_dst_rate, cfg->nat64.icmp_errors_per_destination);
+}
+
 /* --- events on the main loop --- */
 
 static void on_sweep(struct evloop *loop, struct ev_timer *t, void *arg)
@@ -284,6 +298,11 @@ static void on_sweep(struct evloop *loop, struct ev_timer *t, void *arg)
 	struct nat64 *n = arg;
 	session_expire(n->sessions, monotonic_ms(), nat64_syn_timeout, n);
 	ev_timer_arm(t, SWEEP_MS);
+}
+
+static void pool_free_retired(void *p)
+{
+	pool4_free(p);
 }
 
 /* Host addresses changed: in shared mode the pool follows them. */
@@ -310,16 +329,10 @@ static void on_addr_event(struct evloop *loop, int fd, uint32_t events, void *ar
 		pool4_free(pool);
 		return;
 	}
-	if (n->nold_pools == ARRAY_SIZE(n->old_pools)) {
-		log_warn("nat64: too many address changes; restart to follow them");
-		pool4_free(pool);
-		n->nsteer = nbefore;
-		memcpy(n->steer, before, sizeof(before));
-		return;
-	}
-	/* Workers may still read the old pool: retire it, free at stop. */
-	n->old_pools[n->nold_pools++] = atomic_exchange(&n->pool, pool);
+	/* Workers may still read the old pool: retire it (common/publish.h);
+	 * the table marks its live mappings in the new one first. */
 	session_table_set_pool(n->sessions, pool);
+	publish_retire(n->ctx->publish, atomic_exchange(&n->pool, pool), pool_free_retired);
 	own_addresses(n, n->ctx->cfg);
 	unreserve_ports(n);
 	reserve_ports(n);
@@ -355,9 +368,7 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	n->enabled = true;
 	strlcpy_ok(n->dev, cfg->nat64.device, sizeof(n->dev));
 	n->mtu = cfg->nat64.mtu;
-	atomic_store(&n->v6_stats_len, cfg->stats.v6_prefix_len);
-	atomic_store(&n->bandwidth, cfg->ratelimit.bandwidth);
-	atomic_store(&n->v4_stats_len, cfg->stats.v4_prefix_len);
+	live_settings(n, cfg);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	n->nworkers = cfg->general.workers ? cfg->general.workers : (unsigned)(ncpu > 0 ? ncpu : 1);
 	if (n->nworkers > NAT64_MAX_WORKERS)
@@ -392,7 +403,6 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	 * which comes back translated (xlate.h); 1280 would clamp every
 	 * IPv4 server to 1260. */
 	n->xcfg.ipv6_mtu = (uint16_t)MIN(n->mtu, 65535u);
-	atomic_store(&n->reassemble_udp, cfg->nat64.reassemble_unchecksummed_udp);
 	reserve_ports(n);
 	if (apply_routing(n, cfg) != 0)
 		goto fail;
@@ -472,12 +482,7 @@ static int nat64_reload(void *state, const struct sixfour_config *cfg, char *err
 	struct session_cfg sc;
 	session_cfg_from(cfg, &sc);
 	session_table_reconfigure(n->sessions, &sc);
-	atomic_store(&n->v6_stats_len, cfg->stats.v6_prefix_len);
-	atomic_store(&n->bandwidth, cfg->ratelimit.bandwidth);
-	atomic_store(&n->v4_stats_len, cfg->stats.v4_prefix_len);
-	/* Read per packet by the workers; a packet seeing the old value is
-	 * harmless. */
-	atomic_store(&n->reassemble_udp, cfg->nat64.reassemble_unchecksummed_udp);
+	live_settings(n, cfg);
 	/* Routes and nftables follow the new translate prefixes. */
 	if (apply_routing(n, cfg) != 0) {
 		snprintf(err, errlen, "routes or nftables could not be updated (see the log)");
@@ -513,8 +518,6 @@ static void nat64_stop(void *state)
 	free(n->workers);
 	session_table_free(n->sessions);
 	pool4_free(atomic_load(&n->pool));
-	for (unsigned i = 0; i < n->nold_pools; i++)
-		pool4_free(n->old_pools[i]);
 	free(n);
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/counters.h"
 #include "common/ctl.h"
 #include "common/util.h"
 #include "nat64/frag.h"
@@ -14,20 +15,16 @@
 #include "nat64/nat64_priv.h"
 #include "nat64/session.h"
 
-static const char *const path_counter_names[] = {
-#define X(name, text) #name,
-	NAT64_PATH_COUNTERS(X)
-#undef X
+static const struct counter_desc path_desc[] = { NAT64_PATH_COUNTERS(COUNTER_DESC) };
+static const struct counter_desc drop_desc[] = { NAT64_DROP_REASONS(COUNTER_DESC) };
+static const struct counter_desc session_desc[] = { SESSION_COUNTERS(COUNTER_DESC) };
+static const struct counter_desc frag_desc[] = { NAT64_FRAG_COUNTERS(COUNTER_DESC) };
+/* The table's levels and its memory, one group. */
+static const struct counter_desc gauge_desc[] = {
+	SESSION_GAUGES(COUNTER_DESC)
+	{ "memory", "octets allocated for the session table" },
 };
-
-static const char *const drop_names[] = {
-	[NAT64_CONTINUE] = "continue",
-	[NAT64_ICMP_SENT] = "icmp_sent",
-	[NAT64_HELD] = "held",
-#define X(name, text) [NAT64_DROP_##name] = #name,
-	NAT64_DROP_REASONS(X)
-#undef X
-};
+#define NDROPS (NAT64_VERDICT_COUNT - NAT64_DROP_TRUNCATED)
 
 static const char *proto_name(uint8_t p)
 {
@@ -50,8 +47,8 @@ static void merge_traffic(const struct nat64 *n, struct merged *m)
 		return;
 	for (unsigned w = 0; w < n->nworkers; w++) {
 		const struct nat64_traffic *t = &n->workers[w].traffic;
-		m->other_packets += nat64_ld(&t->other_packets);
-		m->other_bytes += nat64_ld(&t->other_bytes);
+		m->other_packets += counter_get(&t->other_packets);
+		m->other_bytes += counter_get(&t->other_bytes);
 		for (unsigned i = 0; i < NAT64_TRAFFIC_SLOTS; i++) {
 			const struct nat64_traffic_slot *s = &t->slot[i];
 			uint8_t fam = __atomic_load_n(&s->family, __ATOMIC_ACQUIRE);
@@ -66,8 +63,8 @@ static void merge_traffic(const struct nat64 *n, struct merged *m)
 				memcpy(m->v[k].key, s->key, 16);
 				m->n++;
 			}
-			m->v[k].packets += nat64_ld(&s->packets);
-			m->v[k].bytes += nat64_ld(&s->bytes);
+			m->v[k].packets += counter_get(&s->packets);
+			m->v[k].bytes += counter_get(&s->bytes);
 		}
 	}
 }
@@ -101,83 +98,63 @@ static void print_traffic(const struct nat64 *n, struct ctl_out *out)
 	free(m.v);
 }
 
-/* Reassembly counters of every worker (read while they run: a figure may
- * lag by a packet). */
-static void print_frags(const struct nat64 *n, struct ctl_out *out)
+/* Everything `nat64 stats` and the metrics endpoint show, summed over the
+ * workers (read while they run: a figure may lag by a packet). */
+struct stats {
+	struct nat64_path_counters pc;
+	struct session_counters sc;
+	uint64_t gauges[SESSION_G__COUNT + 1];
+	struct nat64_frag_stats frag;
+	struct counter_group groups[6];
+};
+
+static void collect(struct nat64 *n, struct stats *st)
 {
-	struct nat64_frag_stats sum = { 0 }, one;
+	memset(st, 0, sizeof(*st));
+	nat64_path_counters_sum(n, &st->pc);
+	session_get_counters(n->sessions, &st->sc);
+	memcpy(st->gauges, st->sc.g, sizeof(st->sc.g));
+	st->gauges[SESSION_G__COUNT] = session_table_memory(n->sessions);
 	for (unsigned w = 0; w < n->nworkers; w++) {
+		struct nat64_frag_stats one;
 		nat64_frag_get_stats(n->workers[w].frags, &one);
-		sum.held += one.held;
-		sum.reassembled += one.reassembled;
-		sum.timeouts += one.timeouts;
-		sum.evicted += one.evicted;
-		sum.overlaps += one.overlaps;
-		sum.too_big += one.too_big;
+		for (unsigned i = 0; i < NAT64_FRAG__COUNT; i++)
+			st->frag.c[i] += one.c[i];
 	}
-	ctl_printf(out, out->json ? ",\"fragments\":{\"held\":%llu,\"reassembled\":%llu,"
-		   "\"timeouts\":%llu,\"evicted\":%llu,\"overlaps\":%llu,\"too_big\":%llu}"
-		   : "fragments: held %llu, reassembled %llu, timeouts %llu, evicted %llu, "
-		   "overlaps %llu, too big %llu\n",
-		   (unsigned long long)sum.held, (unsigned long long)sum.reassembled,
-		   (unsigned long long)sum.timeouts, (unsigned long long)sum.evicted,
-		   (unsigned long long)sum.overlaps, (unsigned long long)sum.too_big);
+	const struct counter_group g[] = {
+		{ "packets", "nat64_packets", "Translator packet and octet counts.", "counter",
+		  NULL, COUNTER_TOTAL, path_desc, NAT64_PC__COUNT, st->pc.c, false },
+		{ "drops", "nat64_drops", "Packets dropped, by reason.", "reason", NULL,
+		  COUNTER_TOTAL, drop_desc, NDROPS, &st->pc.drops[NAT64_DROP_TRUNCATED], false },
+		{ "sessions", "nat64_sessions", "Session table levels.", NULL, NULL, COUNTER_GAUGE,
+		  gauge_desc, ARRAY_SIZE(gauge_desc), st->gauges, false },
+		{ "session_events", "nat64_session_events", "Session table events.", "event",
+		  NULL, COUNTER_TOTAL, session_desc, SESSION_C__COUNT, st->sc.c, false },
+		{ "fragments", "nat64_fragments", "Fragment reassembly events.", "event", NULL,
+		  COUNTER_TOTAL, frag_desc, NAT64_FRAG__COUNT, st->frag.c, false },
+	};
+	memcpy(st->groups, g, sizeof(g));
 }
 
 void nat64_print_stats(struct nat64 *n, struct ctl_out *out)
 {
-	struct nat64_path_counters pc;
-	nat64_path_counters_sum(n, &pc);
-	struct session_counters sc;
-	session_get_counters(n->sessions, &sc);
-	const uint64_t *pcv = &pc.rx6;
-	const uint64_t *scv = &sc.created;
+	struct stats *st = calloc(1, sizeof(*st));
+	if (!st)
+		return;
+	collect(n, st);
 	if (out->json) {
 		ctl_printf(out, "{\"enabled\":true,\"device\":");
 		ctl_json_str(out, n->dev);
-		ctl_printf(out, ",\"packets\":{");
-		for (size_t i = 0; i < ARRAY_SIZE(path_counter_names); i++)
-			ctl_printf(out, "%s\"%s\":%llu", i ? "," : "", path_counter_names[i],
-				   (unsigned long long)pcv[i]);
-		ctl_printf(out, "},\"drops\":{");
-		bool first = true;
-		for (unsigned v = NAT64_DROP_TRUNCATED; v < NAT64_VERDICT_COUNT; v++) {
-			ctl_printf(out, "%s\"%s\":%llu", first ? "" : ",", drop_names[v],
-				   (unsigned long long)pc.drops[v]);
-			first = false;
-		}
-		ctl_printf(out, "},\"sessions\":{\"count\":%llu,\"bib\":%llu,\"clients\":%llu,"
-			   "\"tcp\":%llu,\"udp\":%llu,\"icmp\":%llu,\"acked\":%llu,\"memory\":%zu",
-			   (unsigned long long)sc.sessions, (unsigned long long)sc.bibs,
-			   (unsigned long long)sc.clients, (unsigned long long)sc.by_proto[0],
-			   (unsigned long long)sc.by_proto[1], (unsigned long long)sc.by_proto[2],
-			   (unsigned long long)sc.acked, session_table_memory(n->sessions));
-		for (size_t i = 0; session_counter_names[i]; i++)
-			ctl_printf(out, ",\"%s\":%llu", session_counter_names[i],
-				   (unsigned long long)scv[i]);
-		ctl_printf(out, "}");
-		print_frags(n, out);
+		ctl_printf(out, ",\"queues\":%u,", n->nworkers);
+		counters_emit(out, COUNTERS_JSON, st->groups, 5, NULL);
 		print_traffic(n, out);
 		ctl_printf(out, "}\n");
-		return;
+	} else {
+		ctl_printf(out, "device %s, %u queue(s)\n", n->dev, n->nworkers);
+		counters_emit(out, COUNTERS_TEXT, st->groups, 5, NULL);
+		print_traffic(n, out);
 	}
-	ctl_printf(out, "device %s, %u queue(s)\npackets:\n", n->dev, n->nworkers);
-	for (size_t i = 0; i < ARRAY_SIZE(path_counter_names); i++)
-		ctl_printf(out, "  %-14s %llu\n", path_counter_names[i], (unsigned long long)pcv[i]);
-	ctl_printf(out, "drops:\n");
-	for (unsigned v = NAT64_DROP_TRUNCATED; v < NAT64_VERDICT_COUNT; v++)
-		ctl_printf(out, "  %-22s %llu\n", drop_names[v], (unsigned long long)pc.drops[v]);
-	ctl_printf(out, "sessions: %llu (tcp %llu, udp %llu, icmp %llu; acked %llu), bib %llu, "
-		   "clients %llu, table memory %zu bytes\n", (unsigned long long)sc.sessions,
-		   (unsigned long long)sc.by_proto[0], (unsigned long long)sc.by_proto[1],
-		   (unsigned long long)sc.by_proto[2], (unsigned long long)sc.acked,
-		   (unsigned long long)sc.bibs, (unsigned long long)sc.clients,
-		   session_table_memory(n->sessions));
-	for (size_t i = 0; session_counter_names[i]; i++)
-		ctl_printf(out, "  %-16s %llu\n", session_counter_names[i],
-			   (unsigned long long)scv[i]);
-	print_frags(n, out);
-	print_traffic(n, out);
+	free(st);
 }
 
 struct list_arg {
@@ -203,14 +180,16 @@ static void print_one(void *arg, const struct session_record *r)
 		ctl_printf(out, "%s{\"proto\":\"%s\",\"client\":\"%s\",\"client_port\":%u,"
 			   "\"remote6\":\"%s\",\"remote4\":\"%s\",\"remote_port\":%u,"
 			   "\"pool4\":\"%s\",\"pool_port\":%u,\"tcp_state\":\"%s\","
-			   "\"state\":\"%s\",\"pinned\":%s,\"expires_s\":%lld}",
+			   "\"state\":\"%s\",\"pinned\":%s,\"class\":\"%s\",\"expires_s\":%lld}",
 			   la->n ? "," : "", proto_name(r->proto), c6, r->client_port, r6, r4,
 			   r->remote_port, p4, r->pool_port, tcp, state,
-			   r->pinned ? "true" : "false", expires);
+			   r->pinned ? "true" : "false", session_evict_class_name(r->evict_class),
+			   expires);
 	} else {
-		ctl_printf(out, "%-4s [%s]:%u -> [%s]:%u  as %s:%u -> %s:%u  %s %s", 
+		ctl_printf(out, "%-4s [%s]:%u -> [%s]:%u  as %s:%u -> %s:%u  %s %s %s",
 			   proto_name(r->proto), c6, r->client_port, r6, r->remote_port, p4,
-			   r->pool_port, r4, r->remote_port, tcp, state);
+			   r->pool_port, r4, r->remote_port, tcp, state,
+			   session_evict_class_name(r->evict_class));
 		if (expires >= 0)
 			ctl_printf(out, " expires %llds", expires);
 		ctl_printf(out, "\n");
@@ -237,44 +216,33 @@ void nat64_metrics(void *state, struct ctl_out *out)
 	struct nat64 *n = state;
 	if (!n || !n->enabled)
 		return;
-	struct nat64_path_counters pc;
-	nat64_path_counters_sum(n, &pc);
-	struct session_counters sc;
-	session_get_counters(n->sessions, &sc);
-	const uint64_t *pcv = &pc.rx6;
-	const uint64_t *scv = &sc.created;
-	ctl_printf(out, "# HELP sixfour_nat64_packets_total Translator packet and octet counts.\n"
-		   "# TYPE sixfour_nat64_packets_total counter\n");
-	for (size_t i = 0; i < ARRAY_SIZE(path_counter_names); i++)
-		ctl_printf(out, "sixfour_nat64_packets_total{counter=\"%s\"} %llu\n",
-			   path_counter_names[i], (unsigned long long)pcv[i]);
-	ctl_printf(out, "# HELP sixfour_nat64_drops_total Packets dropped, by reason.\n"
-		   "# TYPE sixfour_nat64_drops_total counter\n");
-	for (unsigned v = NAT64_DROP_TRUNCATED; v < NAT64_VERDICT_COUNT; v++)
-		ctl_printf(out, "sixfour_nat64_drops_total{reason=\"%s\"} %llu\n", drop_names[v],
-			   (unsigned long long)pc.drops[v]);
-	ctl_printf(out, "# HELP sixfour_nat64_sessions Sessions in the table, by protocol.\n"
-		   "# TYPE sixfour_nat64_sessions gauge\n"
-		   "sixfour_nat64_sessions{proto=\"tcp\"} %llu\n"
-		   "sixfour_nat64_sessions{proto=\"udp\"} %llu\n"
-		   "sixfour_nat64_sessions{proto=\"icmp\"} %llu\n",
-		   (unsigned long long)sc.by_proto[0], (unsigned long long)sc.by_proto[1],
-		   (unsigned long long)sc.by_proto[2]);
-	ctl_printf(out, "# HELP sixfour_nat64_session_events_total Session table events.\n"
-		   "# TYPE sixfour_nat64_session_events_total counter\n");
-	for (size_t i = 0; session_counter_names[i]; i++)
-		ctl_printf(out, "sixfour_nat64_session_events_total{event=\"%s\"} %llu\n",
-			   session_counter_names[i], (unsigned long long)scv[i]);
+	struct stats *st = calloc(1, sizeof(*st));
+	if (!st)
+		return;
+	collect(n, st);
+	counters_emit(out, COUNTERS_PROMETHEUS, st->groups, 5, NULL);
+	free(st);
+	/* Per client prefix (or IPv4 prefix for packets of no client). */
+	static const struct counter_desc prefix_desc[] = {
+		{ "packets", "Packets per client IPv6 prefix, or per IPv4 prefix for packets "
+			     "of no client." },
+		{ "bytes", "Octets per client IPv6 prefix, or per IPv4 prefix for packets of "
+			   "no client." },
+	};
 	struct merged m;
 	merge_traffic(n, &m);
-	ctl_printf(out, "# HELP sixfour_nat64_prefix_packets_total Packets per client IPv6 "
-		   "prefix, or per IPv4 prefix for packets of no client.\n"
-		   "# TYPE sixfour_nat64_prefix_packets_total counter\n");
 	for (size_t k = 0; k < m.n; k++) {
-		char a[INET6_ADDRSTRLEN];
+		char a[INET6_ADDRSTRLEN], label[INET6_ADDRSTRLEN + 16];
 		inet_ntop(m.v[k].family, m.v[k].key, a, sizeof(a));
-		ctl_printf(out, "sixfour_nat64_prefix_packets_total{prefix=\"%s/%u\"} %llu\n", a,
-			   m.v[k].len, (unsigned long long)m.v[k].packets);
+		snprintf(label, sizeof(label), "prefix=\"%s/%u\"", a, m.v[k].len);
+		uint64_t v[2] = { m.v[k].packets, m.v[k].bytes };
+		struct counter_group g = { "prefix", "nat64_prefix", NULL, NULL, label,
+					   COUNTER_TOTAL, prefix_desc, 2, v, false };
+		/* The first prefix writes the families' headers. */
+		if (k == 0)
+			counters_emit(out, COUNTERS_PROMETHEUS, &g, 1, NULL);
+		else
+			counters_prometheus_values(out, &g);
 	}
 	free(m.v);
 	nat64_handoff_metrics(n->handoff, out);

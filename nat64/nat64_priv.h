@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/counters.h"
 #include "common/subsys.h"
 #include "nat64/nft.h"
 #include "nat64/xlate.h"
@@ -24,25 +25,31 @@
  * per IPv6 /32, and per IPv4 /24 for packets that belong to no client). */
 #define NAT64_TRAFFIC_SLOTS 256
 
-/* Path counters beyond the drop reasons. */
+/* Path counters beyond the drop reasons (common/counters.h). */
 #define NAT64_PATH_COUNTERS(X) \
 	X(rx6, "IPv6 packets read from the TUN") \
 	X(rx4, "IPv4 packets read from the TUN") \
 	X(tx4, "IPv4 packets written (translated 6->4)") \
 	X(tx6, "IPv6 packets written (translated 4->6)") \
 	X(icmp_sent, "ICMP errors the translator originated") \
+	X(icmp_suppressed, "ICMP errors not sent: over the rate limit (RFC 4443 2.4 (f))") \
 	X(hairpinned, "packets hairpinned (RFC 6146 3.8)") \
-	X(syn_stored, "inbound SYNs held for simultaneous open") \
-	X(held, "fragments held for reassembly") \
 	X(write_errors, "TUN writes that failed") \
 	X(rx_bytes, "octets read") \
 	X(tx_bytes, "octets written")
 
-struct nat64_path_counters {
-#define X(name, text) uint64_t name;
+enum nat64_path_counter {
+#define X(name, text) NAT64_PC_##name,
 	NAT64_PATH_COUNTERS(X)
 #undef X
-	uint64_t drops[NAT64_VERDICT_COUNT];
+	NAT64_PC__COUNT
+};
+
+/* One worker's counters: written by the worker only (counter_inc), read
+ * by the control thread (counter_get; may lag by a packet, never tear). */
+struct nat64_path_counters {
+	uint64_t c[NAT64_PC__COUNT];
+	uint64_t drops[NAT64_VERDICT_COUNT];	/* by enum nat64_verdict */
 };
 
 struct nat64_traffic_slot {
@@ -69,9 +76,9 @@ struct nat64_worker {
 	uint32_t ipv4_id;
 	uint8_t *in, *out, *out2;
 	struct nat64_frag_table *frags;	/* this worker's reassembly (frag.h) */
-	/* Written by the worker only; read by the control thread with
-	 * relaxed atomics (counters may lag by a packet, never tear). */
 	struct nat64_path_counters c;
+	/* This worker's limit on the ICMP errors it originates (xlate.h). */
+	struct nat64_icmp_limit icmp_limit;
 	struct nat64_traffic traffic;
 	/* [ratelimit] bandwidth, split evenly between workers so that no
 	 * worker waits for another: this worker's token bucket in bytes. */
@@ -89,9 +96,9 @@ struct nat64 {
 	int ifindex;
 	atomic_bool stopping;		/* workers leave (see path.c) */
 	struct nat64_nl *nl;
-	struct pool4 *_Atomic pool;	/* replaced when host addresses change */
-	struct pool4 *old_pools[16];	/* retired pools, freed at stop */
-	unsigned nold_pools;
+	/* Replaced when host addresses change; the old version is retired
+	 * through ctx->publish (workers read it without a lock). */
+	struct pool4 *_Atomic pool;
 	struct session_table *sessions;
 	bool shared_mode;		/* pool4 on the host's own addresses */
 	struct nat64_nft_steer steer[NAT64_MAX_STEER];
@@ -103,6 +110,10 @@ struct nat64 {
 	_Atomic unsigned v6_stats_len, v4_stats_len;
 	atomic_bool reassemble_udp;	/* copied into each packet's xlate cfg */
 	_Atomic uint64_t bandwidth;	/* bytes/s for all workers, 0 = no cap */
+	/* ICMP errors we originate: per second in all, and to one destination. */
+	_Atomic unsigned icmp_rate, icmp_dst_rate;
+	struct nat64_icmp_limit main_icmp_limit;	/* the main thread's errors */
+	uint64_t main_icmp_sent;
 	struct ev_timer *sweep;
 	int ev_fd;			/* address events, -1 = none */
 	struct nat64_worker *workers;
@@ -126,18 +137,7 @@ void nat64_workers_stop(struct nat64 *n);
 void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len);
 /* Answers a stored inbound SYN whose wait ran out (RFC 6146 3.5.2.2). */
 void nat64_syn_timeout(void *arg, const uint8_t *pkt, size_t len);
-/* Sums the workers' counters. */
+/* Sums the workers' counters (ICMP limiters included). */
 void nat64_path_counters_sum(const struct nat64 *n, struct nat64_path_counters *out);
-
-static inline uint64_t nat64_ld(const uint64_t *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-/* A single writer bumps a counter others may read: no locked instruction. */
-static inline void nat64_inc(uint64_t *p, uint64_t by)
-{
-	__atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + by, __ATOMIC_RELAXED);
-}
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/counters.h"
 #include "common/log.h"
 #include "common/publish.h"
 #include "common/rfc6052.h"
@@ -50,8 +51,8 @@ static void traffic_count(struct nat64_traffic *t, int family, const void *addr,
 	/* Packets come in trains of one flow: try the last slot first. */
 	struct nat64_traffic_slot *last = t->last;
 	if (last && last->family == family && memcmp(last->key, key, 16) == 0) {
-		nat64_inc(&last->packets, 1);
-		nat64_inc(&last->bytes, bytes);
+		counter_inc(&last->packets, 1);
+		counter_inc(&last->bytes, bytes);
 		return;
 	}
 	uint64_t h = 1469598103934665603ull;
@@ -66,13 +67,13 @@ static void traffic_count(struct nat64_traffic *t, int family, const void *addr,
 		}
 		if (s->family == family && memcmp(s->key, key, 16) == 0) {
 			t->last = s;
-			nat64_inc(&s->packets, 1);
-			nat64_inc(&s->bytes, bytes);
+			counter_inc(&s->packets, 1);
+			counter_inc(&s->bytes, bytes);
 			return;
 		}
 	}
-	nat64_inc(&t->other_packets, 1);
-	nat64_inc(&t->other_bytes, bytes);
+	counter_inc(&t->other_packets, 1);
+	counter_inc(&t->other_bytes, bytes);
 }
 
 /* --- output --- */
@@ -99,19 +100,20 @@ static bool bandwidth_allows(struct nat64_worker *w, size_t len)
 	return true;
 }
 
-static void write_out(struct nat64_worker *w, const struct nat64_out *out, uint64_t *counter)
+static void write_out(struct nat64_worker *w, const struct nat64_out *out,
+		      enum nat64_path_counter counter)
 {
 	const uint8_t *p = out->buf;
 	unsigned count = out->count ? out->count : 1;
 	for (unsigned k = 0; k < count; k++) {
 		size_t len = out->count ? out->pkt_len[k] : out->len;
 		if (!bandwidth_allows(w, len)) {
-			nat64_inc(&w->c.drops[NAT64_DROP_RATE_LIMITED], 1);
+			counter_inc(&w->c.drops[NAT64_DROP_RATE_LIMITED], 1);
 		} else if (write(w->fd, p, len) != (ssize_t)len) {
-			nat64_inc(&w->c.write_errors, 1);
+			counter_inc(&w->c.c[NAT64_PC_write_errors], 1);
 		} else {
-			nat64_inc(counter, 1);
-			nat64_inc(&w->c.tx_bytes, len);
+			counter_inc(&w->c.c[counter], 1);
+			counter_inc(&w->c.c[NAT64_PC_tx_bytes], len);
 		}
 		p += len;
 	}
@@ -120,7 +122,20 @@ static void write_out(struct nat64_worker *w, const struct nat64_out *out, uint6
 static void drop(struct nat64_worker *w, enum nat64_verdict v)
 {
 	if (v < NAT64_VERDICT_COUNT)
-		nat64_inc(&w->c.drops[v], 1);
+		counter_inc(&w->c.drops[v], 1);
+}
+
+/* The ICMP error limits ([nat64] icmp-errors-per-second, split between
+ * `share` threads, and icmp-errors-per-destination), read per packet so
+ * that a reload applies at once. */
+static void icmp_limit_set(struct nat64 *n, struct nat64_icmp_limit *l, unsigned share)
+{
+	unsigned rate = atomic_load_explicit(&n->icmp_rate, memory_order_relaxed);
+	unsigned dst = atomic_load_explicit(&n->icmp_dst_rate, memory_order_relaxed);
+	l->per_sec = MAX(rate / MAX(share, 1u), 1u);
+	l->burst = MAX(l->per_sec / 10, 10u);
+	l->dst_per_sec = dst;
+	l->dst_burst = dst;
 }
 
 static void xcfg_for_packet(struct nat64_worker *w, struct nat64_xlate_cfg *xc)
@@ -132,6 +147,8 @@ static void xcfg_for_packet(struct nat64_worker *w, struct nat64_xlate_cfg *xc)
 		atomic_load_explicit(&w->n->reassemble_udp, memory_order_relaxed);
 	xc->ipv4_id_next = &w->ipv4_id;
 	xc->frags = w->frags;
+	icmp_limit_set(w->n, &w->icmp_limit, w->n->nworkers);
+	xc->icmp_limit = &w->icmp_limit;
 }
 
 /* An ICMP error the translator owes the sender of `pkt`. */
@@ -141,7 +158,7 @@ static void send_error(struct nat64_worker *w, const struct nat64_xlate_cfg *xc,
 	struct nat64_out out = { .buf = w->out2, .cap = NAT64_BUF_SIZE };
 	if (nat64_icmp_error(xc, pkt, type, code, param, &out) == NAT64_ICMP_SENT ||
 	    out.len > 0)
-		write_out(w, &out, &w->c.icmp_sent);
+		write_out(w, &out, NAT64_PC_icmp_sent);
 }
 
 /* --- IPv4 -> IPv6 (also the second half of a hairpin) --- */
@@ -161,9 +178,7 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	if (v != NAT64_CONTINUE) {
 		if (pkt.err_set && !hairpin)
 			send_error(w, xc, &pkt, pkt.err_type, pkt.err_code, pkt.err_param);
-		if (v == NAT64_HELD)
-			nat64_inc(&w->c.held, 1);
-		else
+		if (v != NAT64_HELD)	/* a held fragment: frag.h counts it */
 			drop(w, v);
 		return;
 	}
@@ -185,9 +200,7 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	    !pkt.reassembled && nat64_handoff_miss(ho, &in, p, len))
 		return;
 	if (v != NAT64_CONTINUE) {
-		if (stored)
-			nat64_inc(&w->c.syn_stored, 1);
-		else
+		if (!stored)	/* a stored SYN: the session table counts it */
 			drop(w, v);
 		/* Belongs to no IPv6 client: counted by its IPv4 source. */
 		traffic_count(&w->traffic, AF_INET, &in.src.v4, atomic_load_explicit(&w->n->v4_stats_len, memory_order_relaxed), len);
@@ -198,22 +211,22 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	v = nat64_translate_4to6(xc, &pkt, &out_tuple, &out);
 	if (v == NAT64_ICMP_SENT) {
 		if (!hairpin)
-			write_out(w, &out, &w->c.icmp_sent);
+			write_out(w, &out, NAT64_PC_icmp_sent);
 		return;
 	}
 	if (v != NAT64_CONTINUE) {
 		drop(w, v);
 		return;
 	}
-	write_out(w, &out, &w->c.tx6);
+	write_out(w, &out, NAT64_PC_tx6);
 }
 
 void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
 {
 	struct nat64_xlate_cfg xc;
 	xcfg_for_packet(w, &xc);
-	nat64_inc(&w->c.rx4, 1);
-	nat64_inc(&w->c.rx_bytes, len);
+	counter_inc(&w->c.c[NAT64_PC_rx4], 1);
+	counter_inc(&w->c.c[NAT64_PC_rx_bytes], len);
 	path4(w, &xc, p, len, false, true);	/* never looked up twice */
 }
 
@@ -229,9 +242,7 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	if (v != NAT64_CONTINUE) {
 		if (pkt.err_set)
 			send_error(w, xc, &pkt, pkt.err_type, pkt.err_code, pkt.err_param);
-		if (v == NAT64_HELD)
-			nat64_inc(&w->c.held, 1);
-		else
+		if (v != NAT64_HELD)	/* a held fragment: frag.h counts it */
 			drop(w, v);
 		return;
 	}
@@ -259,7 +270,7 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	struct nat64_out out = { .buf = w->out, .cap = NAT64_BUF_SIZE };
 	v = nat64_translate_6to4(xc, &pkt, &out_tuple, &out);
 	if (v == NAT64_ICMP_SENT) {
-		write_out(w, &out, &w->c.icmp_sent);
+		write_out(w, &out, NAT64_PC_icmp_sent);
 		return;
 	}
 	if (v != NAT64_CONTINUE) {
@@ -274,27 +285,27 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		unsigned count = out.count ? out.count : 1;
 		for (unsigned k = 0; k < count; k++) {
 			size_t l = out.count ? out.pkt_len[k] : out.len;
-			nat64_inc(&w->c.hairpinned, 1);
+			counter_inc(&w->c.c[NAT64_PC_hairpinned], 1);
 			path4(w, xc, q, l, true, false);
 			q += l;
 		}
 		return;
 	}
-	write_out(w, &out, &w->c.tx4);
+	write_out(w, &out, NAT64_PC_tx4);
 }
 
 static void handle_packet(struct nat64_worker *w, const uint8_t *p, size_t len)
 {
 	struct nat64_xlate_cfg xc;
 	xcfg_for_packet(w, &xc);
-	nat64_inc(&w->c.rx_bytes, len);
+	counter_inc(&w->c.c[NAT64_PC_rx_bytes], len);
 	switch (len ? p[0] >> 4 : 0) {
 	case 6:
-		nat64_inc(&w->c.rx6, 1);
+		counter_inc(&w->c.c[NAT64_PC_rx6], 1);
 		path6(w, &xc, p, len);
 		break;
 	case 4:
-		nat64_inc(&w->c.rx4, 1);
+		counter_inc(&w->c.c[NAT64_PC_rx4], 1);
 		path4(w, &xc, p, len, false, false);
 		break;
 	default:
@@ -305,9 +316,10 @@ static void handle_packet(struct nat64_worker *w, const uint8_t *p, size_t len)
 void nat64_syn_timeout(void *arg, const uint8_t *p, size_t len)
 {
 	struct nat64 *n = arg;
-	struct nat64_worker *w = &n->workers[0];
 	struct nat64_xlate_cfg xc = n->xcfg;
 	xc.prefixes = prefix_pub_current(n->ctx->prefixes);
+	icmp_limit_set(n, &n->main_icmp_limit, n->nworkers);
+	xc.icmp_limit = &n->main_icmp_limit;
 	struct nat64_pkt pkt;
 	struct nat64_tuple in;
 	memset(&pkt, 0, sizeof(pkt));
@@ -318,9 +330,9 @@ void nat64_syn_timeout(void *arg, const uint8_t *p, size_t len)
 	if (!buf)
 		return;
 	struct nat64_out out = { .buf = buf, .cap = NAT64_BUF_SIZE };
-	nat64_icmp_error(&xc, &pkt, ICMP4_DST_UNREACH_TYPE, ICMP4_PORT_UNREACH, 0, &out);
-	if (out.len > 0 && write(n->fds[0], out.buf, out.len) == (ssize_t)out.len)
-		__atomic_fetch_add(&w->c.icmp_sent, 1, __ATOMIC_RELAXED);
+	if (nat64_icmp_error(&xc, &pkt, ICMP4_DST_UNREACH_TYPE, ICMP4_PORT_UNREACH, 0, &out) ==
+	    NAT64_ICMP_SENT && write(n->fds[0], out.buf, out.len) == (ssize_t)out.len)
+		counter_add(&n->main_icmp_sent, 1);
 	free(buf);
 }
 
@@ -411,11 +423,11 @@ void nat64_path_counters_sum(const struct nat64 *n, struct nat64_path_counters *
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < n->nworkers; i++) {
-		const struct nat64_path_counters *c = &n->workers[i].c;
-#define X(name, text) out->name += nat64_ld(&c->name);
-		NAT64_PATH_COUNTERS(X)
-#undef X
-		for (unsigned v = 0; v < NAT64_VERDICT_COUNT; v++)
-			out->drops[v] += nat64_ld(&c->drops[v]);
+		const struct nat64_worker *w = &n->workers[i];
+		counters_sum(out->c, w->c.c, NAT64_PC__COUNT);
+		counters_sum(out->drops, w->c.drops, NAT64_VERDICT_COUNT);
+		out->c[NAT64_PC_icmp_suppressed] += counter_get(&w->icmp_limit.suppressed);
 	}
+	out->c[NAT64_PC_icmp_sent] += counter_get(&n->main_icmp_sent);
+	out->c[NAT64_PC_icmp_suppressed] += counter_get(&n->main_icmp_limit.suppressed);
 }

@@ -1,6 +1,13 @@
 /* pool4: the IPv4 transport addresses the translator hands out (RFC 6146
  * 3.5.1.1), as a list of addresses each with a port range. One range
- * serves TCP, UDP and ICMP identifiers alike. */
+ * serves TCP, UDP and ICMP identifiers alike.
+ *
+ * The pool owns its port map: one bitmap per address and protocol, so an
+ * allocation never asks anyone whether a port is taken, and a full
+ * address is known without a search. The items (addresses, ranges) never
+ * change after the pool is built and may be read from any thread; the
+ * port map is changed by pool4_allocate/take/release/reserve, which the
+ * caller serializes (the session table calls them under its lock). */
 #ifndef SIXFOUR_NAT64_POOL4_H
 #define SIXFOUR_NAT64_POOL4_H
 
@@ -11,15 +18,16 @@
 
 struct pool4;
 
-/* Asked by the allocator: is this transport address taken for `proto`? */
-typedef bool (*pool4_in_use_fn)(void *arg, uint8_t proto, struct in_addr addr, uint16_t port);
+/* Bitmap memory one pool may take (addresses x ports x 3 protocols / 8):
+ * a /20 with the whole port range, or a /16 with 4096 ports each. */
+#define POOL4_MAX_MAP_BYTES ((size_t)256 << 20)
 
 /* `seed` 0 takes a random seed from the kernel (tests pass a fixed one). */
 struct pool4 *pool4_new(uint64_t seed);
 void pool4_free(struct pool4 *p);
 
 /* Adds every address of ADDR/LEN with ports [min, max]. 0 or -errno
- * (-E2BIG past the address limit, -EEXIST when it overlaps). */
+ * (-E2BIG past the address or map limit, -EEXIST when it overlaps). */
 int pool4_add(struct pool4 *p, struct in_addr addr, unsigned len, uint16_t port_min,
 	      uint16_t port_max);
 size_t pool4_count(const struct pool4 *p);
@@ -33,14 +41,43 @@ bool pool4_contains(const struct pool4 *p, struct in_addr addr, uint16_t port);
 /* True when `addr` is a pool address at all (hairpin detection). */
 bool pool4_has_addr(const struct pool4 *p, struct in_addr addr);
 
-/* Picks a free transport address for a new mapping of (client, port):
- * the client's own address of the pool when possible (paired pooling),
- * the same port range (0-1023 / 1024-65535) and parity as `client_port`
- * when the pool allows (RFC 6146 3.5.1.1), from a random start (RFC 6056
- * algorithm 1). ICMP identifiers ignore range and parity. 0, or -ENOSPC
- * when every candidate is in use. */
+/* What the caller adds to one allocation (all optional). */
+struct pool4_prefs {
+	/* A port to try first on `addr` (0 = none): taken when it lies in
+	 * the address's range, is free and not vetoed, parity or not. */
+	uint16_t (*preferred)(void *arg, uint8_t proto, struct in_addr addr);
+	/* True when `port` of `addr` must not be handed out now, though the
+	 * map says it is free (someone outside still uses it). */
+	bool (*veto)(void *arg, uint8_t proto, struct in_addr addr, uint16_t port);
+	void *arg;
+};
+
+/* Picks a free transport address for a new mapping of (client, port) and
+ * marks it used: the client's own address of the pool when possible
+ * (paired pooling), the same port range (0-1023 / 1024-65535) and parity
+ * as `client_port` when the pool allows (RFC 6146 3.5.1.1), from a random
+ * start (RFC 6056 algorithm 1). ICMP identifiers ignore range and parity.
+ * 0, or -ENOSPC when every candidate address is full. */
 int pool4_allocate(struct pool4 *p, uint8_t proto, const struct in6_addr *client,
-		   uint16_t client_port, pool4_in_use_fn in_use, void *arg,
+		   uint16_t client_port, const struct pool4_prefs *prefs,
 		   struct in_addr *addr_out, uint16_t *port_out);
+/* Marks a given port used (an installed entry, a mapping carried over to a
+ * new pool version): 0, -EEXIST when it is used, -ENOENT when not ours. */
+int pool4_take(struct pool4 *p, uint8_t proto, struct in_addr addr, uint16_t port);
+/* Gives a port back (no-op for ports that are not ours). */
+void pool4_release(struct pool4 *p, uint8_t proto, struct in_addr addr, uint16_t port);
+/* Keeps `port` of every address out of allocations for `proto`. */
+void pool4_reserve(struct pool4 *p, uint8_t proto, uint16_t port);
+
+/* The address a client's mappings go to first (paired pooling); false for
+ * an empty pool. */
+bool pool4_paired(const struct pool4 *p, const struct in6_addr *client, struct in_addr *addr);
+/* Ports of `proto` on `addr` in use, for making room when it is full: up
+ * to `n` of them, each the first used port at or after a random point (so
+ * a holder of many ports is likely among them). Returns how many. */
+unsigned pool4_sample(struct pool4 *p, uint8_t proto, struct in_addr addr, uint16_t *ports,
+		      unsigned n);
+/* Ports of `proto` on `addr` in use, and how many it has. */
+size_t pool4_used(const struct pool4 *p, uint8_t proto, struct in_addr addr, size_t *size);
 
 #endif

@@ -1,9 +1,10 @@
 /* RFC 6146 BIB and session tables. Everything lives in arrays allocated at
  * start-up and linked by 32-bit indices: five chained hash tables (sessions
  * by their IPv6 and IPv4 identity, BIB entries by their IPv6 and IPv4
- * transport address, clients by prefix), one LRU list per timeout class
+ * transport address, clients by prefix), one list per timeout class
  * (within a class every entry has the same lifetime, so the list order is
- * also the expiry order and expiry is O(1) per entry), and free lists. */
+ * also the expiry order and expiry is O(1) per entry), per-client lists
+ * per eviction class (session_evict.c), and free lists. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -19,13 +20,6 @@
 #include "nat64/session.h"
 
 #include "nat64/session_priv.h"
-
-const char *const session_counter_names[] = {
-#define X(name, text) #name,
-	SESSION_COUNTERS(X)
-#undef X
-	NULL,
-};
 
 const char *session_tcp_state_name(enum session_tcp_state s)
 {
@@ -160,6 +154,13 @@ static uint32_t find_client(const struct session_table *t, const struct in6_addr
 	return NIL;
 }
 
+uint32_t sess_find_client(const struct session_table *t, const struct in6_addr *c6)
+{
+	struct in6_addr p;
+	client_prefix(t, c6, &p);
+	return find_client(t, &p);
+}
+
 /* Removes index `i` from a singly linked chain. */
 #define CHAIN_UNLINK(bucket, arr, field, i) do { \
 	uint32_t *pp_ = (bucket); \
@@ -169,7 +170,8 @@ static uint32_t find_client(const struct session_table *t, const struct in6_addr
 		*pp_ = (arr)[i].field; \
 } while (0)
 
-/* --- LRU lists --- */
+
+/* --- timeout lists --- */
 
 static void lru_unlink(struct session_table *t, uint32_t i)
 {
@@ -212,20 +214,23 @@ static enum sess_class class_of(const struct sess *s)
 	}
 }
 
-/* Marks a use: a fresh lifetime, and the front of its class list (at most
- * once per RELINK_MS, see session_expire for why that stays exact). */
+/* Marks a use: a fresh lifetime, and the front of its lists (at most once
+ * per RELINK_MS, see session_expire for why that stays exact). Also puts
+ * the entry in the eviction class its state now calls for. */
 void sess_touch(struct session_table *t, uint32_t i, uint64_t now)
 {
 	struct sess *s = &t->sess[i];
 	enum sess_class cls = class_of(s);
 	s->last_used = now;
 	s->expires = t->timeout[cls] ? now + t->timeout[cls] : 0;
-	if (cls == s->cls && now - s->linked_at < RELINK_MS)
-		return;
-	lru_unlink(t, i);
-	s->cls = (uint8_t)cls;
-	s->linked_at = now;
-	lru_push(t, i);
+	bool relink = cls != s->cls || now - s->linked_at >= RELINK_MS;
+	if (relink) {
+		lru_unlink(t, i);
+		s->cls = (uint8_t)cls;
+		s->linked_at = now;
+		lru_push(t, i);
+	}
+	sess_evict_link(t, i, relink);
 }
 
 /* Marks a use without a new lifetime (states whose timer must run out):
@@ -233,6 +238,7 @@ void sess_touch(struct session_table *t, uint32_t i, uint64_t now)
 static void touch_keep_timer(struct session_table *t, uint32_t i, uint64_t now)
 {
 	t->sess[i].last_used = now;
+	sess_evict_link(t, i, false);
 }
 
 /* --- records and events --- */
@@ -252,6 +258,7 @@ void sess_fill_record(const struct sess *s, struct session_record *r)
 	r->tcp_state = s->tcp;
 	r->state = s->state;
 	r->pinned = s->flags & SF_PINNED;
+	r->evict_class = s->ec;
 	r->expires_ms = s->expires;
 	r->last_used_ms = s->last_used;
 }
@@ -268,7 +275,7 @@ void sess_note(struct session_table *t, struct session_events *evs, enum session
 		return;
 	if (evs->n == SESSION_EVENTS_MAX) {
 		evs->lost++;
-		t->c.events_lost++;
+		t->c[SESSION_C_events_lost]++;
 		return;
 	}
 	evs->fn = t->hook;
@@ -299,9 +306,12 @@ void sess_bib_remove(struct session_table *t, uint32_t bi)
 	struct bib *b = &t->bib[bi];
 	CHAIN_UNLINK(&t->bib6[hash_bib6(t, b->proto, &b->c6, b->cport)], t->bib, next6, bi);
 	CHAIN_UNLINK(&t->bib4[hash_bib4(t, b->proto, b->p4, b->pport)], t->bib, next4, bi);
+	pool4_release(t->pool, b->proto, b->p4, b->pport);
+	if (b->client != NIL)
+		t->cli[b->client].ports[proto_index(b->proto)]--;
 	b->next6 = t->free_bib;
 	t->free_bib = bi;
-	t->c.bibs--;
+	t->g[SESSION_G_bib]--;
 }
 
 void sess_remove(struct session_table *t, uint32_t i, enum session_event ev,
@@ -314,6 +324,7 @@ void sess_remove(struct session_table *t, uint32_t i, enum session_event ev,
 	CHAIN_UNLINK(&t->sess4[hash_sess4(t, s->proto, s->r4, s->rport, s->p4, s->pport)],
 		     t->sess, next4, i);
 	lru_unlink(t, i);
+	sess_evict_unlink(t, i);
 
 	struct bib *b = &t->bib[s->bib];
 	if (s->bprev != NIL)
@@ -331,70 +342,21 @@ void sess_remove(struct session_table *t, uint32_t i, enum session_event ev,
 		CHAIN_UNLINK(&t->cli_b[hash_cli(t, &c->prefix)], t->cli, next, s->client);
 		c->next = t->free_cli;
 		t->free_cli = s->client;
-		t->c.clients--;
+		t->g[SESSION_G_clients]--;
 	}
-	t->c.sessions--;
-	t->c.by_proto[proto_index(s->proto)]--;
+	t->g[SESSION_G_count]--;
+	t->g[SESSION_G_tcp + proto_index(s->proto)]--;
 	if (s->state == SESSION_ACKED)
-		t->c.acked--;
+		t->g[SESSION_G_acked]--;
 	s->next6 = t->free_sess;
 	t->free_sess = i;
 }
 
-/* The least recently used entry that may go: acked cache entries first
- * (the handoff server can give them back), then the oldest tail of the
- * timed classes. Pinned entries never go. */
-static uint32_t pick_victim(const struct session_table *t)
-{
-	unsigned n = 0;
-	for (uint32_t i = t->tail[CL_ACKED]; i != NIL && n < VICTIM_SCAN; i = t->sess[i].prev, n++)
-		if (!(t->sess[i].flags & SF_PINNED))
-			return i;
-	uint32_t best = NIL;
-	for (unsigned cl = 0; cl < CL_COUNT; cl++) {
-		if (cl == CL_ACKED)
-			continue;
-		n = 0;
-		for (uint32_t i = t->tail[cl]; i != NIL && n < VICTIM_SCAN;
-		     i = t->sess[i].prev, n++) {
-			if (t->sess[i].flags & SF_PINNED)
-				continue;
-			if (best == NIL || t->sess[i].last_used < t->sess[best].last_used)
-				best = i;
-			break;
-		}
-	}
-	return best;
-}
-
-/* Makes room for one session; 0 or -ENOSPC. */
-int sess_make_room(struct session_table *t, struct session_events *evs)
-{
-	if (t->free_sess != NIL)
-		return 0;
-	uint32_t v = pick_victim(t);
-	if (v == NIL)
-		return -ENOSPC;
-	if (t->sess[v].state == SESSION_ACKED)
-		t->c.evicted_acked++;
-	else
-		t->c.evicted++;
-	sess_remove(t, v, SESSION_EV_EVICTED, evs);
-	return 0;
-}
-
 /* --- creation --- */
 
-static bool pool_in_use(void *arg, uint8_t proto, struct in_addr addr, uint16_t port)
-{
-	const struct session_table *t = arg;
-	if (proto == IPPROTO_UDP && port == t->reserved_port)
-		return true;
-	return sess_find_bib4(t, proto, addr, port) != NIL;
-}
-
+/* A BIB entry for a port the caller has taken from the pool. */
 uint32_t sess_bib_new(struct session_table *t, uint8_t proto, const struct in6_addr *c6,
-			uint16_t cport, struct in_addr p4, uint16_t pport)
+		      uint16_t cport, struct in_addr p4, uint16_t pport)
 {
 	uint32_t bi = t->free_bib;
 	if (bi == NIL)
@@ -402,14 +364,14 @@ uint32_t sess_bib_new(struct session_table *t, uint8_t proto, const struct in6_a
 	struct bib *b = &t->bib[bi];
 	t->free_bib = b->next6;
 	*b = (struct bib){ .c6 = *c6, .p4 = p4, .cport = cport, .pport = pport, .proto = proto,
-			   .sess_head = NIL };
+			   .client = NIL, .sess_head = NIL };
 	uint32_t *h6b = &t->bib6[hash_bib6(t, proto, c6, cport)];
 	uint32_t *h4b = &t->bib4[hash_bib4(t, proto, p4, pport)];
 	b->next6 = *h6b;
 	*h6b = bi;
 	b->next4 = *h4b;
 	*h4b = bi;
-	t->c.bibs++;
+	t->g[SESSION_G_bib]++;
 	return bi;
 }
 
@@ -426,24 +388,21 @@ static uint32_t client_get(struct session_table *t, const struct in6_addr *c6, b
 		return NIL;
 	t->free_cli = t->cli[ci].next;
 	uint32_t *hb = &t->cli_b[hash_cli(t, &p)];
-	t->cli[ci] = (struct client){ .prefix = p, .count = 0, .next = *hb };
+	struct client *c = &t->cli[ci];
+	memset(c, 0, sizeof(*c));
+	c->prefix = p;
+	c->next = *hb;
+	for (unsigned k = 0; k < EC_COUNT; k++)
+		c->ec[k].head = c->ec[k].tail = NIL;
 	*hb = ci;
-	t->c.clients++;
+	t->g[SESSION_G_clients]++;
 	return ci;
-}
-
-static bool client_at_cap(const struct session_table *t, const struct in6_addr *c6)
-{
-	struct in6_addr p;
-	client_prefix(t, c6, &p);
-	uint32_t ci = find_client(t, &p);
-	return ci != NIL && t->cli[ci].count >= t->cfg.max_per_client;
 }
 
 /* Links a new session to BIB `bi`; the caller made room. */
 uint32_t sess_new(struct session_table *t, uint32_t bi, const struct in6_addr *r6,
-			 unsigned plen, struct in_addr r4, uint16_t rport, uint8_t tcp_state,
-			 uint8_t state, bool enforce_cap, uint64_t now)
+		  unsigned plen, struct in_addr r4, uint16_t rport, uint8_t tcp_state,
+		  uint8_t state, bool enforce_cap, uint64_t now)
 {
 	struct bib *b = &t->bib[bi];
 	uint32_t ci = client_get(t, &b->c6, enforce_cap);
@@ -456,13 +415,16 @@ uint32_t sess_new(struct session_table *t, uint32_t bi, const struct in6_addr *r
 		.c6 = b->c6, .r6 = *r6, .r4 = r4, .p4 = b->p4,
 		.cport = b->cport, .rport = rport, .pport = b->pport,
 		.proto = b->proto, .tcp = tcp_state, .plen = (uint8_t)plen, .state = state,
-		.bib = bi, .client = ci, .prev = NIL, .next = NIL, .bprev = NIL,
-		.bnext = b->sess_head,
+		.ec = EC_NONE, .bib = bi, .client = ci, .prev = NIL, .next = NIL,
+		.eprev = NIL, .enext = NIL, .bprev = NIL, .bnext = b->sess_head,
 	};
 	if (b->sess_head != NIL)
 		t->sess[b->sess_head].bprev = i;
 	b->sess_head = i;
-	b->nsess++;
+	if (b->nsess++ == 0) {
+		b->client = ci;
+		t->cli[ci].ports[proto_index(b->proto)]++;
+	}
 	t->cli[ci].count++;
 	uint32_t *h6b = &t->sess6[hash_sess6(t, s->proto, &s->c6, s->cport, &s->r6, s->rport)];
 	uint32_t *h4b = &t->sess4[hash_sess4(t, s->proto, s->r4, s->rport, s->p4, s->pport)];
@@ -474,17 +436,20 @@ uint32_t sess_new(struct session_table *t, uint32_t bi, const struct in6_addr *r
 	s->last_used = s->linked_at = now;
 	s->expires = t->timeout[s->cls] ? now + t->timeout[s->cls] : 0;
 	lru_push(t, i);
-	t->c.sessions++;
-	t->c.by_proto[proto_index(s->proto)]++;
+	t->g[SESSION_G_count]++;
+	t->g[SESSION_G_tcp + proto_index(s->proto)]++;
 	if (state == SESSION_ACKED)
-		t->c.acked++;
+		t->g[SESSION_G_acked]++;
 	return i;
 }
 
 /* --- the TCP state machine (RFC 6146 3.5.2.2) --- */
 
 /* Applies one packet's flags; touches the entry as the RFC's lifetime
- * rules say (a fresh lifetime, or the running one kept). */
+ * rules say (a fresh lifetime, or the running one kept). An established
+ * connection counts as confirmed once its initiator sends without SYN (the
+ * handshake's last ACK): a spoofed SYN's answer goes to a host that never
+ * asked for it, so a flood of them never reaches the protected class. */
 static void tcp_update(struct session_table *t, uint32_t i, bool from_v6, uint8_t flags,
 		       uint64_t now)
 {
@@ -531,6 +496,9 @@ static void tcp_update(struct session_table *t, uint32_t i, bool from_v6, uint8_
 	default:
 		break;
 	}
+	bool initiator = from_v6 == !(s->flags & SF_INBOUND);
+	if (s->tcp == SESSION_TCP_ESTABLISHED && initiator && !syn && !rst)
+		s->flags |= SF_CONFIRMED;
 	if (refresh || s->state == SESSION_ACKED)
 		sess_touch(t, i, now);
 	else
@@ -560,16 +528,18 @@ static void syn_store(struct session_table *t, const struct nat64_tuple *in, uin
 	for (unsigned k = 0; k < t->nsyns && !slot; k++)
 		if (!t->syns[k].expires)
 			slot = &t->syns[k];
-	uint8_t *copy = slot && data ? malloc(len) : NULL;
-	if (!copy) {
-		t->c.syn_overflow++;
+	if (!slot || !data || len > sizeof(slot->pkt)) {
+		t->c[SESSION_C_syn_overflow]++;
 		return;
 	}
-	memcpy(copy, data, len);
-	*slot = (struct stored_syn){ .expires = now + t->cfg.tcp_syn_wait_ms, .r4 = in->src.v4,
-				     .p4 = in->dst.v4, .rport = in->sport, .pport = in->dport,
-				     .pkt = copy, .len = len };
-	t->c.syn_stored++;
+	memcpy(slot->pkt, data, len);
+	slot->expires = now + t->cfg.tcp_syn_wait_ms;
+	slot->r4 = in->src.v4;
+	slot->p4 = in->dst.v4;
+	slot->rport = in->sport;
+	slot->pport = in->dport;
+	slot->len = len;
+	t->c[SESSION_C_syn_stored]++;
 	*stored = true;
 }
 
@@ -603,6 +573,65 @@ uint8_t sess_norm_proto(uint8_t p)
 	return p == IPPROTO_ICMPV6 ? IPPROTO_ICMP : p;
 }
 
+/* A packet on an existing session from either side: RFC 6146 3.5 updates. */
+static void session_use(struct session_table *t, uint32_t i, bool from_v6, uint8_t tcp_flags,
+			uint64_t now)
+{
+	struct sess *s = &t->sess[i];
+	s->flags |= from_v6 ? SF_SEEN6 : SF_SEEN4;
+	if (s->proto == IPPROTO_TCP)
+		tcp_update(t, i, from_v6, tcp_flags, now);
+	else
+		sess_touch(t, i, now);
+}
+
+struct port_ctx {
+	const struct session_table *t;
+	struct in_addr remote4;
+};
+
+static uint16_t port_preferred(void *arg, uint8_t proto, struct in_addr addr)
+{
+	const struct port_ctx *pc = arg;
+	const struct session_port_policy *pp = &pc->t->port_policy;
+	return pp->preferred(pp->arg, proto, addr, pc->remote4);
+}
+
+static bool port_veto(void *arg, uint8_t proto, struct in_addr addr, uint16_t port)
+{
+	const struct port_ctx *pc = arg;
+	const struct session_port_policy *pp = &pc->t->port_policy;
+	return pp->veto(pp->arg, proto, addr, port);
+}
+
+/* RFC 6146 3.5.1.1: a pool4 port for a new mapping of (c6, cport) made by
+ * a packet toward remote4, making room in a full pool address when the
+ * client may (session_evict.c). 0 or a drop reason. */
+static enum nat64_verdict new_mapping(struct session_table *t, uint8_t proto,
+				      const struct in6_addr *c6, uint16_t cport,
+				      struct in_addr remote4, struct session_events *evs,
+				      uint32_t *bib_out)
+{
+	uint32_t ci = sess_find_client(t, c6);
+	if (ci != NIL && t->cli[ci].ports[proto_index(proto)] >= t->cfg.max_ports_per_client &&
+	    sess_recycle_own_port(t, ci, proto, evs) != 0)
+		return NAT64_DROP_PORT_LIMIT;
+	struct port_ctx pc = { t, remote4 };
+	struct pool4_prefs prefs = {
+		.preferred = t->port_policy.preferred ? port_preferred : NULL,
+		.veto = t->port_policy.veto ? port_veto : NULL, .arg = &pc,
+	};
+	struct in_addr p4;
+	uint16_t pport;
+	int rc = pool4_allocate(t->pool, proto, c6, cport, &prefs, &p4, &pport);
+	if (rc != 0 && sess_reclaim_port(t, sess_find_client(t, c6), proto, c6, evs) == 0)
+		rc = pool4_allocate(t->pool, proto, c6, cport, &prefs, &p4, &pport);
+	if (rc != 0)
+		return NAT64_DROP_POOL_EXHAUSTED;
+	*bib_out = sess_bib_new(t, proto, c6, cport, p4, pport);
+	return NAT64_CONTINUE;
+}
+
 enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_tuple *in,
 				   struct in_addr remote4, unsigned prefix_len, uint8_t tcp_flags,
 				   bool icmp_error, uint64_t now, struct nat64_tuple *out,
@@ -618,32 +647,28 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 	pthread_mutex_lock(&t->lock);
 	uint32_t i = sess_find6(t, proto, &in->src.v6, in->sport, &in->dst.v6, rport);
 	if (i != NIL) {
-		if (icmp_error)
-			;	/* errors refer to a session; they do not keep it alive */
-		else if (proto == IPPROTO_TCP)
-			tcp_update(t, i, true, tcp_flags, now);
-		else
-			sess_touch(t, i, now);
-		/* Opened from outside: the client speaks on it for the first
-		 * time, so the host is one it contacted. */
-		if (!icmp_error && !(t->sess[i].flags & SF_ANNOUNCED))
-			sess_note(t, evs, SESSION_EV_CREATED, i);
+		/* Errors refer to a session; they do not keep it alive. */
+		if (!icmp_error) {
+			session_use(t, i, true, tcp_flags, now);
+			/* Opened from outside: the client speaks on it for the
+			 * first time, so the host is one it contacted. */
+			if (!(t->sess[i].flags & SF_ANNOUNCED))
+				sess_note(t, evs, SESSION_EV_CREATED, i);
+		}
 		out_tuple4(&t->sess[i], out);
 		goto unlock;
 	}
 	if (icmp_error || (proto == IPPROTO_TCP && !(tcp_flags & TCP_FLAG_SYN))) {
 		/* 3.5.2.2: in CLOSED only a SYN opens a session. */
-		t->c.no_session++;
 		v = NAT64_DROP_NO_SESSION;
 		goto unlock;
 	}
-	if (client_at_cap(t, &in->src.v6)) {
-		t->c.refused_client++;
+	uint32_t ci = sess_find_client(t, &in->src.v6);
+	if (ci != NIL && t->cli[ci].count >= t->cfg.max_per_client) {
 		v = NAT64_DROP_CLIENT_LIMIT;
 		goto unlock;
 	}
-	if (sess_make_room(t, evs) != 0) {
-		t->c.refused_full++;
+	if (sess_make_room(t, ci, evs) != 0) {
 		v = NAT64_DROP_TABLE_FULL;
 		goto unlock;
 	}
@@ -651,15 +676,9 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 	 * transport address, whatever the destination. */
 	uint32_t bi = sess_find_bib6(t, proto, &in->src.v6, in->sport);
 	if (bi == NIL) {
-		struct in_addr p4;
-		uint16_t pport;
-		if (pool4_allocate(t->pool, proto, &in->src.v6, in->sport, pool_in_use, t, &p4,
-				   &pport) != 0) {
-			t->c.pool_exhausted++;
-			v = NAT64_DROP_POOL_EXHAUSTED;
+		v = new_mapping(t, proto, &in->src.v6, in->sport, remote4, evs, &bi);
+		if (v != NAT64_CONTINUE)
 			goto unlock;
-		}
-		bi = sess_bib_new(t, proto, &in->src.v6, in->sport, p4, pport);
 	}
 	struct bib *b = &t->bib[bi];
 	/* The same IPv4 flow through a second prefix: share its session. */
@@ -674,7 +693,9 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 			v = NAT64_DROP_INTERNAL;
 			goto unlock;
 		}
-		t->c.created++;
+		t->sess[i].flags |= SF_SEEN6;
+		sess_evict_link(t, i, true);
+		t->c[SESSION_C_created]++;
 		sess_note(t, evs, SESSION_EV_CREATED, i);
 	}
 	if (proto == IPPROTO_TCP) {
@@ -682,10 +703,8 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 		 * dropped silently (3.5.2.2). */
 		struct stored_syn *y = syn_find(t, remote4, rport, b->p4, b->pport);
 		if (y) {
-			free(y->pkt);
-			y->pkt = NULL;
 			y->expires = 0;
-			t->c.syn_matched++;
+			t->c[SESSION_C_syn_matched]++;
 		}
 	}
 	out_tuple4(&t->sess[i], out);
@@ -723,17 +742,12 @@ enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_t
 	pthread_mutex_lock(&t->lock);
 	uint32_t i = sess_find4(t, proto, in->src.v4, rport, in->dst.v4, in->dport);
 	if (i != NIL) {
-		if (icmp_error)
-			;
-		else if (proto == IPPROTO_TCP)
-			tcp_update(t, i, false, tcp_flags, now);
-		else
-			sess_touch(t, i, now);
+		if (!icmp_error)
+			session_use(t, i, false, tcp_flags, now);
 		out_tuple6(&t->sess[i], out);
 		goto unlock;
 	}
 	if (icmp_error || (proto == IPPROTO_TCP && !syn)) {
-		t->c.no_session++;
 		v = NAT64_DROP_NO_SESSION;
 		goto unlock;
 	}
@@ -744,17 +758,11 @@ enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_t
 		 * before it is answered with port unreachable. */
 		if (syn)
 			syn_store(t, in, now, data, len, stored);
-		if (bi == NIL) {
-			t->c.no_session++;
-			v = NAT64_DROP_NO_SESSION;
-		} else {
-			t->c.filtered++;
-			v = *stored ? NAT64_DROP_NO_SESSION : NAT64_DROP_FILTERED;
-		}
+		v = bi == NIL || *stored ? NAT64_DROP_NO_SESSION : NAT64_DROP_FILTERED;
 		goto unlock;
 	}
-	if (client_at_cap(t, &t->bib[bi].c6)) {
-		t->c.refused_client++;
+	uint32_t ci = t->bib[bi].client;
+	if (t->cli[ci].count >= t->cfg.max_per_client) {
 		v = NAT64_DROP_CLIENT_LIMIT;
 		goto unlock;
 	}
@@ -763,14 +771,18 @@ enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_t
 	struct bib keep = t->bib[bi];
 	struct in6_addr r6 = t->sess[keep.sess_head].r6;
 	unsigned plen = t->sess[keep.sess_head].plen;
-	if (sess_make_room(t, evs) != 0) {
-		t->c.refused_full++;
+	if (sess_make_room(t, ci, evs) != 0) {
 		v = NAT64_DROP_TABLE_FULL;
 		goto unlock;
 	}
 	bi = sess_find_bib4(t, proto, keep.p4, keep.pport);
-	if (bi == NIL)
+	if (bi == NIL) {
+		if (pool4_take(t->pool, proto, keep.p4, keep.pport) == -EEXIST) {
+			v = NAT64_DROP_POOL_EXHAUSTED;	/* cannot happen: it was ours */
+			goto unlock;
+		}
 		bi = sess_bib_new(t, proto, &keep.c6, keep.cport, keep.p4, keep.pport);
+	}
 	/* The remote's IPv6 form: the prefix the client used toward this BIB. */
 	rfc6052_embed(&r6, plen, in->src.v4, &r6);
 	i = sess_new(t, bi, &r6, plen, in->src.v4, rport,
@@ -782,10 +794,12 @@ enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_t
 		v = NAT64_DROP_INTERNAL;
 		goto unlock;
 	}
+	t->sess[i].flags |= SF_SEEN4 | SF_INBOUND;
+	sess_evict_link(t, i, true);
 	/* No CREATED yet: the client has not contacted this host (it is
 	 * announced once the client sends on the session). */
-	t->c.created++;
-	t->c.unannounced++;
+	t->c[SESSION_C_created]++;
+	t->c[SESSION_C_unannounced]++;
 	out_tuple6(&t->sess[i], out);
 unlock:
 	pthread_mutex_unlock(&t->lock);
@@ -826,33 +840,24 @@ size_t session_expire(struct session_table *t, uint64_t now, session_syn_timeout
 				continue;	/* the list may have changed */
 			}
 			sess_remove(t, i, SESSION_EV_DELETED, &evs);
-			t->c.expired++;
+			t->c[SESSION_C_expired]++;
 			removed++;
 		}
 	}
-	/* Take the timed-out SYNs out, answer them after unlocking. */
-	struct stored_syn due[DEFAULT_STORED_SYNS];
+	/* Take the timed-out SYNs out (copies), answer them after unlocking. */
+	struct stored_syn *due = t->syn_due;
 	unsigned ndue = 0;
 	for (unsigned k = 0; k < t->nsyns; k++) {
 		struct stored_syn *y = &t->syns[k];
 		if (!y->expires || y->expires > now)
 			continue;
-		if (ndue < ARRAY_SIZE(due)) {
-			due[ndue++] = *y;
-		} else {
-			free(y->pkt);
-		}
-		y->pkt = NULL;
+		due[ndue++] = *y;
 		y->expires = 0;
-		t->c.syn_timed_out++;
+		t->c[SESSION_C_syn_timed_out]++;
 	}
 	pthread_mutex_unlock(&t->lock);
 	session_events_deliver(&evs);
-	for (unsigned k = 0; k < ndue; k++) {
-		if (fn)
-			fn(arg, due[k].pkt, due[k].len);
-		free(due[k].pkt);
-	}
+	for (unsigned k = 0; k < ndue && fn; k++)
+		fn(arg, due[k].pkt, due[k].len);
 	return removed;
 }
-

@@ -1,7 +1,8 @@
 /* The RFC 6146 state: BIB (binding information base) and session tables for
  * TCP, UDP and ICMP query messages, with O(1) lookup from both sides, a
- * fixed size chosen at start-up, a per-client cap, LRU eviction and the
- * timers of RFC 6146 3.5.
+ * fixed size chosen at start-up, per-client caps, eviction that protects
+ * what users care about (cheapest state first, from the clients holding
+ * the most: session_evict.c) and the timers of RFC 6146 3.5.
  *
  * Entries are LOCAL (ordinary RFC 6146 timers) or ACKED: an "acked cache
  * entry" of the handoff protocol (spec/handoff.md 7.2-7.4) that has no idle
@@ -45,6 +46,9 @@ enum session_tcp_state {
 	SESSION_TCP_STATE_COUNT
 };
 const char *session_tcp_state_name(enum session_tcp_state s);
+/* "acked", "cheap", "live", "established" or "pinned": how soon a full
+ * table would take the entry (cheapest first). */
+const char *session_evict_class_name(uint8_t evict_class);
 
 enum session_entry_state {
 	SESSION_LOCAL = 0,	/* RFC 6146 timers; owned by this translator */
@@ -54,6 +58,7 @@ enum session_entry_state {
 struct session_cfg {
 	unsigned max_sessions;
 	unsigned max_per_client;
+	unsigned max_ports_per_client;	/* pool4 ports per protocol (RFC 6888 REQ-4) */
 	unsigned client_prefix_len;	/* IPv6 prefix length of one client */
 	enum nat64_filtering filtering;
 	uint64_t tcp_est_ms, tcp_trans_ms, tcp_syn_wait_ms, udp_ms, icmp_ms;
@@ -76,40 +81,80 @@ struct session_record {
 	uint8_t tcp_state;	/* enum session_tcp_state */
 	uint8_t state;		/* enum session_entry_state */
 	bool pinned;
+	uint8_t evict_class;	/* for the operator: session_evict_class_name() */
 	uint64_t expires_ms;	/* monotonic; 0 = no timer (ACKED) */
 	uint64_t last_used_ms;
 };
 
+/* Session table events (counters, common/counters.h). Packets the table
+ * refuses are counted once, by their drop reason (NAT64_DROP_*). Each
+ * eviction is counted once: by the class it came from, or as `displaced`
+ * when it was taken from a client over its fair share. */
 #define SESSION_COUNTERS(X) \
 	X(created, "sessions created") \
 	X(expired, "sessions expired by their timer") \
-	X(evicted, "sessions evicted because the table was full") \
-	X(evicted_acked, "acked cache entries evicted") \
+	X(evicted_acked, "acked handoff cache entries evicted to make room") \
+	X(evicted_cheap, "sessions without a reply or in transitory TCP evicted to make room") \
+	X(evicted_live, "answered UDP/ICMP or unconfirmed TCP sessions evicted to make room") \
+	X(evicted_est, "established TCP connections evicted to make room") \
+	X(displaced, "sessions taken from a client over its fair share of the table") \
+	X(pool_reclaimed, "pool4 mappings taken back from the heaviest holders of a full address") \
+	X(port_recycled, "a client's own cheapest mapping reused at its pool4 port share") \
 	X(flushed, "sessions removed by flush") \
 	X(installed, "entries installed from a record") \
-	X(refused_full, "new sessions refused: table full of pinned entries") \
-	X(refused_client, "new sessions refused: per-client cap") \
-	X(pool_exhausted, "new mappings refused: no free pool4 port") \
-	X(filtered, "inbound packets refused by filtering") \
-	X(no_session, "packets without a session") \
+	X(unannounced, "sessions opened from outside, announced only once the client sends") \
+	X(events_lost, "session events that did not fit one call's record") \
 	X(syn_stored, "inbound SYNs stored for simultaneous open") \
 	X(syn_matched, "stored SYNs discarded by an outbound SYN") \
 	X(syn_timed_out, "stored SYNs answered with port unreachable") \
-	X(syn_overflow, "inbound SYNs dropped: store full") \
-	X(unannounced, "sessions opened from outside, announced only once the client sends") \
-	X(events_lost, "session events that did not fit a call's record")
+	X(syn_overflow, "inbound SYNs dropped: store full")
 
-struct session_counters {
-#define X(name, text) uint64_t name;
+/* Levels of the table. */
+#define SESSION_GAUGES(X) \
+	X(count, "sessions in the table") \
+	X(bib, "BIB entries (pool4 mappings)") \
+	X(clients, "clients (client-prefix-len prefixes) with sessions") \
+	X(tcp, "TCP sessions") \
+	X(udp, "UDP sessions") \
+	X(icmp, "ICMP query sessions") \
+	X(acked, "acked handoff cache entries") \
+	X(cheap, "sessions without a reply or in transitory TCP") \
+	X(live, "answered UDP/ICMP or unconfirmed TCP sessions") \
+	X(established, "established, confirmed TCP connections")
+
+enum session_counter {
+#define X(name, help) SESSION_C_##name,
 	SESSION_COUNTERS(X)
 #undef X
-	/* gauges */
-	uint64_t sessions, bibs, clients;
-	uint64_t by_proto[3];	/* TCP, UDP, ICMP */
-	uint64_t acked;
+	SESSION_C__COUNT
 };
-/* Names of the counters, in struct order (NULL-terminated). */
-extern const char *const session_counter_names[];
+enum session_gauge {
+#define X(name, help) SESSION_G_##name,
+	SESSION_GAUGES(X)
+#undef X
+	SESSION_G__COUNT
+};
+
+struct session_counters {
+	uint64_t c[SESSION_C__COUNT];	/* SESSION_COUNTERS order */
+	uint64_t g[SESSION_G__COUNT];	/* SESSION_GAUGES order */
+};
+
+/* Where a new mapping's port comes from, besides pool4's own choice: the
+ * handoff engine's next-port hint and its veto for ports a handoff server
+ * still holds for another connection (spec/handoff.md 7). Both are called
+ * under the table lock, from any worker: they must be quick, must not
+ * block and must not call into the table. */
+struct session_port_policy {
+	/* A port to try first for a new mapping on pool address `pool4` made
+	 * by a packet toward `remote4` (0 = no preference). Used when it lies
+	 * in the address's range and is free. */
+	uint16_t (*preferred)(void *arg, uint8_t proto, struct in_addr pool4,
+			      struct in_addr remote4);
+	/* True when `port` of `pool4` must not be handed out now. */
+	bool (*veto)(void *arg, uint8_t proto, struct in_addr pool4, uint16_t port);
+	void *arg;
+};
 
 /* Allocates everything for cfg->max_sessions entries up front. `pool` is
  * borrowed and must outlive the table. NULL on failure (-errno in *err). */
@@ -117,10 +162,15 @@ struct session_table *session_table_new(const struct session_cfg *cfg, struct po
 					uint64_t seed, int *err);
 void session_table_free(struct session_table *t);
 /* Allocates new mappings from `pool` from now on (host addresses changed);
- * existing entries keep theirs. */
+ * existing entries keep theirs, and their ports are marked used in `pool`
+ * where it has their address. The old pool is no longer touched after
+ * this returns. */
 void session_table_set_pool(struct session_table *t, struct pool4 *pool);
-/* Takes new timeouts and filtering from a reload (sizes stay). */
+/* Takes new timeouts, caps and filtering from a reload (sizes stay). */
 void session_table_reconfigure(struct session_table *t, const struct session_cfg *cfg);
+/* Installs (or with NULL removes) the port policy; copied. */
+void session_table_set_port_policy(struct session_table *t,
+				   const struct session_port_policy *policy);
 
 /* RFC 6146 3.5 for a packet from the IPv6 side: `in` is the tuple of
  * nat64_determine_tuple6 (for an ICMP error, the reversed inner tuple),

@@ -10,6 +10,7 @@
 
 #include "common/rfc6052.h"
 #include "common/util.h"
+#include "nat64/pool4.h"
 #include "nat64/session_priv.h"
 
 /* --- set-up --- */
@@ -33,7 +34,7 @@ static size_t table_bytes(uint32_t max, uint32_t buckets, unsigned nsyns)
 {
 	return sizeof(struct session_table) + (size_t)max * (sizeof(struct sess) +
 	       sizeof(struct bib) + sizeof(struct client)) + (size_t)buckets * 5 * sizeof(uint32_t) +
-	       nsyns * sizeof(struct stored_syn);
+	       2 * nsyns * sizeof(struct stored_syn);
 }
 
 struct session_table *session_table_new(const struct session_cfg *cfg, struct pool4 *pool,
@@ -41,7 +42,7 @@ struct session_table *session_table_new(const struct session_cfg *cfg, struct po
 {
 	*err = -EINVAL;
 	if (cfg->max_sessions < 1 || cfg->max_sessions >= NIL / 2 || cfg->max_per_client < 1 ||
-	    cfg->client_prefix_len > 128)
+	    cfg->max_ports_per_client < 1 || cfg->client_prefix_len > 128)
 		return NULL;
 	*err = -ENOMEM;
 	struct session_table *t = calloc(1, sizeof(*t));
@@ -73,8 +74,9 @@ struct session_table *session_table_new(const struct session_cfg *cfg, struct po
 	t->cli_b = malloc(buckets * sizeof(uint32_t));
 	t->nsyns = t->cfg.max_stored_syns;
 	t->syns = calloc(t->nsyns, sizeof(*t->syns));
+	t->syn_due = calloc(t->nsyns, sizeof(*t->syn_due));
 	if (!t->sess || !t->bib || !t->cli || !t->sess6 || !t->sess4 || !t->bib6 || !t->bib4 ||
-	    !t->cli_b || !t->syns) {
+	    !t->cli_b || !t->syns || !t->syn_due) {
 		session_table_free(t);
 		return NULL;
 	}
@@ -91,6 +93,8 @@ struct session_table *session_table_new(const struct session_cfg *cfg, struct po
 	t->free_sess = t->free_bib = t->free_cli = 0;
 	for (unsigned cl = 0; cl < CL_COUNT; cl++)
 		t->head[cl] = t->tail[cl] = NIL;
+	for (unsigned c = 0; c < EC_COUNT; c++)
+		memset(t->buckets[c].head, 0xff, sizeof(t->buckets[c].head));
 	/* Critical sections are a few hash probes: spin a little before
 	 * sleeping, so two workers sharing a flow rarely enter the kernel. */
 	pthread_mutexattr_t attr;
@@ -106,10 +110,8 @@ void session_table_free(struct session_table *t)
 {
 	if (!t)
 		return;
-	if (t->syns)
-		for (unsigned k = 0; k < t->nsyns; k++)
-			free(t->syns[k].pkt);
 	free(t->syns);
+	free(t->syn_due);
 	free(t->sess);
 	free(t->bib);
 	free(t->cli);
@@ -127,6 +129,7 @@ void session_table_reconfigure(struct session_table *t, const struct session_cfg
 	pthread_mutex_lock(&t->lock);
 	t->cfg.filtering = cfg->filtering;
 	t->cfg.max_per_client = cfg->max_per_client;
+	t->cfg.max_ports_per_client = cfg->max_ports_per_client;
 	t->cfg.tcp_est_ms = cfg->tcp_est_ms;
 	t->cfg.tcp_trans_ms = cfg->tcp_trans_ms;
 	t->cfg.tcp_syn_wait_ms = cfg->tcp_syn_wait_ms;
@@ -142,7 +145,25 @@ void session_table_reconfigure(struct session_table *t, const struct session_cfg
 void session_table_set_pool(struct session_table *t, struct pool4 *pool)
 {
 	pthread_mutex_lock(&t->lock);
+	/* The new pool's map starts empty: mark every live mapping on an
+	 * address it still has (once per host address change). */
+	for (uint32_t h = 0; h <= t->mask; h++)
+		for (uint32_t bi = t->bib4[h]; bi != NIL; bi = t->bib[bi].next4)
+			pool4_take(pool, t->bib[bi].proto, t->bib[bi].p4, t->bib[bi].pport);
+	if (t->reserved_port)
+		pool4_reserve(pool, IPPROTO_UDP, t->reserved_port);
 	t->pool = pool;
+	pthread_mutex_unlock(&t->lock);
+}
+
+void session_table_set_port_policy(struct session_table *t,
+				   const struct session_port_policy *policy)
+{
+	pthread_mutex_lock(&t->lock);
+	if (policy)
+		t->port_policy = *policy;
+	else
+		memset(&t->port_policy, 0, sizeof(t->port_policy));
 	pthread_mutex_unlock(&t->lock);
 }
 
@@ -174,7 +195,7 @@ int session_install(struct session_table *t, const struct session_record *rec, u
 		} else {
 			struct sess *s = &t->sess[i6];
 			if (s->state != rec->state)
-				t->c.acked += rec->state == SESSION_ACKED ? 1 : (uint64_t)-1;
+				t->g[SESSION_G_acked] += rec->state == SESSION_ACKED ? 1 : (uint64_t)-1;
 			s->state = rec->state;
 			sess_touch(t, i6, now);
 		}
@@ -189,14 +210,22 @@ int session_install(struct session_table *t, const struct session_record *rec, u
 	struct bib keep = { .sess_head = NIL };
 	if (b6 != NIL)
 		keep = t->bib[b6];
-	if (sess_make_room(t, &evs) != 0) {
+	if (sess_make_room(t, sess_find_client(t, &rec->client6), &evs) != 0) {
 		rc = -ENOSPC;
 		goto unlock;
 	}
 	uint32_t bi = b6 == NIL ? NIL : sess_find_bib4(t, proto, keep.p4, keep.pport);
-	if (bi == NIL)
+	if (bi == NIL) {
+		/* Only a port of our pool that nobody holds (not the handoff
+		 * port either). */
+		int taken = pool4_take(t->pool, proto, rec->pool4, rec->pool_port);
+		if (taken != 0) {
+			rc = taken == -EEXIST ? -EEXIST : -EINVAL;
+			goto unlock;
+		}
 		bi = sess_bib_new(t, proto, &rec->client6, rec->client_port, rec->pool4,
-			     rec->pool_port);
+				  rec->pool_port);
+	}
 	uint32_t i = sess_new(t, bi, &rec->remote6, rec->prefix_len, rec->remote4, rport,
 			      proto == IPPROTO_TCP ? (rec->tcp_state ? rec->tcp_state :
 						      SESSION_TCP_ESTABLISHED) : SESSION_TCP_CLOSED,
@@ -207,9 +236,12 @@ int session_install(struct session_table *t, const struct session_record *rec, u
 		rc = -ENOSPC;
 		goto unlock;
 	}
-	/* The server sent it: it knows the entry, and hears of its end. */
-	t->sess[i].flags |= SF_ANNOUNCED;
-	t->c.installed++;
+	/* The server sent it: it knows the entry, and hears of its end. A
+	 * connection it kept was a real one. */
+	struct sess *s = &t->sess[i];
+	s->flags |= SF_ANNOUNCED | SF_SEEN6 | SF_SEEN4 | SF_CONFIRMED;
+	sess_evict_link(t, i, true);
+	t->c[SESSION_C_installed]++;
 unlock:
 	pthread_mutex_unlock(&t->lock);
 	session_events_deliver(&evs);
@@ -229,7 +261,7 @@ int session_set_state(struct session_table *t, const struct session_record *key,
 	}
 	struct sess *s = &t->sess[i];
 	if (s->state != state)
-		t->c.acked += state == SESSION_ACKED ? 1 : (uint64_t)-1;
+		t->g[SESSION_G_acked] += state == SESSION_ACKED ? 1 : (uint64_t)-1;
 	s->state = (uint8_t)state;
 	s->flags = (uint8_t)(pinned ? s->flags | SF_PINNED : s->flags & ~SF_PINNED);
 	sess_touch(t, i, now);
@@ -265,7 +297,7 @@ size_t session_flush(struct session_table *t)
 				continue;
 			}
 			sess_remove(t, t->head[cl], SESSION_EV_DELETED, &evs);
-			t->c.flushed++;
+			t->c[SESSION_C_flushed]++;
 			n++;
 		}
 	pthread_mutex_unlock(&t->lock);
@@ -276,7 +308,11 @@ size_t session_flush(struct session_table *t)
 void session_get_counters(struct session_table *t, struct session_counters *out)
 {
 	pthread_mutex_lock(&t->lock);
-	*out = t->c;
+	memcpy(out->c, t->c, sizeof(out->c));
+	memcpy(out->g, t->g, sizeof(out->g));
+	out->g[SESSION_G_cheap] = t->ec_total[EC_CHEAP];
+	out->g[SESSION_G_live] = t->ec_total[EC_LIVE];
+	out->g[SESSION_G_established] = t->ec_total[EC_EST];
 	pthread_mutex_unlock(&t->lock);
 }
 

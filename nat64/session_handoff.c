@@ -3,6 +3,7 @@
  * side (spec/handoff.md 5.1: the server's key is (S, T, proto, port)). */
 #include "autoconf.h"
 
+#include "nat64/pool4.h"
 #include "nat64/session_handoff.h"
 #include "nat64/session_priv.h"
 
@@ -37,7 +38,7 @@ size_t session_ack_flow(struct session_table *t, uint8_t proto, struct in_addr p
 		acked_run = 0;
 		s->state = SESSION_ACKED;
 		s->flags &= (uint8_t)~SF_PINNED;
-		t->c.acked++;
+		t->g[SESSION_G_acked]++;
 		/* Moves it to the acked class: no timer, evicted first. */
 		s->linked_at = 0;
 		sess_touch(t, i, now);
@@ -59,7 +60,7 @@ size_t session_release_acked(struct session_table *t, struct in_addr pool4,
 		if (s->p4.s_addr != pool4.s_addr || s->r4.s_addr != remote4.s_addr)
 			continue;
 		s->state = SESSION_LOCAL;
-		t->c.acked--;
+		t->g[SESSION_G_acked]--;
 		s->linked_at = 0;
 		sess_touch(t, i, now);	/* a fresh RFC 6146 lifetime */
 		n++;
@@ -89,5 +90,7 @@ void session_table_reserve_port(struct session_table *t, uint16_t port)
 {
 	pthread_mutex_lock(&t->lock);
 	t->reserved_port = port;
+	if (port)
+		pool4_reserve(t->pool, IPPROTO_UDP, port);
 	pthread_mutex_unlock(&t->lock);
 }

@@ -44,7 +44,8 @@
 	X(INTERNAL, "internal error") \
 	X(SOURCE_ROUTE, "unexpired IPv4 source route option") \
 	X(FRAGMENT_OVERLAP, "overlapping fragments") \
-	X(BAD_ICMP_CHECKSUM, "bad checksum on an ICMP error")
+	X(BAD_ICMP_CHECKSUM, "bad checksum on an ICMP error") \
+	X(PORT_LIMIT, "per-client pool4 port share (RFC 6888 REQ-4)")
 
 enum nat64_verdict {
 	NAT64_CONTINUE = 0,	/* go on to the next step */
@@ -138,14 +139,29 @@ struct nat64_out {
 	uint32_t pkt_len[NAT64_OUT_MAX_PKTS];
 };
 
-/* Token bucket for the ICMP errors the translator originates (RFC 4443
- * 2.4 (f), RFC 1812 4.3.2.8), one per worker. Zero-initialise, set per_sec
- * and burst; an empty bucket gives NAT64_DROP_RATE_LIMITED. */
+/* Token buckets for the ICMP errors the translator originates (RFC 4443
+ * 2.4 (f), RFC 1812 4.3.2.8), one set per worker: one bucket for all
+ * destinations and, when dst_per_sec is set, one per destination (IPv6
+ * /64, IPv4 address) in a small keyed table (a destination that collides
+ * takes the slot over with a full bucket; the overall bucket still
+ * holds). Zero-initialise, set the rates; an error over a limit is not
+ * sent and counted in `suppressed`. */
+#define NAT64_ICMP_DST_SLOTS 256
+struct nat64_icmp_dst {
+	uint8_t key[16];
+	uint32_t tokens;
+	uint64_t last_ms;	/* 0 = slot free */
+};
 struct nat64_icmp_limit {
-	uint32_t per_sec;
+	uint32_t per_sec;	/* all destinations; 0 = no limit */
 	uint32_t burst;
+	uint32_t dst_per_sec;	/* one destination; 0 = no such limit */
+	uint32_t dst_burst;
 	uint32_t tokens;
 	uint64_t last_ms;
+	uint64_t suppressed;	/* written by the owner (counter_inc) */
+	uint64_t now_ms;	/* tests: a fake clock; 0 = monotonic_ms() */
+	struct nat64_icmp_dst dst[NAT64_ICMP_DST_SLOTS];
 };
 
 /* Context every step gets: the shared prefix set version to use for this
@@ -209,7 +225,7 @@ enum nat64_verdict nat64_translate_4to6(const struct nat64_xlate_cfg *cfg,
  * 1280/576 octets. Returns NAT64_ICMP_SENT, or a drop when no error may be
  * sent: about an ICMP error or a non-first fragment, to an unspecified,
  * multicast or broadcast source (RFC 4443 2.4 (e), RFC 1812 4.3.2.7), or
- * over the rate limit. */
+ * over the rate limit (NAT64_DROP_RATE_LIMITED, counted in the limit). */
 enum nat64_verdict nat64_icmp_error(const struct nat64_xlate_cfg *cfg,
 				    const struct nat64_pkt *pkt, uint8_t type, uint8_t code,
 				    uint32_t param, struct nat64_out *out);

@@ -1,12 +1,12 @@
 #!/bin/bash
 # The translator's bounds and filtering in the lab: a small session table
-# (LRU eviction when full), the per-client cap, address-dependent
+# (eviction from the client holding the most when full), the per-client cap, address-dependent
 # filtering, an inbound SYN without state answered with port unreachable
 # after tcp-syn-wait (RFC 6146 3.5.2.2), and reload of what may change.
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-tap_plan 28
+tap_plan 29
 lab_setup
 : >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 UDP=$top_srcdir/tests/netns/nat64_udp.py
@@ -36,16 +36,18 @@ stat() { lab_ctl --json nat64 stats | python3 -c "import json,sys; d=json.load(s
 
 tap_is "25 flows from one client: 20 pass (the per-client cap)" \
 	"$(lab_in client python3 "$UDP" many "$SERVER6" 7000 25 2001:db8:1::100)" 20
-tap_is "the other 5 are refused and counted" "$(stat "d['sessions']['refused_client']")" 5
-tap_is "CLIENT_LIMIT drops counted" "$(stat "d['drops']['CLIENT_LIMIT']")" 5
+tap_is "the other 5 are refused: CLIENT_LIMIT drops counted" "$(stat "d['drops']['CLIENT_LIMIT']")" 5
 tap_like "and exported as a Prometheus metric" "$(lab_ctl metrics 2>&1)" \
 	'sixfour_nat64_drops_total\{reason="CLIENT_LIMIT"\} 5'
-tap_is "20 flows from a second client all pass" \
-	"$(lab_in client python3 "$UDP" many "$SERVER6" 7000 20 2001:db8:1::200)" 20
-tap_is "the table stays at its size (32)" "$(stat "d['sessions']['count']")" 32
-tap_is "8 least recently used sessions were evicted" "$(stat "d['sessions']['evicted']")" 8
-tap_is "the first client lost its 8 oldest" \
-	"$(lab_ctl nat64 sessions | grep -c '2001:db8:1::100')" 12
+tap_is "12 flows from a second client fill the table" \
+	"$(lab_in client python3 "$UDP" many "$SERVER6" 7000 12 2001:db8:1::200)" 12
+tap_is "the table is full (32)" "$(stat "d['sessions']['count']")" 32
+tap_is "4 more flows of the second client all pass" \
+	"$(lab_in client python3 "$UDP" many "$SERVER6" 7000 4 2001:db8:1::200)" 4
+tap_is "the table stays at its size" "$(stat "d['sessions']['count']")" 32
+tap_is "4 answered flows were evicted" "$(stat "d['session_events']['evicted_live']")" 4
+tap_is "from the client holding more: the first keeps 16" \
+	"$(lab_ctl nat64 sessions | grep -c '2001:db8:1::100')" 16
 
 # Address-dependent filtering: the server's address may answer from any
 # port; another IPv4 address may not.
@@ -82,7 +84,7 @@ except Exception as e:
 tap_like "inbound SYN refused by port unreachable" "$res" "^refused"
 secs=${res#refused }
 tap_ok "only after tcp-syn-wait (${secs:-?} s)" python3 -c "import sys; assert 5.5 <= float(sys.argv[1]) < 12" "${secs:-0}"
-tap_is "counted as a stored SYN that timed out" "$(stat "d['sessions']['syn_timed_out']")" 1
+tap_is "counted as a stored SYN that timed out" "$(stat "d['session_events']['syn_timed_out']")" 1
 
 # Reload: timeouts may change; the table size needs a restart.
 write_ini 200s 32

@@ -1,5 +1,6 @@
 /* pool4 allocation: RFC 6146 3.5.1.1 parity and range, RFC 6056 random
- * start, paired addresses, exhaustion. */
+ * start, paired addresses, exhaustion, the pool's own port map (take,
+ * release, reserve, sample) and the caller's preferred port and veto. */
 #include "autoconf.h"
 
 #include <arpa/inet.h>
@@ -9,24 +10,6 @@
 
 #include "nat64/pool4.h"
 #include "tests/unit/tap.h"
-
-/* A used-port set per address index (last octet) for the in_use callback. */
-struct used {
-	uint8_t bits[256][65536 / 8];
-};
-
-static bool in_use(void *arg, uint8_t proto, struct in_addr a, uint16_t port)
-{
-	struct used *u = arg;
-	uint8_t last = (uint8_t)(ntohl(a.s_addr) & 0xff);
-	return u->bits[last][port / 8] & (1u << (port % 8));
-}
-
-static void mark(struct used *u, struct in_addr a, uint16_t port)
-{
-	uint8_t last = (uint8_t)(ntohl(a.s_addr) & 0xff);
-	u->bits[last][port / 8] |= (uint8_t)(1u << (port % 8));
-}
 
 static struct in_addr ip4(const char *s)
 {
@@ -42,14 +25,35 @@ static struct in6_addr ip6(const char *s)
 	return a;
 }
 
-int main(void)
+static int alloc(struct pool4 *p, uint8_t proto, const struct in6_addr *c, uint16_t cport,
+		 struct in_addr *a, uint16_t *port)
 {
-	struct used *u = calloc(1, sizeof(*u));
-	struct in6_addr c1 = ip6("2001:db8:1::100"), c2 = ip6("2001:db8:2::100");
-	struct in_addr a;
-	uint16_t port;
+	return pool4_allocate(p, proto, c, cport, NULL, a, port);
+}
 
-	/* --- contains, overlap --- */
+static uint16_t hint_port;
+static uint16_t prefer(void *arg, uint8_t proto, struct in_addr addr)
+{
+	(void)arg;
+	(void)proto;
+	(void)addr;
+	return hint_port;
+}
+
+static int vetoes;
+static uint16_t veto_lo, veto_hi;
+static bool veto(void *arg, uint8_t proto, struct in_addr addr, uint16_t port)
+{
+	(void)arg;
+	(void)proto;
+	(void)addr;
+	bool no = port >= veto_lo && port <= veto_hi;
+	vetoes += no;
+	return no;
+}
+
+static void test_contains(void)
+{
 	struct pool4 *p = pool4_new(12345);
 	is_int(pool4_add(p, ip4("192.0.2.0"), 30, 1024, 65535), 0, "add a /30");
 	is_int(pool4_add(p, ip4("192.0.2.2"), 32, 2000, 3000), -EEXIST, "overlap refused");
@@ -61,17 +65,25 @@ int main(void)
 	ok(pool4_has_addr(p, ip4("198.51.100.1")), "has_addr");
 	ok(!pool4_has_addr(p, ip4("198.51.100.2")), "has_addr negative");
 	pool4_free(p);
+	p = pool4_new(1);
+	is_int(pool4_add(p, ip4("10.0.0.0"), 16, 1024, 65535), -E2BIG,
+	       "a /16 with every port is more map than POOL4_MAX_MAP_BYTES");
+	is_int(pool4_add(p, ip4("10.0.0.0"), 16, 60000, 63999), 0, "a /16 with 4000 ports fits");
+	pool4_free(p);
+}
 
-	/* --- parity and range (RFC 6146 3.5.1.1) --- */
-	p = pool4_new(777);
+static void test_parity_and_range(struct in6_addr c1)
+{
+	struct pool4 *p = pool4_new(777);
+	struct in_addr a;
+	uint16_t port;
 	pool4_add(p, ip4("192.0.2.1"), 32, 1, 65535);
 	int parity_ok = 0, range_ok = 0;
 	for (int i = 0; i < 200; i++) {
 		uint16_t cport = (uint16_t)(40000 + i);
-		if (pool4_allocate(p, IPPROTO_UDP, &c1, cport, in_use, u, &a, &port) == 0) {
+		if (alloc(p, IPPROTO_UDP, &c1, cport, &a, &port) == 0) {
 			parity_ok += (port & 1) == (cport & 1);
 			range_ok += port >= 1024;
-			mark(u, a, port);
 		}
 	}
 	is_int(parity_ok, 200, "parity kept for 200 allocations");
@@ -79,23 +91,25 @@ int main(void)
 	int low = 0;
 	for (int i = 0; i < 50; i++) {
 		uint16_t cport = (uint16_t)(100 + i);
-		if (pool4_allocate(p, IPPROTO_TCP, &c1, cport, in_use, u, &a, &port) == 0) {
+		if (alloc(p, IPPROTO_TCP, &c1, cport, &a, &port) == 0)
 			low += port < 1024 && port > 0 && (port & 1) == (cport & 1);
-			mark(u, a, port);
-		}
 	}
 	is_int(low, 50, "client ports < 1024 get ports < 1024 of the same parity");
+	is_int((int)pool4_used(p, IPPROTO_UDP, a, NULL), 200, "the map counts UDP ports in use");
+	is_int((int)pool4_used(p, IPPROTO_TCP, a, NULL), 50, "... and TCP ports apart");
 	pool4_free(p);
+}
 
-	/* --- randomness: not sequential, spread over the range --- */
-	memset(u, 0, sizeof(*u));
-	p = pool4_new(0);
+static void test_random(struct in6_addr c1)
+{
+	struct in_addr a;
+	uint16_t port;
+	struct pool4 *p = pool4_new(0);
 	pool4_add(p, ip4("192.0.2.1"), 32, 61001, 65535);
 	uint16_t prev = 0;
 	int sequential = 0, lowhalf = 0;
 	for (int i = 0; i < 100; i++) {
-		pool4_allocate(p, IPPROTO_UDP, &c1, 50000, in_use, u, &a, &port);
-		mark(u, a, port);
+		alloc(p, IPPROTO_UDP, &c1, 50000, &a, &port);
 		sequential += port == prev + 2;
 		lowhalf += port < 63268;
 		prev = port;
@@ -105,73 +119,158 @@ int main(void)
 	pool4_free(p);
 
 	/* Two pools with different random seeds choose different ports. */
-	memset(u, 0, sizeof(*u));
 	struct pool4 *p1 = pool4_new(0), *p2 = pool4_new(0);
 	pool4_add(p1, ip4("192.0.2.1"), 32, 1024, 65535);
 	pool4_add(p2, ip4("192.0.2.1"), 32, 1024, 65535);
 	int same = 0;
 	for (int i = 0; i < 20; i++) {
 		uint16_t x, y;
-		pool4_allocate(p1, IPPROTO_UDP, &c1, 5000, in_use, u, &a, &x);
-		pool4_allocate(p2, IPPROTO_UDP, &c1, 5000, in_use, u, &a, &y);
+		alloc(p1, IPPROTO_UDP, &c1, 5000, &a, &x);
+		alloc(p2, IPPROTO_UDP, &c1, 5000, &a, &y);
 		same += x == y;
 	}
 	ok(same < 3, "independent pools are unpredictable to each other");
 	pool4_free(p1);
 	pool4_free(p2);
+}
 
-	/* --- paired address: one client, one address --- */
-	memset(u, 0, sizeof(*u));
-	p = pool4_new(99);
+static void test_paired(struct in6_addr c1, struct in6_addr c2)
+{
+	struct in_addr a, first, paired_addr;
+	uint16_t port;
+	struct pool4 *p = pool4_new(99);
 	pool4_add(p, ip4("192.0.2.0"), 28, 1024, 65535);
-	struct in_addr first;
-	pool4_allocate(p, IPPROTO_TCP, &c1, 1111, in_use, u, &first, &port);
+	alloc(p, IPPROTO_TCP, &c1, 1111, &first, &port);
 	int paired = 0;
 	for (int i = 0; i < 20; i++) {
-		pool4_allocate(p, IPPROTO_TCP, &c1, (uint16_t)(2000 + i), in_use, u, &a, &port);
-		mark(u, a, port);
+		alloc(p, IPPROTO_TCP, &c1, (uint16_t)(2000 + i), &a, &port);
 		paired += a.s_addr == first.s_addr;
 	}
 	is_int(paired, 20, "the same client always gets the same pool address");
+	ok(pool4_paired(p, &c1, &paired_addr) && paired_addr.s_addr == first.s_addr,
+	   "pool4_paired names that address");
 	int other = 0;
 	for (int i = 0; i < 16; i++) {
 		struct in6_addr c = c2;
 		c.s6_addr[5] = (uint8_t)i;
-		pool4_allocate(p, IPPROTO_TCP, &c, 3000, in_use, u, &a, &port);
+		alloc(p, IPPROTO_TCP, &c, 3000, &a, &port);
 		other += a.s_addr != first.s_addr;
 	}
 	ok(other > 0, "other clients are spread over other addresses");
 	pool4_free(p);
+}
 
-	/* --- exhaustion, then spill to the next address --- */
-	memset(u, 0, sizeof(*u));
-	p = pool4_new(5);
+static void test_exhaustion(struct in6_addr c1)
+{
+	struct in_addr a;
+	uint16_t port;
+	struct pool4 *p = pool4_new(5);
 	pool4_add(p, ip4("192.0.2.1"), 32, 2000, 2007);
-	int got = 0;
+	int got = 0, inside = 0;
 	for (int i = 0; i < 10; i++)
-		if (pool4_allocate(p, IPPROTO_UDP, &c1, (uint16_t)(3000 + i), in_use, u, &a, &port) ==
-		    0) {
-			ok(port >= 2000 && port <= 2007, "port inside the configured range");
-			mark(u, a, port);
+		if (alloc(p, IPPROTO_UDP, &c1, (uint16_t)(3000 + i), &a, &port) == 0) {
+			inside += port >= 2000 && port <= 2007;
 			got++;
 		}
 	is_int(got, 8, "eight ports, then no more");
-	is_int(pool4_allocate(p, IPPROTO_UDP, &c1, 1, in_use, u, &a, &port), -ENOSPC,
-	       "exhausted pool says ENOSPC");
+	is_int(inside, 8, "every port inside the configured range");
+	is_int(alloc(p, IPPROTO_UDP, &c1, 1, &a, &port), -ENOSPC, "exhausted pool says ENOSPC");
+	size_t size;
+	is_int((int)pool4_used(p, IPPROTO_UDP, ip4("192.0.2.1"), &size), 8, "8 used ...");
+	is_int((int)size, 8, "... of 8");
+
+	/* The map is the pool's own: a released port is free again. */
+	pool4_release(p, IPPROTO_UDP, ip4("192.0.2.1"), 2003);
+	is_int(alloc(p, IPPROTO_UDP, &c1, 1, &a, &port), 0, "a released port can be had again");
+	is_int(port, 2003, "... that very one");
+	is_int(pool4_take(p, IPPROTO_UDP, ip4("192.0.2.1"), 2003), -EEXIST, "take: a used port");
+	is_int(pool4_take(p, IPPROTO_UDP, ip4("192.0.2.1"), 3000), -ENOENT,
+	       "take: a port outside the range");
+	is_int(pool4_take(p, IPPROTO_TCP, ip4("192.0.2.1"), 2003), 0,
+	       "take: the same port of another protocol is free");
+
+	/* Sampling for reclaim: only used ports come back. */
+	uint16_t s[16];
+	pool4_release(p, IPPROTO_UDP, ip4("192.0.2.1"), 2000);
+	pool4_release(p, IPPROTO_UDP, ip4("192.0.2.1"), 2005);
+	unsigned n = pool4_sample(p, IPPROTO_UDP, ip4("192.0.2.1"), s, 16);
+	int used_only = 0;
+	for (unsigned k = 0; k < n; k++)
+		used_only += s[k] >= 2000 && s[k] <= 2007 && s[k] != 2000 && s[k] != 2005;
+	ok(n == 16 && used_only == 16, "sample: 16 draws, all of ports in use");
+	is_int((int)pool4_sample(p, IPPROTO_ICMP, ip4("192.0.2.1"), s, 16), 0,
+	       "sample: nothing where nothing is used");
+
 	pool4_add(p, ip4("192.0.2.9"), 32, 2000, 2001);
-	is_int(pool4_allocate(p, IPPROTO_UDP, &c1, 1, in_use, u, &a, &port), 0,
-	       "a second address takes over");
+	for (int i = 0; i < 2; i++)
+		alloc(p, IPPROTO_UDP, &c1, 1, &a, &port);	/* fill 2000 and 2005 */
+	is_int(alloc(p, IPPROTO_UDP, &c1, 1, &a, &port), 0, "a second address takes over");
 	ok(a.s_addr == ip4("192.0.2.9").s_addr, "from the second address");
 	/* ICMP identifiers use the whole range regardless of parity. */
-	memset(u, 0, sizeof(*u));
 	int icmp = 0;
 	for (int i = 0; i < 10; i++)
-		if (pool4_allocate(p, IPPROTO_ICMP, &c1, 7, in_use, u, &a, &port) == 0) {
-			mark(u, a, port);
-			icmp++;
-		}
+		icmp += alloc(p, IPPROTO_ICMP, &c1, 7, &a, &port) == 0;
 	is_int(icmp, 10, "ICMP ids: all ten of both addresses");
 	pool4_free(p);
-	free(u);
+}
+
+static void test_reserve_prefs(struct in6_addr c1)
+{
+	struct in_addr a;
+	uint16_t port;
+	struct pool4 *p = pool4_new(8);
+	pool4_add(p, ip4("192.0.2.1"), 32, 5000, 5003);
+	pool4_reserve(p, IPPROTO_UDP, 5001);
+	int hit = 0, got = 0;
+	for (int i = 0; i < 4; i++)
+		if (alloc(p, IPPROTO_UDP, &c1, (uint16_t)(7000 + i), &a, &port) == 0) {
+			got++;
+			hit += port == 5001;
+		}
+	ok(got == 3 && hit == 0, "a reserved UDP port is never handed out");
+	is_int(alloc(p, IPPROTO_TCP, &c1, 7001, &a, &port), 0, "TCP may use it");
+	pool4_free(p);
+
+	/* The handoff server's next-port hint: taken when free and ours. */
+	p = pool4_new(9);
+	pool4_add(p, ip4("192.0.2.1"), 32, 6000, 6999);
+	struct pool4_prefs prefs = { .preferred = prefer, .veto = veto };
+	hint_port = 6543;
+	is_int(pool4_allocate(p, IPPROTO_TCP, &c1, 40000, &prefs, &a, &port), 0, "hint: allocated");
+	is_int(port, 6543, "hint: the preferred port, whatever its parity");
+	is_int(pool4_allocate(p, IPPROTO_TCP, &c1, 40000, &prefs, &a, &port), 0,
+	       "hint: again, with the port taken");
+	ok(port != 6543 && port >= 6000 && port <= 6999, "hint: a used port is not given twice");
+	hint_port = 80;
+	is_int(pool4_allocate(p, IPPROTO_TCP, &c1, 40000, &prefs, &a, &port), 0,
+	       "hint: outside the range");
+	ok(port >= 6000 && port <= 6999, "hint: ignored for a port that is not ours");
+	/* The veto: ports someone outside still holds. */
+	hint_port = 6100;
+	veto_lo = 6100;
+	veto_hi = 6100;
+	vetoes = 0;
+	is_int(pool4_allocate(p, IPPROTO_TCP, &c1, 40000, &prefs, &a, &port), 0, "veto: allocated");
+	ok(port != 6100 && vetoes >= 1, "veto: the vetoed hint is passed over");
+	hint_port = 0;
+	veto_lo = 6000;
+	veto_hi = 6999;
+	vetoes = 0;
+	is_int(pool4_allocate(p, IPPROTO_UDP, &c1, 40000, &prefs, &a, &port), -ENOSPC,
+	       "veto: nothing when every free port is vetoed");
+	ok(vetoes > 0 && vetoes <= 64 * 3, "veto: the search gives up after a bounded number");
+	pool4_free(p);
+}
+
+int main(void)
+{
+	plan(49);
+	struct in6_addr c1 = ip6("2001:db8:1::100"), c2 = ip6("2001:db8:2::100");
+	test_contains();
+	test_parity_and_range(c1);
+	test_random(c1);
+	test_paired(c1, c2);
+	test_exhaustion(c1);
+	test_reserve_prefs(c1);
 	return tap_done();
 }

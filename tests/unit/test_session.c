@@ -36,7 +36,8 @@ static struct in6_addr ip6(const char *s)
 static struct session_cfg base_cfg(void)
 {
 	return (struct session_cfg){
-		.max_sessions = 8, .max_per_client = 4, .client_prefix_len = 56,
+		.max_sessions = 8, .max_per_client = 4, .max_ports_per_client = 1024,
+		.client_prefix_len = 56,
 		.filtering = FILTER_ENDPOINT_INDEPENDENT,
 		.tcp_est_ms = 7440000, .tcp_trans_ms = 240000, .tcp_syn_wait_ms = 6000,
 		.udp_ms = 300000, .icmp_ms = 60000,
@@ -79,11 +80,18 @@ static enum nat64_verdict in4(struct session_table *t, const struct nat64_tuple 
 	return session_handle4(t, in, flags, false, now, pkt, sizeof(pkt), stored, out, NULL);
 }
 
-static struct session_counters counters(struct session_table *t)
+static uint64_t ctr(struct session_table *t, enum session_counter i)
 {
 	struct session_counters c;
 	session_get_counters(t, &c);
-	return c;
+	return c.c[i];
+}
+
+static uint64_t gauge(struct session_table *t, enum session_gauge i)
+{
+	struct session_counters c;
+	session_get_counters(t, &c);
+	return c.g[i];
 }
 
 static int syn_timeouts;
@@ -115,8 +123,8 @@ static void test_udp_mapping(void)
 	struct nat64_tuple in2 = t6(IPPROTO_UDP, "2001:db8:1::100", 5000, "203.0.113.9", 123);
 	out6(t, &in2, 0, 1000, &o2);
 	is_int(o2.sport, o.sport, "udp: endpoint-independent mapping reuses the port");
-	is_int((int)counters(t).bibs, 1, "udp: one BIB entry for two sessions");
-	is_int((int)counters(t).sessions, 2, "udp: two sessions");
+	is_int((int)gauge(t, SESSION_G_bib), 1, "udp: one BIB entry for two sessions");
+	is_int((int)gauge(t, SESSION_G_count), 2, "udp: two sessions");
 
 	struct nat64_tuple back = t4(IPPROTO_UDP, "198.51.100.7", 53, o.src.v4, o.sport), r;
 	bool stored;
@@ -129,7 +137,7 @@ static void test_udp_mapping(void)
 	struct nat64_tuple stranger = t4(IPPROTO_UDP, "192.0.2.200", 9999, o.src.v4, o.sport);
 	is_int(in4(t, &stranger, 0, 2000, &stored, &r), NAT64_CONTINUE,
 	       "eif: an unknown remote reaches the mapping");
-	is_int((int)counters(t).sessions, 3, "eif: and gets its own session");
+	is_int((int)gauge(t, SESSION_G_count), 3, "eif: and gets its own session");
 	struct nat64_tuple closed = t4(IPPROTO_UDP, "192.0.2.200", 9999, o.src.v4,
 				       (uint16_t)(o.sport + 2));
 	is_int(in4(t, &closed, 0, 2000, &stored, &r), NAT64_DROP_NO_SESSION,
@@ -138,8 +146,8 @@ static void test_udp_mapping(void)
 	/* Timers: UDP lives udp_ms after its last packet. */
 	is_int((int)session_expire(t, 1000 + 300000 - 1, NULL, NULL), 0, "udp: alive before timeout");
 	is_int((int)session_expire(t, 2000 + 300000, NULL, NULL), 3, "udp: all gone after timeout");
-	is_int((int)counters(t).bibs, 0, "udp: BIB entry goes with its last session");
-	is_int((int)counters(t).clients, 0, "udp: client entry goes too");
+	is_int((int)gauge(t, SESSION_G_bib), 0, "udp: BIB entry goes with its last session");
+	is_int((int)gauge(t, SESSION_G_clients), 0, "udp: client entry goes too");
 	session_table_free(t);
 	pool4_free(pool);
 }
@@ -177,7 +185,7 @@ static void test_adf(void)
 	struct nat64_tuple stranger = t4(IPPROTO_UDP, "192.0.2.200", 53, o.src.v4, o.sport);
 	is_int(in4(t, &stranger, 0, 0, &stored, &r), NAT64_DROP_FILTERED,
 	       "adf: unknown address is filtered");
-	is_int((int)counters(t).filtered, 1, "adf: counted");
+	is_int((int)gauge(t, SESSION_G_count), 2, "adf: and makes no session");
 	session_table_free(t);
 	pool4_free(pool);
 }
@@ -263,7 +271,7 @@ static void test_simultaneous_open(void)
 	ok(stored, "so: SYN from B stored under ADF");
 	struct nat64_tuple toB = t6(IPPROTO_TCP, "2001:db8:1::100", 40000, "203.0.113.5", 6000);
 	is_int(out6(t, &toB, SYN, 10, &o), NAT64_CONTINUE, "so: client's SYN to B");
-	is_int((int)counters(t).syn_matched, 1, "so: the stored SYN is discarded");
+	is_int((int)ctr(t, SESSION_C_syn_matched), 1, "so: the stored SYN is discarded");
 	session_expire(t, 10000, on_syn_timeout, &len);
 	is_int(syn_timeouts, 1, "so: and never answered with an error");
 	is_int(in4(t, &fromB, SYN | ACK, 11, &stored, &r), NAT64_CONTINUE,
@@ -287,7 +295,7 @@ static void test_lru_and_cap(void)
 						   "198.51.100.7", 53);
 			out6(t, &in, 0, (uint64_t)(c * 4 + i) * 2000, &o);
 		}
-	is_int((int)counters(t).sessions, 8, "lru: table full");
+	is_int((int)gauge(t, SESSION_G_count), 8, "lru: table full");
 	struct nat64_tuple fifth = t6(IPPROTO_UDP, "2001:db8:1::1", 2000, "198.51.100.7", 53);
 	is_int(out6(t, &fifth, 0, 100000, &o), NAT64_DROP_CLIENT_LIMIT, "cap: a fifth session refused");
 	struct nat64_tuple same_56 = t6(IPPROTO_UDP, "2001:db8:1:ff::9", 2000, "198.51.100.7", 53);
@@ -299,7 +307,7 @@ static void test_lru_and_cap(void)
 	out6(t, &oldest, 0, 200000, &o);
 	struct nat64_tuple third = t6(IPPROTO_UDP, "2001:db8:3::1", 1, "198.51.100.7", 53);
 	is_int(out6(t, &third, 0, 300000, &o), NAT64_CONTINUE, "lru: a new client fits by eviction");
-	is_int((int)counters(t).evicted, 1, "lru: one eviction");
+	is_int((int)ctr(t, SESSION_C_evicted_cheap), 1, "lru: one eviction");
 	struct nat64_tuple gone = t6(IPPROTO_UDP, "2001:db8:1::1", 1001, "198.51.100.7", 53);
 	struct in_addr r4 = ip4("198.51.100.7");
 	is_int(session_handle6(t, &gone, r4, 96, 0, true, 301000, &o, NULL), NAT64_DROP_NO_SESSION,
@@ -327,12 +335,12 @@ static void test_handoff_states(void)
 	out6(t, &b, SYN, 2, &o);
 	is_int((int)session_expire(t, 10000000, NULL, NULL), 1,
 	       "ack: the acked entry has no timer (only the local one expired)");
-	is_int((int)counters(t).acked, 1, "ack: counted as acked");
+	is_int((int)gauge(t, SESSION_G_acked), 1, "ack: counted as acked");
 	/* Full table: the acked entry goes first even though it is newer. */
 	out6(t, &b, SYN, 10000001, &o);
 	struct nat64_tuple c = t6(IPPROTO_UDP, "2001:db8:3::1", 7, "198.51.100.7", 53);
 	out6(t, &c, 0, 10000002, &o);
-	is_int((int)counters(t).evicted_acked, 1, "ack: acked entries are evicted first");
+	is_int((int)ctr(t, SESSION_C_evicted_acked), 1, "ack: acked entries are evicted first");
 	bool stored;
 	struct nat64_tuple back = t4(IPPROTO_TCP, "198.51.100.7", 80, key.pool4, key.pool_port);
 	is_int(in4(t, &back, ACK, 10000003, &stored, &r), NAT64_DROP_NO_SESSION,
@@ -356,7 +364,7 @@ static void test_handoff_states(void)
 	/* Pinned entries are never evicted. */
 	session_set_state(t, &key, SESSION_LOCAL, true, 10000007);
 	session_flush(t);
-	is_int((int)counters(t).sessions, 0, "flush empties the table");
+	is_int((int)gauge(t, SESSION_G_count), 0, "flush empties the table");
 	session_table_free(t);
 	pool4_free(pool);
 }
@@ -417,7 +425,7 @@ static void test_events(void)
 	is_int(session_handle4(t, &in, 0, false, 5000, (const uint8_t *)"x", 1, &stored, &r, &evs),
 	       NAT64_CONTINUE, "quiet: a stranger's packet passes (EIF)");
 	is_int((int)evs.n, 0, "quiet: and records no event");
-	is_int((int)counters(t).unannounced, 1, "quiet: counted as unannounced");
+	is_int((int)ctr(t, SESSION_C_unannounced), 1, "quiet: counted as unannounced");
 	session_handle4(t, &in, 0, false, 5001, (const uint8_t *)"x", 1, &stored, &r, &evs);
 	is_int((int)evs.n, 0, "quiet: nor does its second packet");
 	struct nat64_tuple reply = t6(IPPROTO_UDP, "2001:db8:3::1", 1000, "203.0.113.66", 4444);
@@ -441,25 +449,399 @@ static void test_events(void)
 	pool4_free(pool);
 }
 
+/* --- eviction order (session_evict.c) with a fake clock --- */
+
+static const char *R4 = "198.51.100.7";
+
+/* One UDP datagram out; with `answer` the remote replies. */
+static void udp_flow(struct session_table *t, const char *client, uint16_t cport, uint16_t rport,
+		     bool answer, uint64_t now)
+{
+	struct nat64_tuple in = t6(IPPROTO_UDP, client, cport, R4, rport), o, r;
+	if (out6(t, &in, 0, now, &o) != NAT64_CONTINUE || !answer)
+		return;
+	bool stored;
+	struct nat64_tuple back = t4(IPPROTO_UDP, R4, rport, o.src.v4, o.sport);
+	in4(t, &back, 0, now, &stored, &r);
+}
+
+/* A TCP connection from the client: SYN, SYN-ACK and (with `confirm`) the
+ * client's ACK. */
+static void tcp_conn(struct session_table *t, const char *client, uint16_t cport, bool confirm,
+		     uint64_t now)
+{
+	struct nat64_tuple in = t6(IPPROTO_TCP, client, cport, R4, 443), o, r;
+	if (out6(t, &in, SYN, now, &o) != NAT64_CONTINUE)
+		return;
+	bool stored;
+	struct nat64_tuple back = t4(IPPROTO_TCP, R4, 443, o.src.v4, o.sport);
+	in4(t, &back, SYN | ACK, now, &stored, &r);
+	if (confirm)
+		out6(t, &in, ACK, now, &o);
+}
+
+struct find_arg {
+	uint8_t proto;
+	struct in6_addr client;
+	uint16_t cport;
+	int found;
+	uint8_t ec;
+};
+
+static void find_one(void *arg, const struct session_record *r)
+{
+	struct find_arg *f = arg;
+	if (r->proto == f->proto && r->client_port == f->cport &&
+	    memcmp(&r->client6, &f->client, 16) == 0) {
+		f->found = 1;
+		f->ec = r->evict_class;
+	}
+}
+
+/* "gone", or the eviction class of the client's session on cport. */
+static const char *class_of(struct session_table *t, uint8_t proto, const char *client,
+			    uint16_t cport)
+{
+	struct find_arg f = { .proto = proto, .client = ip6(client), .cport = cport };
+	session_foreach(t, find_one, &f);
+	return f.found ? session_evict_class_name(f.ec) : "gone";
+}
+
+static void test_evict_classes(void)
+{
+	struct session_cfg cfg = base_cfg();
+	cfg.max_per_client = 8;
+	struct pool4 *pool;
+	struct session_table *t = new_table(&cfg, &pool);
+	const char *A = "2001:db8:a::1", *B = "2001:db8:b::1", *C = "2001:db8:c::1",
+		   *D = "2001:db8:d::1";
+	tcp_conn(t, A, 100, true, 1000);
+	tcp_conn(t, A, 101, false, 1000);
+	udp_flow(t, A, 102, 53, true, 1000);
+	is_str(class_of(t, IPPROTO_TCP, A, 100), "established", "class: a confirmed connection");
+	is_str(class_of(t, IPPROTO_TCP, A, 101), "live",
+	       "class: SYN answered, the client's ACK not yet seen");
+	is_str(class_of(t, IPPROTO_UDP, A, 102), "live", "class: answered UDP");
+	udp_flow(t, B, 200, 53, false, 2000);
+	udp_flow(t, B, 201, 53, false, 3000);
+	udp_flow(t, B, 202, 53, false, 4000);
+	is_str(class_of(t, IPPROTO_UDP, B, 200), "cheap", "class: one-way UDP");
+	struct session_record key = { .proto = IPPROTO_UDP, .remote4 = ip4(R4), .remote_port = 53 };
+	struct nat64_tuple probe = t6(IPPROTO_UDP, B, 202, R4, 53), o;
+	out6(t, &probe, 0, 4000, &o);
+	key.pool4 = o.src.v4;
+	key.pool_port = o.sport;
+	session_set_state(t, &key, SESSION_ACKED, false, 4000);
+	is_str(class_of(t, IPPROTO_UDP, B, 202), "acked", "class: a handoff cache entry");
+	udp_flow(t, C, 300, 53, false, 5000);
+	udp_flow(t, C, 301, 53, false, 6000);
+	is_int((int)gauge(t, SESSION_G_count), 8, "order: the table is full");
+	is_int((int)gauge(t, SESSION_G_cheap), 4, "order: four cheap entries counted");
+
+	udp_flow(t, D, 400, 53, false, 7000);
+	is_str(class_of(t, IPPROTO_UDP, B, 202), "gone", "order: 1. the acked entry goes first");
+	is_int((int)ctr(t, SESSION_C_evicted_acked), 1, "order: counted as evicted_acked");
+	udp_flow(t, D, 401, 53, false, 8000);
+	is_str(class_of(t, IPPROTO_UDP, B, 200), "gone",
+	       "order: 2. then the oldest cheap entry of a heaviest holder (B and C hold two)");
+	is_str(class_of(t, IPPROTO_UDP, B, 201), "cheap", "order: ... its newer one stays");
+	udp_flow(t, D, 402, 53, false, 9000);
+	is_str(class_of(t, IPPROTO_UDP, C, 300), "gone",
+	       "order: C held two cheap entries the longest: its oldest goes");
+	/* D now holds three cheap entries, over its share (8 / 4 clients). */
+	udp_flow(t, D, 403, 53, false, 10000);
+	is_str(class_of(t, IPPROTO_UDP, D, 400), "gone",
+	       "order: a client over its share recycles its own oldest cheap entry");
+	is_str(class_of(t, IPPROTO_UDP, B, 201), "cheap", "order: ... B's last one stays");
+	is_int((int)ctr(t, SESSION_C_evicted_cheap), 3, "order: three cheap evictions");
+	is_str(class_of(t, IPPROTO_TCP, A, 100), "established", "order: the connection is intact");
+	is_int((int)ctr(t, SESSION_C_evicted_live) + (int)ctr(t, SESSION_C_evicted_est) +
+	       (int)ctr(t, SESSION_C_displaced), 0, "order: nothing live was touched");
+	session_table_free(t);
+	pool4_free(pool);
+}
+
+static void test_fair_share(void)
+{
+	struct session_cfg cfg = base_cfg();
+	cfg.max_per_client = 8;
+	struct pool4 *pool;
+	struct session_table *t = new_table(&cfg, &pool);
+	const char *A = "2001:db8:a::1", *B = "2001:db8:b::1", *C = "2001:db8:c::1";
+	/* A holds six confirmed connections, B two: the share is 8 / 2. */
+	for (uint16_t i = 0; i < 6; i++)
+		tcp_conn(t, A, (uint16_t)(100 + i), true, 1000 + i * 1000u);
+	tcp_conn(t, B, 200, true, 10000);
+	tcp_conn(t, B, 201, true, 11000);
+	/* C is new, within its share; A is over it. */
+	udp_flow(t, C, 300, 53, false, 20000);
+	is_str(class_of(t, IPPROTO_TCP, A, 100), "gone",
+	       "fair: a new client displaces the oldest entry of the client over its share");
+	is_int((int)ctr(t, SESSION_C_displaced), 1, "fair: counted as displaced");
+	udp_flow(t, C, 301, 53, false, 21000);
+	is_str(class_of(t, IPPROTO_UDP, C, 300), "cheap",
+	       "fair: a client within its share keeps its own pending flow ...");
+	is_str(class_of(t, IPPROTO_TCP, A, 101), "gone", "fair: ... while A is over its share");
+	is_str(class_of(t, IPPROTO_TCP, B, 200), "established", "fair: B keeps both ...");
+	is_str(class_of(t, IPPROTO_TCP, B, 201), "established", "fair: ... connections");
+	/* A, now at its share (4 of 8), opens another: cheap entries first. */
+	tcp_conn(t, A, 110, true, 30000);
+	is_str(class_of(t, IPPROTO_UDP, C, 300), "gone", "fair: A at its share takes a cheap entry");
+	is_str(class_of(t, IPPROTO_TCP, B, 200), "established", "fair: ... never B's connection");
+	is_str(class_of(t, IPPROTO_TCP, A, 110), "established", "fair: A's new one is up");
+	session_table_free(t);
+	pool4_free(pool);
+
+	/* Answered UDP goes before established TCP (a class below it), from
+	 * the client holding more. */
+	t = new_table(&cfg, &pool);
+	for (uint16_t i = 0; i < 5; i++)
+		tcp_conn(t, A, (uint16_t)(100 + i), true, 1000 + i * 1000u);
+	udp_flow(t, B, 200, 53, true, 10000);
+	udp_flow(t, B, 201, 53, true, 11000);
+	udp_flow(t, B, 202, 53, true, 12000);
+	udp_flow(t, C, 300, 53, false, 20000);
+	is_str(class_of(t, IPPROTO_UDP, B, 200), "gone", "fair: B's oldest answered flow goes");
+	is_str(class_of(t, IPPROTO_TCP, A, 100), "established",
+	       "fair: A (alone with connections, so within its share) keeps them");
+	session_table_free(t);
+	pool4_free(pool);
+
+	/* A client over its share pays for its own new connection. */
+	t = new_table(&cfg, &pool);
+	for (uint16_t i = 0; i < 5; i++)
+		tcp_conn(t, A, (uint16_t)(100 + i), true, 1000 + i * 1000u);
+	for (uint16_t i = 0; i < 3; i++)
+		tcp_conn(t, B, (uint16_t)(200 + i), true, 10000 + i * 1000u);
+	tcp_conn(t, A, 110, true, 20000);
+	is_str(class_of(t, IPPROTO_TCP, A, 100), "gone", "fair: A over its share loses its oldest");
+	ok(!strcmp(class_of(t, IPPROTO_TCP, B, 200), "established") &&
+	   !strcmp(class_of(t, IPPROTO_TCP, B, 201), "established") &&
+	   !strcmp(class_of(t, IPPROTO_TCP, B, 202), "established"), "fair: ... B loses nothing");
+	session_table_free(t);
+	pool4_free(pool);
+}
+
+/* A spoofed flood of one-packet flows from many /56s (2 each) against a
+ * table of 256: the established connections live on, and a new one made
+ * during the flood gets through. */
+static void test_flood(void)
+{
+	struct session_cfg cfg = base_cfg();
+	cfg.max_sessions = 256;
+	cfg.max_per_client = 256;
+	struct pool4 *pool;
+	struct session_table *t = new_table(&cfg, &pool);
+	const char *L = "2001:db8:1::10";
+	tcp_conn(t, L, 1000, true, 1000);
+	tcp_conn(t, L, 1001, true, 1000);
+	char spoof[64];
+	uint64_t now = 2000;
+	for (unsigned k = 0; k < 4000; k++) {
+		snprintf(spoof, sizeof(spoof), "2001:db8:%x:%x00::1", 0x100 + k / 2 / 256,
+			 k / 2 % 256);
+		udp_flow(t, spoof, (uint16_t)(2000 + k % 2), 53, false, now++);
+		if (k == 2000) {
+			/* Mid-flood, the client opens a third connection. */
+			struct nat64_tuple in = t6(IPPROTO_TCP, L, 1002, R4, 443), o, r;
+			out6(t, &in, SYN, now, &o);
+			for (int j = 0; j < 20; j++) {
+				snprintf(spoof, sizeof(spoof), "2001:db8:fff:%x00::1", j);
+				udp_flow(t, spoof, 9, 53, false, now++);
+			}
+			bool stored;
+			struct nat64_tuple back = t4(IPPROTO_TCP, R4, 443, o.src.v4, o.sport);
+			is_int(in4(t, &back, SYN | ACK, now, &stored, &r), NAT64_CONTINUE,
+			       "flood: the new connection's SYN-ACK finds its session");
+			out6(t, &in, ACK, now, &o);
+		}
+	}
+	is_str(class_of(t, IPPROTO_TCP, L, 1000), "established", "flood: connection 1 survives");
+	is_str(class_of(t, IPPROTO_TCP, L, 1001), "established", "flood: connection 2 survives");
+	is_str(class_of(t, IPPROTO_TCP, L, 1002), "established",
+	       "flood: the connection opened during the flood survives");
+	ok(ctr(t, SESSION_C_evicted_cheap) >= 4000 - 256, "flood: the flood recycled itself");
+	is_int((int)(ctr(t, SESSION_C_evicted_live) + ctr(t, SESSION_C_evicted_est) +
+		     ctr(t, SESSION_C_displaced)), 0, "flood: no live entry was evicted");
+	session_table_free(t);
+	pool4_free(pool);
+}
+
+/* A full pool address makes room: a mapping of the heaviest holders comes
+ * back; an answered mapping of a client no heavier stays. */
 static void test_pool_exhaustion(void)
 {
 	struct session_cfg cfg = base_cfg();
+	cfg.max_sessions = 64;
+	cfg.max_per_client = 64;
 	int err;
 	struct pool4 *pool = pool4_new(1);
-	pool4_add(pool, ip4("192.0.2.1"), 32, 5000, 5001);
+	pool4_add(pool, ip4("192.0.2.1"), 32, 5000, 5007);
 	struct session_table *t = session_table_new(&cfg, pool, 1, &err);
 	struct nat64_tuple o;
-	int okc = 0;
-	for (int i = 0; i < 3; i++) {
-		char client[64];
-		snprintf(client, sizeof(client), "2001:db8:%d::1", i + 1);
-		struct nat64_tuple in = t6(IPPROTO_UDP, client, 5000, "198.51.100.7", 53);
-		okc += out6(t, &in, 0, 0, &o) == NAT64_CONTINUE;
-	}
-	is_int(okc, 2, "pool: two ports, two mappings");
-	is_int((int)counters(t).pool_exhausted, 1, "pool: exhaustion counted");
+	const char *A = "2001:db8:a::1", *B = "2001:db8:b::1", *C = "2001:db8:c::1",
+		   *D = "2001:db8:d::1";
+	/* A: 6 mappings, answered; B: 2 answered. The address is full. */
+	for (uint16_t i = 0; i < 6; i++)
+		udp_flow(t, A, (uint16_t)(100 + i), 53, true, 1000 + i);
+	udp_flow(t, B, 200, 53, true, 2000);
+	udp_flow(t, B, 201, 53, true, 2001);
+	size_t size;
+	is_int((int)pool4_used(pool, IPPROTO_UDP, ip4("192.0.2.1"), &size), 8, "pool: full");
+	struct nat64_tuple in = t6(IPPROTO_UDP, C, 300, R4, 53);
+	is_int(out6(t, &in, 0, 3000, &o), NAT64_CONTINUE, "pool: a new client still gets a port");
+	is_int((int)ctr(t, SESSION_C_pool_reclaimed), 1, "pool: a mapping was taken back");
+	ok(!strcmp(class_of(t, IPPROTO_UDP, B, 200), "live") &&
+	   !strcmp(class_of(t, IPPROTO_UDP, B, 201), "live"),
+	   "pool: ... from A, the heaviest holder, not from B");
+	is_int((int)gauge(t, SESSION_G_count), 8, "pool: A lost one mapping");
+	/* Four clients of two answered mappings each: nobody is heavier than
+	 * a client with one, so D is refused rather than taking a live one. */
+	udp_flow(t, C, 301, 53, true, 4000);
+	udp_flow(t, C, 300, 53, true, 4001);
+	udp_flow(t, A, 150, 53, false, 4002);	/* A recycles: a cheap one */
+	in = t6(IPPROTO_UDP, D, 400, R4, 53);
+	uint64_t before = ctr(t, SESSION_C_pool_reclaimed);
+	enum nat64_verdict v = out6(t, &in, 0, 5000, &o);
+	is_int(v, NAT64_CONTINUE, "pool: D takes A's cheap mapping ...");
+	is_int((int)(ctr(t, SESSION_C_pool_reclaimed) - before), 1, "pool: ... reclaimed");
+	in = t6(IPPROTO_UDP, D, 401, R4, 53);
+	udp_flow(t, D, 400, 53, true, 5001);
+	struct nat64_tuple in2 = t6(IPPROTO_UDP, "2001:db8:e::1", 500, R4, 53);
+	/* E (no ports) against A (4 or more), B, C (2), D (1): A is heavier. */
+	is_int(out6(t, &in2, 0, 6000, &o), NAT64_CONTINUE, "pool: E displaces A again");
 	session_table_free(t);
 	pool4_free(pool);
+
+	/* Equal holders of answered mappings: refused, POOL_EXHAUSTED. */
+	pool = pool4_new(1);
+	pool4_add(pool, ip4("192.0.2.1"), 32, 5000, 5001);
+	t = session_table_new(&cfg, pool, 1, &err);
+	udp_flow(t, A, 100, 53, true, 1000);
+	udp_flow(t, B, 200, 53, true, 1000);
+	in = t6(IPPROTO_UDP, C, 300, R4, 53);
+	is_int(out6(t, &in, 0, 2000, &o), NAT64_DROP_POOL_EXHAUSTED,
+	       "pool: no live mapping of a client no heavier than the newcomer is taken");
+	session_table_free(t);
+	pool4_free(pool);
+}
+
+/* RFC 6888 REQ-4: a client's share of ports; at it the client reuses its
+ * own cheapest mapping, and is refused when all of them are live. */
+static void test_port_share(void)
+{
+	struct session_cfg cfg = base_cfg();
+	cfg.max_sessions = 64;
+	cfg.max_per_client = 64;
+	cfg.max_ports_per_client = 4;
+	struct pool4 *pool;
+	struct session_table *t = new_table(&cfg, &pool);
+	const char *A = "2001:db8:a::1";
+	for (uint16_t i = 0; i < 3; i++)
+		tcp_conn(t, A, (uint16_t)(100 + i), true, 1000 + i);
+	struct nat64_tuple in = t6(IPPROTO_TCP, A, 103, R4, 443), o;
+	out6(t, &in, SYN, 1003, &o);	/* a lone SYN */
+	in = t6(IPPROTO_TCP, A, 200, R4, 443);
+	is_int(out6(t, &in, SYN, 2000, &o), NAT64_CONTINUE, "share: a fifth mapping ...");
+	is_str(class_of(t, IPPROTO_TCP, A, 103), "gone",
+	       "share: ... reuses the client's unanswered SYN's");
+	is_str(class_of(t, IPPROTO_TCP, A, 100), "established", "share: its connections stay");
+	session_table_free(t);
+	pool4_free(pool);
+
+	t = new_table(&cfg, &pool);
+	for (uint16_t i = 0; i < 4; i++)
+		udp_flow(t, A, (uint16_t)(100 + i), 53, i != 2, 1000 + i);
+	in = t6(IPPROTO_UDP, A, 200, R4, 53);
+	is_int(out6(t, &in, 0, 2000, &o), NAT64_CONTINUE, "share: UDP at the share ...");
+	is_str(class_of(t, IPPROTO_UDP, A, 102), "gone", "share: ... reuses the one-way mapping");
+	is_int((int)ctr(t, SESSION_C_port_recycled), 1, "share: counted as port_recycled");
+	in = t6(IPPROTO_UDP, A, 201, R4, 53);
+	udp_flow(t, A, 200, 53, true, 2001);
+	is_int(out6(t, &in, 0, 3000, &o), NAT64_DROP_PORT_LIMIT,
+	       "share: refused when every mapping of the client is answered");
+	in = t6(IPPROTO_TCP, A, 201, R4, 443);
+	is_int(out6(t, &in, SYN, 3000, &o), NAT64_CONTINUE, "share: counted per protocol");
+	session_table_free(t);
+	pool4_free(pool);
+}
+
+/* The handoff engine's hooks (issue 18): a preferred port and a veto. */
+static uint16_t hint;
+static struct in_addr hint_remote;
+static uint16_t pp_preferred(void *arg, uint8_t proto, struct in_addr pool4,
+			     struct in_addr remote4)
+{
+	(void)arg;
+	(void)proto;
+	(void)pool4;
+	hint_remote = remote4;
+	return hint;
+}
+static uint16_t vetoed_port;
+static bool pp_veto(void *arg, uint8_t proto, struct in_addr pool4, uint16_t port)
+{
+	(void)arg;
+	(void)proto;
+	(void)pool4;
+	return port == vetoed_port;
+}
+
+static void test_port_policy(void)
+{
+	struct session_cfg cfg = base_cfg();
+	struct pool4 *pool;
+	struct session_table *t = new_table(&cfg, &pool);
+	struct session_port_policy pp = { .preferred = pp_preferred, .veto = pp_veto };
+	session_table_set_port_policy(t, &pp);
+	hint = 40001;
+	struct nat64_tuple in = t6(IPPROTO_TCP, "2001:db8:a::1", 1000, R4, 443), o;
+	out6(t, &in, SYN, 1000, &o);
+	is_int(o.sport, 40001, "policy: the preferred port is used");
+	ok(hint_remote.s_addr == ip4(R4).s_addr, "policy: the hint is asked for that remote");
+	hint = 0;
+	vetoed_port = 2000;
+	int vetoed = 0;
+	for (uint16_t i = 0; i < 3; i++) {
+		in = t6(IPPROTO_UDP, "2001:db8:b::1", (uint16_t)(2000 + 2 * i), R4, 53);
+		out6(t, &in, 0, 1000, &o);
+		vetoed += o.sport == 2000;
+	}
+	is_int(vetoed, 0, "policy: a vetoed port is never handed out");
+	session_table_set_port_policy(t, NULL);
+	hint = 40003;
+	in = t6(IPPROTO_TCP, "2001:db8:c::1", 1001, R4, 443);
+	out6(t, &in, SYN, 1000, &o);
+	ok(o.sport != 40003 || (o.sport & 1), "policy: removed, no hint is asked");
+	session_table_free(t);
+	pool4_free(pool);
+}
+
+/* pool4 versions: a new pool knows the live mappings of the old one. */
+static void test_new_pool(void)
+{
+	struct session_cfg cfg = base_cfg();
+	int err;
+	struct pool4 *p1 = pool4_new(3);
+	pool4_add(p1, ip4("192.0.2.1"), 32, 5000, 5001);
+	struct session_table *t = session_table_new(&cfg, p1, 1, &err);
+	struct nat64_tuple o, o2;
+	struct nat64_tuple in = t6(IPPROTO_UDP, "2001:db8:a::1", 100, R4, 53);
+	out6(t, &in, 0, 1000, &o);
+	struct pool4 *p2 = pool4_new(4);
+	pool4_add(p2, ip4("192.0.2.1"), 32, 5000, 5001);
+	session_table_set_pool(t, p2);
+	pool4_free(p1);
+	is_int((int)pool4_used(p2, IPPROTO_UDP, ip4("192.0.2.1"), NULL), 1,
+	       "new pool: the live mapping is marked in it");
+	in = t6(IPPROTO_UDP, "2001:db8:b::1", 100, R4, 53);
+	out6(t, &in, 0, 1000, &o2);
+	ok(o2.sport != o.sport, "new pool: and not handed out twice");
+	session_flush(t);
+	is_int((int)pool4_used(p2, IPPROTO_UDP, ip4("192.0.2.1"), NULL), 0,
+	       "new pool: ports come back to it");
+	session_table_free(t);
+	pool4_free(p2);
 }
 
 static void test_icmp(void)
@@ -482,6 +864,7 @@ static void test_icmp(void)
 
 int main(void)
 {
+	plan(144);
 	alarm(20);	/* a hook called under the lock would deadlock */
 	test_udp_mapping();
 	test_lazy_relink();
@@ -490,7 +873,13 @@ int main(void)
 	test_simultaneous_open();
 	test_lru_and_cap();
 	test_handoff_states();
+	test_evict_classes();
+	test_fair_share();
+	test_flood();
 	test_pool_exhaustion();
+	test_port_share();
+	test_port_policy();
+	test_new_pool();
 	test_events();
 	test_icmp();
 	return tap_done();

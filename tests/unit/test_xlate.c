@@ -282,7 +282,7 @@ static void test_frag_limits(struct nat64_xlate_cfg *cfg)
 	struct nat64_frag_stats st;
 	nat64_frag_expire(ft, monotonic_ms() + 1000);
 	nat64_frag_get_stats(ft, &st);
-	is_int(st.timeouts, 1, "unfinished datagram expires after fragment-timeout");
+	is_int(st.c[NAT64_FRAG_timeouts], 1, "unfinished datagram expires after fragment-timeout");
 	is_int(nat64_determine_tuple6(cfg, r->frags[1], r->flens[1], &pkt, &t), NAT64_HELD,
 	       "later fragment starts a new datagram");
 	is_int(nat64_determine_tuple6(cfg, r->frags[2], r->flens[2], &pkt, &t), NAT64_HELD,
@@ -295,7 +295,7 @@ static void test_frag_limits(struct nat64_xlate_cfg *cfg)
 		nat64_determine_tuple6(cfg, f, r->flens[0], &pkt, &t);
 	}
 	nat64_frag_get_stats(ft, &st);
-	is_int(st.evicted, 1, "a full table evicts the oldest datagram");
+	is_int(st.c[NAT64_FRAG_evicted], 1, "a full table evicts the oldest datagram");
 	is_int(nat64_determine_tuple6(cfg, r->frags[0], r->flens[0], &pkt, &t), NAT64_HELD,
 	       "evicted datagram is not completed by its first fragment");
 	nat64_frag_free(ft);
@@ -329,8 +329,27 @@ static void test_own_errors(struct nat64_xlate_cfg *cfg, uint8_t *buf, size_t ca
 	cfg->icmp_limit = &lim;
 	is_int(nat64_translate_6to4(cfg, &pkt, &ot, &out), NAT64_ICMP_SENT, "rate limit: 1st error");
 	is_int(nat64_translate_6to4(cfg, &pkt, &ot, &out), NAT64_ICMP_SENT, "rate limit: 2nd error");
-	is_int(nat64_translate_6to4(cfg, &pkt, &ot, &out), NAT64_DROP_RATE_LIMITED,
-	       "rate limit: the burst is spent");
+	is_int(nat64_translate_6to4(cfg, &pkt, &ot, &out), NAT64_DROP_HOP_LIMIT,
+	       "rate limit: the burst is spent: dropped for its hop limit, no error");
+	is_int((int)lim.suppressed, 1, "rate limit: the error held back is counted");
+	/* Per destination (the sender's /64), with a fake clock. */
+	struct nat64_icmp_limit dl = { .per_sec = 100, .burst = 100, .dst_per_sec = 1,
+				       .dst_burst = 1, .now_ms = 5000 };
+	cfg->icmp_limit = &dl;
+	is_int(nat64_translate_6to4(cfg, &pkt, &ot, &out), NAT64_ICMP_SENT,
+	       "per destination: the first error to a sender");
+	is_int(nat64_translate_6to4(cfg, &pkt, &ot, &out), NAT64_DROP_HOP_LIMIT,
+	       "per destination: not a second one within the second");
+	p[8 + 7] ^= 1;	/* another /64 */
+	is_int(nat64_determine_tuple6(cfg, p, v->in_len, &pkt, &t), NAT64_CONTINUE, "parsed");
+	is_int(nat64_translate_6to4(cfg, &pkt, &ot, &out), NAT64_ICMP_SENT,
+	       "per destination: another sender still gets its error");
+	p[8 + 7] ^= 1;
+	is_int(nat64_determine_tuple6(cfg, p, v->in_len, &pkt, &t), NAT64_CONTINUE, "parsed");
+	dl.now_ms += 1000;
+	is_int(nat64_translate_6to4(cfg, &pkt, &ot, &out), NAT64_ICMP_SENT,
+	       "per destination: a second later, the first sender again");
+	is_int((int)dl.suppressed, 1, "per destination: one error held back");
 	cfg->icmp_limit = NULL;
 	p[8] = 0xff;	/* a multicast source */
 	is_int(nat64_determine_tuple6(cfg, p, v->in_len, &pkt, &t), NAT64_CONTINUE, "parsed");
