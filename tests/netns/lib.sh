@@ -198,6 +198,7 @@ tap_done() {
 		echo "1..$TAP_N"
 	elif [ "$TAP_N" -ne "$TAP_PLAN" ]; then
 		tap_diag "planned $TAP_PLAN checks, ran $TAP_N"
+		tap_missing
 		return 1
 	fi
 	[ "$TAP_FAILED" -eq 0 ]
