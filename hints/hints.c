@@ -13,8 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ifaddrs.h>
-#include <linux/if_packet.h>
 #include <net/if_arp.h>
 #include <netinet/icmp6.h>
 #include <stdio.h>
@@ -32,7 +30,6 @@
 #include "hints/hints.h"
 #include "hints/hints_int.h"
 
-#define WATCH_INTERVAL_MS 1000
 #define RECV_BATCH 64
 
 extern const struct ctl_command hints_commands[];
@@ -298,16 +295,26 @@ static void on_prefixes(void *arg)
 	}
 }
 
-/* Every second: follow interface indexes (an interface may appear late or
- * be recreated). */
-static void on_watch(struct evloop *loop, struct ev_timer *t, void *arg)
+/* Links or addresses changed (netlink events): follow interface indexes
+ * (an interface may appear late or be recreated), and announce a new
+ * resolver address on the link with fast RAs (RFC 4861 6.2.4). */
+static void refresh(void *arg)
 {
 	struct hints *h = arg;
-	(void)loop;
-	for (size_t i = 0; i < h->nifaces; i++)
-		iface_set_index(h, h->ifaces[i], if_nametoindex(h->ifaces[i]->name));
-	on_prefixes(h);
-	ev_timer_arm(t, WATCH_INTERVAL_MS);
+	for (size_t i = 0; i < h->nifaces; i++) {
+		struct ra_iface *ifc = h->ifaces[i];
+		struct hints_link l;
+		hints_addrs_link(h->addrs, ifc->name, &l);
+		struct in6_addr before[1], after[1];
+		size_t nb = ra_iface_resolvers(ifc, before, 1);
+		ifc->link = l;
+		size_t na = ra_iface_resolvers(ifc, after, 1);
+		bool moved = nb != na || (na && memcmp(before, after, sizeof(after)) != 0);
+		if (ifc->ifindex != l.ifindex)
+			iface_set_index(h, ifc, l.ifindex);
+		else if (moved && l.ifindex)
+			ra_iface_restart(ifc);
+	}
 }
 
 /* --- DUID --- */
@@ -317,21 +324,12 @@ static void on_watch(struct evloop *loop, struct ev_timer *t, void *arg)
  * /etc/machine-id (mixed, so the raw machine id does not go on the wire). */
 static void make_duid(struct hints *h)
 {
-	struct ifaddrs *ifa0;
-	if (getifaddrs(&ifa0) == 0) {
-		for (size_t i = 0; i < h->params->nifaces && !h->duid_len; i++)
-			for (struct ifaddrs *ifa = ifa0; ifa; ifa = ifa->ifa_next) {
-				if (!ifa->ifa_addr || ifa->ifa_addr->sa_family != AF_PACKET ||
-				    strcmp(ifa->ifa_name, h->params->ifaces[i]) != 0)
-					continue;
-				const struct sockaddr_ll *sll = (void *)ifa->ifa_addr;
-				if (sll->sll_hatype != ARPHRD_ETHER || sll->sll_halen != 6)
-					continue;
-				h->duid_len = (size_t)dhcp6_duid_ll(h->duid, sizeof(h->duid),
-								    ARPHRD_ETHER, sll->sll_addr, 6);
-				break;
-			}
-		freeifaddrs(ifa0);
+	for (size_t i = 0; i < h->params->nifaces && !h->duid_len; i++) {
+		struct hints_link l;
+		hints_addrs_link(h->addrs, h->params->ifaces[i], &l);
+		if (l.has_mac)
+			h->duid_len = (size_t)dhcp6_duid_ll(h->duid, sizeof(h->duid), ARPHRD_ETHER,
+							    l.mac, 6);
 	}
 	if (h->duid_len)
 		return;
@@ -449,15 +447,16 @@ static void *hints_start(struct sixfour_ctx *ctx)
 				goto fail;
 		}
 	}
+	int nlerr;
+	h->addrs = hints_addrs_new(h->loop, refresh, h, &nlerr);
+	if (!h->addrs)
+		goto fail;
 	make_duid(h);
 	if (apply_ifaces(h, h->params) != 0)
 		goto fail;
-	h->watch = ev_timer_new(h->loop, on_watch, h);
-	if (!h->watch)
-		goto fail;
 	const struct prefix_set *set = prefix_pub_current(ctx->prefixes);
 	h->prefix_generation = set ? set->generation : 0;
-	on_watch(h->loop, h->watch, h);		/* resolve indexes, first RAs */
+	refresh(h);		/* indexes and addresses: the first RAs */
 	if (sixfour_watch_prefixes(ctx, on_prefixes, h) != 0)
 		goto fail;
 	log_notice("hints: advertising on %zu interface(s)%s", h->nifaces,
@@ -504,12 +503,12 @@ static int hints_reload(void *state, const struct sixfour_config *cfg, char *err
 	struct hints_params *old = h->params;
 	h->params = p;
 	hints_params_free(old);
-	/* RFC 4861 6.2.4: changed information goes out with fast RAs; the
-	 * watch timer picks up indexes of new interfaces within a second. */
+	/* RFC 4861 6.2.4: changed information goes out with fast RAs; new
+	 * interfaces get their index and addresses at once. */
 	for (size_t i = 0; i < h->nifaces; i++)
 		ra_iface_restart(h->ifaces[i]);
-	if (h->watch)
-		on_watch(h->loop, h->watch, h);
+	refresh(h);
+	on_prefixes(h);
 	return 0;
 }
 
@@ -522,7 +521,7 @@ static void hints_stop(void *state)
 	for (size_t i = 0; i < h->nifaces; i++)
 		ra_iface_free(h->ifaces[i], true);
 	h->nifaces = 0;
-	ev_timer_free(h->watch);
+	hints_addrs_free(h->addrs);
 	if (h->icmp_fd >= 0) {
 		evloop_del_fd(h->loop, h->icmp_fd);
 		close(h->icmp_fd);

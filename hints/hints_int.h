@@ -11,6 +11,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
+#include "hints/addrs.h"
 #include "hints/dhcpv6.h"
 #include "hints/ra_opts.h"
 
@@ -104,6 +105,7 @@ struct ra_iface {
 	struct hints *h;
 	char name[IF_NAMESIZE];
 	unsigned ifindex;		/* 0 while the interface does not exist */
+	struct hints_link link;		/* its addresses, as netlink last told */
 	struct ev_timer *timer;
 	unsigned initial_left;		/* fast RAs still to send */
 	uint64_t last_mcast_ms;		/* when the last RA went out, 0 = never */
@@ -122,7 +124,7 @@ struct hints {
 	struct hints_params *params;
 	size_t nifaces;
 	struct ra_iface *ifaces[HINTS_MAX_IFACES];
-	struct ev_timer *watch;		/* interface indexes and prefix changes */
+	struct hints_addrs *addrs;	/* links and addresses (netlink events) */
 	uint64_t prefix_generation;
 	uint8_t duid[DHCP6_DUID_MAX];
 	size_t duid_len;

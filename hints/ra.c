@@ -7,9 +7,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ifaddrs.h>
-#include <linux/if_packet.h>
-#include <net/if_arp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -50,41 +47,6 @@ bool hints_prefix_advertised(const struct prefix_info *p)
 	return p->active || !(p->roles & PREFIX_ROLE_PROBE);
 }
 
-/* Our addresses on the link: the first global one, else the link-local one,
- * and the interface's hardware address. */
-static void iface_addrs(const char *name, struct in6_addr *global, bool *has_global,
-			struct in6_addr *ll, bool *has_ll, uint8_t mac[6], bool *has_mac)
-{
-	*has_global = *has_ll = *has_mac = false;
-	struct ifaddrs *ifa0;
-	if (getifaddrs(&ifa0) < 0)
-		return;
-	for (struct ifaddrs *ifa = ifa0; ifa; ifa = ifa->ifa_next) {
-		if (!ifa->ifa_addr || strcmp(ifa->ifa_name, name) != 0)
-			continue;
-		if (ifa->ifa_addr->sa_family == AF_INET6) {
-			const struct in6_addr *a = &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
-			if (IN6_IS_ADDR_LINKLOCAL(a)) {
-				if (!*has_ll) {
-					*ll = *a;
-					*has_ll = true;
-				}
-			} else if (!IN6_IS_ADDR_LOOPBACK(a) && !IN6_IS_ADDR_MULTICAST(a) &&
-				   !*has_global) {
-				*global = *a;
-				*has_global = true;
-			}
-		} else if (ifa->ifa_addr->sa_family == AF_PACKET) {
-			const struct sockaddr_ll *sll = (struct sockaddr_ll *)ifa->ifa_addr;
-			if (sll->sll_hatype == ARPHRD_ETHER && sll->sll_halen == 6) {
-				memcpy(mac, sll->sll_addr, 6);
-				*has_mac = true;
-			}
-		}
-	}
-	freeifaddrs(ifa0);
-}
-
 size_t ra_iface_resolvers(const struct ra_iface *ifc, struct in6_addr *out, size_t max)
 {
 	const struct hints_params *prm = ifc->h->params;
@@ -93,13 +55,10 @@ size_t ra_iface_resolvers(const struct ra_iface *ifc, struct in6_addr *out, size
 		memcpy(out, prm->rdnss, n * sizeof(*out));
 		return n;
 	}
-	struct in6_addr g, ll;
-	bool has_g, has_ll, has_mac;
-	uint8_t mac[6];
-	iface_addrs(ifc->name, &g, &has_g, &ll, &has_ll, mac, &has_mac);
-	if (max == 0 || (!has_g && !has_ll))
+	const struct hints_link *l = &ifc->link;
+	if (max == 0 || (!l->has_global && !l->has_ll))
 		return 0;
-	out[0] = has_g ? g : ll;
+	out[0] = l->has_global ? l->global : l->ll;
 	return 1;
 }
 
@@ -141,16 +100,13 @@ static size_t ra_build(struct ra_iface *ifc, bool final, uint8_t *buf, size_t ca
 	size_t off = 0;
 	append(ifc, &off, ra_encode_header(buf, cap, &hdr), "header");
 
-	struct in6_addr g, ll;
-	bool has_g, has_ll, has_mac;
-	uint8_t mac[6];
-	iface_addrs(ifc->name, &g, &has_g, &ll, &has_ll, mac, &has_mac);
-	if (has_mac && cap - off >= 8) {
+	const struct hints_link *l = &ifc->link;
+	if (l->has_mac && cap - off >= 8) {
 		/* RFC 4861 6.2.3: the source link-layer address saves hosts a
 		 * Neighbor Solicitation. */
 		buf[off] = RA_OPT_SOURCE_LLADDR;
 		buf[off + 1] = 1;
-		memcpy(buf + off + 2, mac, 6);
+		memcpy(buf + off + 2, l->mac, 6);
 		off += 8;
 	}
 	if (prm->mtu)
@@ -164,14 +120,7 @@ static size_t ra_build(struct ra_iface *ifc, bool final, uint8_t *buf, size_t ca
 
 	uint32_t dns_life = final ? 0 : prm->dns_lifetime_s;
 	struct in6_addr rdnss[HINTS_MAX_RDNSS];
-	size_t nrdnss;
-	if (prm->nrdnss) {
-		nrdnss = prm->nrdnss;
-		memcpy(rdnss, prm->rdnss, nrdnss * sizeof(rdnss[0]));
-	} else {
-		nrdnss = has_g || has_ll ? 1 : 0;
-		rdnss[0] = has_g ? g : ll;
-	}
+	size_t nrdnss = ra_iface_resolvers(ifc, rdnss, ARRAY_SIZE(rdnss));
 	if (nrdnss)
 		append(ifc, &off, ra_encode_rdnss(buf + off, cap - off, rdnss, nrdnss, dns_life),
 		       "RDNSS");
@@ -295,7 +244,7 @@ static void on_timer(struct evloop *loop, struct ev_timer *t, void *arg)
 	(void)loop;
 	(void)t;
 	if (ifc->ifindex == 0)
-		return;		/* the watch timer restarts us when it appears */
+		return;		/* a link event restarts us when it appears */
 	if (ra_send(ifc, false) != 0) {
 		/* No link-local address yet, or the link is down: try again
 		 * soon without spending an initial RA. */

@@ -19,7 +19,7 @@
 lab_require_root
 lab_require named named-checkconf rndc rndc-confgen unbound unbound-control \
 	unbound-checkconf tayga nft dig
-tap_plan 37
+tap_plan 40
 lab_setup
 lab_dns_start
 
@@ -71,7 +71,6 @@ control-socket = $LAB_DIR/$s.sock
 [prefix $s]
 prefix = $(site_prefix "$s")/96
 translate = yes
-synthesize = no
 [dns64]
 enable = no
 [nat64]
@@ -304,6 +303,20 @@ tap_like "metrics carry when and why" "$met" \
 	'^sixfour_health_last_change_timestamp_seconds\{reason="answered",name="site1"\} [0-9]{10}'
 # Up at start, then down and up in each of three rounds.
 tap_like "metrics count verdict changes" "$met" '^sixfour_health_changes_total\{name="site1"\} 7$'
+
+# The translator itself knows when its data path is down: site1 loses its
+# only IPv4 address (its pool4), and says so without waiting for probes.
+site1ctl() { "$(lab__bin sixfourctl)" -s "$LAB_DIR/site1.sock" "$@"; }
+site1_is() { site1ctl health | grep -Eq "^site1 +$1 +$2"; }
+ip -n "$(site_ns site1)" addr del 192.88.99.101/24 dev "${LAB_ID}w1"
+tap_ok "site1's own translator withdraws its prefix when pool4 has no address" \
+	lab_wait 5 site1_is down inactive
+tap_like "... and says why" "$(site1ctl health)" \
+	"data path is down: no IPv4 address for pool4"
+ip -n "$(site_ns site1)" addr add 192.88.99.101/24 dev "${LAB_ID}w1"
+ip -n "$(site_ns site1)" route replace default via "$LAB_APPL4"
+tap_ok "the address is back: the prefix with it" lab_wait 5 site1_is '(up|unprobed)' active
+lab_wait 15 answers_are named "$want_all"
 
 # Unbound follows the best prefix: blackhole the one it uses.
 best=$(prefixes unbound)

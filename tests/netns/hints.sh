@@ -6,7 +6,7 @@
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
 lab_require_root
 lab_require rdisc6 tshark tcpdump dhclient
-tap_plan 58
+tap_plan 60
 lab_setup
 lab_dns_start	# the daemon's mount namespace wants the lab's trust anchor
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -197,6 +197,17 @@ if command -v radvd >/dev/null 2>&1; then
 else
 	tap_skip "radvd -c accepts the exported fragment" "radvd is not installed"
 fi
+
+# --- our address on the link changes: RDNSS follows (netlink events) ---
+rdnss_is() { ra_fields "$mark" | awk -F'\t' -v a="$1" '$7 == a { f = 1 } END { exit !f }'; }
+mark=$(last_frame)
+lab_in appl ip addr add 2001:db8:1::53/64 dev "$IF_A" nodad
+lab_in appl ip addr del "$LAB_APPL6/64" dev "$IF_A"
+tap_ok "a new address on the link: the next RAs carry it in RDNSS" lab_wait 10 rdnss_is 2001:db8:1::53
+mark=$(last_frame)
+lab_in appl ip addr add "$LAB_APPL6/64" dev "$IF_A" nodad
+lab_in appl ip addr del 2001:db8:1::53/64 dev "$IF_A"
+tap_ok "... and the old one again when it is back" lab_wait 10 rdnss_is "$LAB_APPL6"
 
 # --- reload withdraws a prefix with PREF64 lifetime 0 ---
 mark=$(last_frame)
