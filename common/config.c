@@ -678,6 +678,31 @@ void config_free(struct sixfour_config *cfg)
 
 /* --- printing --- */
 
+/* Element `i` of a list option as config_print writes it back. */
+static const char *list_item_text(enum cfg_type type, const struct any_list *l, size_t i,
+				  char *buf, size_t size)
+{
+	switch (type) {
+	case CFG_STR_LIST:
+		return ((char *const *)l->v)[i];
+	case CFG_CIDR_LIST:
+		cidr_format(&((const struct cidr *)l->v)[i], buf, size);
+		return buf;
+	case CFG_ENDPOINT_LIST:
+		endpoint_format(&((const struct endpoint *)l->v)[i], buf, size);
+		return buf;
+	case CFG_POOL4_LIST: {
+		const struct pool4_range *r = &((const struct pool4_range *)l->v)[i];
+		char a[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &r->addr, a, sizeof(a));
+		snprintf(buf, size, "%s/%u:%u-%u", a, r->len, r->port_min, r->port_max);
+		return buf;
+	}
+	default:
+		return "";
+	}
+}
+
 static void print_value(const struct cfg_option *opt, const void *field, FILE *out)
 {
 	if (!out)
@@ -718,50 +743,24 @@ static void print_value(const struct cfg_option *opt, const void *field, FILE *o
 		fprintf(out, "%s =%s%s\n", opt->key, *buf ? " " : "", buf);
 		return;
 	}
-	case CFG_CIDR_LIST: {
-		const struct cidr_list *l = field;
-		fprintf(out, "%s =", opt->key);
-		for (size_t i = 0; i < l->n; i++) {
-			cidr_format(&l->v[i], buf, sizeof(buf));
-			fprintf(out, "%s %s", i ? "," : "", buf);
-		}
-		fputc('\n', out);
-		return;
-	}
-	case CFG_ENDPOINT_LIST: {
-		const struct endpoint_list *l = field;
-		fprintf(out, "%s =", opt->key);
-		for (size_t i = 0; i < l->n; i++) {
-			endpoint_format(&l->v[i], buf, sizeof(buf));
-			fprintf(out, "%s %s", i ? "," : "", buf);
-		}
-		fputc('\n', out);
-		return;
-	}
-	case CFG_STR_LIST: {
-		const struct str_list *l = field;
-		if (opt->flags & CFG_MULTI) {
+	case CFG_STR_LIST:
+		if (opt->flags & CFG_MULTI) {	/* one line per value */
+			const struct str_list *l = field;
 			if (l->n == 0)
 				fprintf(out, "%s =\n", opt->key);
 			for (size_t i = 0; i < l->n; i++)
 				fprintf(out, "%s = %s\n", opt->key, l->v[i]);
 			return;
 		}
+		/* fall through */
+	case CFG_CIDR_LIST:
+	case CFG_ENDPOINT_LIST:
+	case CFG_POOL4_LIST: {
+		const struct any_list *l = field;
 		fprintf(out, "%s =", opt->key);
 		for (size_t i = 0; i < l->n; i++)
-			fprintf(out, "%s %s", i ? "," : "", l->v[i]);
-		fputc('\n', out);
-		return;
-	}
-	case CFG_POOL4_LIST: {
-		const struct pool4_list *l = field;
-		fprintf(out, "%s =", opt->key);
-		for (size_t i = 0; i < l->n; i++) {
-			char a[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, &l->v[i].addr, a, sizeof(a));
-			fprintf(out, "%s %s/%u:%u-%u", i ? "," : "", a, l->v[i].len,
-				l->v[i].port_min, l->v[i].port_max);
-		}
+			fprintf(out, "%s %s", i ? "," : "", list_item_text(opt->type, l, i, buf,
+									   sizeof(buf)));
 		fputc('\n', out);
 		return;
 	}
