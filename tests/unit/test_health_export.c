@@ -149,7 +149,7 @@ static bool one_reload(struct rig *r) { return count_of(r, "reloads") >= 1; }
 
 int main(void)
 {
-	plan(25);
+	plan(26);
 
 	/* --- texts: the same in every role --- */
 	struct sixfour_config *off = load("no", ""), *on = load("yes", "");
@@ -200,6 +200,19 @@ int main(void)
 	ctl_printf(&out, "%s", "");
 	ok(strstr(out.buf, "dns64 2001:db8:64:2::/96") && !strstr(out.buf, "2001:db8:64:1::"),
 	   "fallback = site2 exports that prefix alone");
+	free(out.buf);
+	rig_free(&r);
+	/* radvd: interfaces of [export], PREF64 of the advertised prefixes. */
+	struct sixfour_config *rc = load("no", "[hints]\nrdnss = 2001:db8:53::1\n"
+					 "[export]\nradvd-interface = eth9\n");
+	rc->prefixes[1].advertise = true;
+	rig_init(&r, rc, "site1 site2");
+	memset(&out, 0, sizeof(out));
+	exports_render(r.x, "radvd", &out);
+	ctl_printf(&out, "%s", "");
+	ok(strstr(out.buf, "interface eth9 {") && strstr(out.buf, "RDNSS 2001:db8:53::1 {") &&
+	   strstr(out.buf, "nat64prefix 2001:db8:64:2::/96 {") && !strstr(out.buf, "2001:db8:64:1::/96"),
+	   "radvd: [export] radvd-interface, [hints] rdnss, nat64prefix for the advertised prefix");
 	free(out.buf);
 	rig_free(&r);
 	struct sixfour_config *bad = load("no", "");
