@@ -715,6 +715,23 @@ unlock:
 	return v;
 }
 
+bool session_exists6(struct session_table *t, const struct nat64_tuple *in,
+		     struct in_addr remote4)
+{
+	uint8_t proto = sess_norm_proto(in->proto);
+	uint16_t rport = proto == IPPROTO_ICMP ? 0 : in->dport;
+	pthread_mutex_lock(&t->lock);
+	bool found = sess_find6(t, proto, &in->src.v6, in->sport, &in->dst.v6, rport) != NIL;
+	if (!found) {
+		/* The same IPv4 flow through another prefix shares its session. */
+		uint32_t bi = sess_find_bib6(t, proto, &in->src.v6, in->sport);
+		found = bi != NIL &&
+			sess_find4(t, proto, remote4, rport, t->bib[bi].p4, t->bib[bi].pport) != NIL;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
 /* Address-dependent filtering (RFC 4787 / RFC 6146 3.5.1): an inbound
  * packet passes when the client has sent to that IPv4 address before. */
 static bool adf_permits(const struct session_table *t, uint32_t bi, struct in_addr r4)

@@ -195,6 +195,13 @@ enum nat64_verdict session_handle4(struct session_table *t, const struct nat64_t
 				   const uint8_t *data, size_t len, bool *stored,
 				   struct nat64_tuple *out, struct session_events *ev);
 
+/* True when a packet from the IPv6 side with tuple `in` toward `remote4`
+ * would find a session (no side effect: nothing is created or touched).
+ * The handoff glue asks before a new mapping is made for a flow a handoff
+ * server may still hold. */
+bool session_exists6(struct session_table *t, const struct nat64_tuple *in,
+		     struct in_addr remote4);
+
 /* Called for each stored SYN whose wait ran out: the caller answers it with
  * ICMP port unreachable (3.5.2.2). Runs without the table lock. */
 typedef void (*session_syn_timeout_fn)(void *arg, const uint8_t *pkt, size_t len);

@@ -129,6 +129,10 @@ static void test_udp_mapping(void)
 	struct nat64_tuple back = t4(IPPROTO_UDP, "198.51.100.7", 53, o.src.v4, o.sport), r;
 	bool stored;
 	is_int(in4(t, &back, 0, 2000, &stored, &r), NAT64_CONTINUE, "udp: reply finds the session");
+	ok(session_exists6(t, &in, ip4("198.51.100.7")), "exists6: the session is there");
+	struct nat64_tuple other = t6(IPPROTO_UDP, "2001:db8:1::100", 5001, "198.51.100.7", 53);
+	ok(!session_exists6(t, &other, ip4("198.51.100.7")), "exists6: another port has none");
+	is_int((int)gauge(t, SESSION_G_count), 2, "exists6: and asking created nothing");
 	ok(r.family == AF_INET6 && memcmp(&r.dst.v6, &in.src.v6, 16) == 0 && r.dport == 5000 &&
 	   memcmp(&r.src.v6, &in.dst.v6, 16) == 0 && r.sport == 53,
 	   "udp: reply tuple goes back to the client from the prefix address");
@@ -864,7 +868,7 @@ static void test_icmp(void)
 
 int main(void)
 {
-	plan(144);
+	plan(147);
 	alarm(20);	/* a hook called under the lock would deadlock */
 	test_udp_mapping();
 	test_lazy_relink();
