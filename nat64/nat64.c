@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/config.h"
@@ -145,6 +146,7 @@ static struct pool4 *build_pool(struct nat64 *n, const struct sixfour_config *cf
 	struct pool4 *pool = pool4_new(0);
 	if (!pool)
 		return NULL;
+	pool4_set_key(pool, n->pool_key);
 	n->nsteer = 0;
 	const struct pool4_list *l = &cfg->nat64.pool4;
 	if (l->n == 0) {
@@ -366,6 +368,8 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 		return n;
 	}
 	n->enabled = true;
+	if (getrandom(&n->pool_key, sizeof(n->pool_key), 0) != (ssize_t)sizeof(n->pool_key))
+		n->pool_key = monotonic_us();
 	strlcpy_ok(n->dev, cfg->nat64.device, sizeof(n->dev));
 	n->mtu = cfg->nat64.mtu;
 	live_settings(n, cfg);

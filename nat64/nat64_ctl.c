@@ -13,6 +13,7 @@
 #include "nat64/frag.h"
 #include "nat64/handoff_glue.h"
 #include "nat64/nat64_priv.h"
+#include "nat64/pool4.h"
 #include "nat64/session.h"
 
 static const struct counter_desc path_desc[] = { NAT64_PATH_COUNTERS(COUNTER_DESC) };
@@ -98,6 +99,35 @@ static void print_traffic(const struct nat64 *n, struct ctl_out *out)
 	free(m.v);
 }
 
+/* pool4 ports in use per address (the first POOL_SHOWN addresses). */
+#define POOL_SHOWN 64
+static void print_pool(struct nat64 *n, struct ctl_out *out)
+{
+	struct pool4 *pool = atomic_load_explicit(&n->pool, memory_order_acquire);
+	size_t count = pool4_count(pool);
+	ctl_printf(out, out->json ? ",\"pool4\":[" : "pool4 ports in use (tcp udp icmp of each):\n");
+	for (size_t i = 0; i < count && i < POOL_SHOWN; i++) {
+		struct in_addr a;
+		uint16_t lo, hi;
+		size_t used[3], size = 0;
+		pool4_get(pool, i, &a, &lo, &hi);
+		session_pool_usage(n->sessions, a, used, &size);
+		char s[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &a, s, sizeof(s));
+		if (out->json)
+			ctl_printf(out, "%s{\"address\":\"%s\",\"ports\":%zu,\"tcp\":%zu,"
+				   "\"udp\":%zu,\"icmp\":%zu}", i ? "," : "", s, size, used[0],
+				   used[1], used[2]);
+		else
+			ctl_printf(out, "  %-16s %zu %zu %zu of %zu\n", s, used[0], used[1], used[2],
+				   size);
+	}
+	if (out->json)
+		ctl_printf(out, "]");
+	else if (count > POOL_SHOWN)
+		ctl_printf(out, "  (%zu more addresses)\n", count - POOL_SHOWN);
+}
+
 /* Everything `nat64 stats` and the metrics endpoint show, summed over the
  * workers (read while they run: a figure may lag by a packet). */
 struct stats {
@@ -147,11 +177,13 @@ void nat64_print_stats(struct nat64 *n, struct ctl_out *out)
 		ctl_json_str(out, n->dev);
 		ctl_printf(out, ",\"queues\":%u,", n->nworkers);
 		counters_emit(out, COUNTERS_JSON, st->groups, 5, NULL);
+		print_pool(n, out);
 		print_traffic(n, out);
 		ctl_printf(out, "}\n");
 	} else {
 		ctl_printf(out, "device %s, %u queue(s)\n", n->dev, n->nworkers);
 		counters_emit(out, COUNTERS_TEXT, st->groups, 5, NULL);
+		print_pool(n, out);
 		print_traffic(n, out);
 	}
 	free(st);

@@ -99,6 +99,7 @@ struct nat64 {
 	/* Replaced when host addresses change; the old version is retired
 	 * through ctx->publish (workers read it without a lock). */
 	struct pool4 *_Atomic pool;
+	uint64_t pool_key;		/* pool4_set_key: the same for every version */
 	struct session_table *sessions;
 	bool shared_mode;		/* pool4 on the host's own addresses */
 	struct nat64_nft_steer steer[NAT64_MAX_STEER];

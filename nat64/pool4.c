@@ -82,6 +82,11 @@ struct pool4 *pool4_new(uint64_t seed)
 	return p;
 }
 
+void pool4_set_key(struct pool4 *p, uint64_t key)
+{
+	p->key = key;
+}
+
 void pool4_free(struct pool4 *p)
 {
 	if (!p)

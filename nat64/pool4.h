@@ -24,6 +24,10 @@ struct pool4;
 
 /* `seed` 0 takes a random seed from the kernel (tests pass a fixed one). */
 struct pool4 *pool4_new(uint64_t seed);
+/* The secret behind the paired address of each client: the pool versions
+ * of one running translator share it, so a client's new mappings go to
+ * the same address as its old ones when the host's addresses change. */
+void pool4_set_key(struct pool4 *p, uint64_t key);
 void pool4_free(struct pool4 *p);
 
 /* Adds every address of ADDR/LEN with ports [min, max]. 0 or -errno

@@ -632,6 +632,23 @@ static enum nat64_verdict new_mapping(struct session_table *t, uint8_t proto,
 	return NAT64_CONTINUE;
 }
 
+/* A session opened from outside becomes a host the client contacted when
+ * the client itself speaks on it: a UDP datagram, a TCP segment other than
+ * a RST. Not what its stack answers by itself (a RST to an unwanted SYN,
+ * an echo reply, ICMP errors): else a spoofed packet would make us name the
+ * client to whatever source it claims. */
+static bool client_speaks(const struct sess *s, uint8_t tcp_flags)
+{
+	switch (s->proto) {
+	case IPPROTO_UDP:
+		return true;
+	case IPPROTO_TCP:
+		return !(tcp_flags & TCP_FLAG_RST);
+	default:
+		return false;	/* ICMP: an inbound echo request's reply */
+	}
+}
+
 enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_tuple *in,
 				   struct in_addr remote4, unsigned prefix_len, uint8_t tcp_flags,
 				   bool icmp_error, uint64_t now, struct nat64_tuple *out,
@@ -650,9 +667,7 @@ enum nat64_verdict session_handle6(struct session_table *t, const struct nat64_t
 		/* Errors refer to a session; they do not keep it alive. */
 		if (!icmp_error) {
 			session_use(t, i, true, tcp_flags, now);
-			/* Opened from outside: the client speaks on it for the
-			 * first time, so the host is one it contacted. */
-			if (!(t->sess[i].flags & SF_ANNOUNCED))
+			if (!(t->sess[i].flags & SF_ANNOUNCED) && client_speaks(&t->sess[i], tcp_flags))
 				sess_note(t, evs, SESSION_EV_CREATED, i);
 		}
 		out_tuple4(&t->sess[i], out);

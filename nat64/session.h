@@ -257,6 +257,10 @@ void session_foreach(struct session_table *t, void (*fn)(void *arg,
 /* Removes every session; returns how many. */
 size_t session_flush(struct session_table *t);
 void session_get_counters(struct session_table *t, struct session_counters *out);
+/* pool4 ports in use on `addr` (TCP, UDP, ICMP) and its port count, read
+ * under the table lock. */
+void session_pool_usage(struct session_table *t, struct in_addr addr, size_t used[3],
+			size_t *size);
 /* Bytes allocated for the table (memory per session = this / max). */
 size_t session_table_memory(const struct session_table *t);
 

@@ -316,6 +316,16 @@ void session_get_counters(struct session_table *t, struct session_counters *out)
 	pthread_mutex_unlock(&t->lock);
 }
 
+void session_pool_usage(struct session_table *t, struct in_addr addr, size_t used[3],
+			size_t *size)
+{
+	static const uint8_t protos[3] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP };
+	pthread_mutex_lock(&t->lock);
+	for (unsigned k = 0; k < 3; k++)
+		used[k] = pool4_used(t->pool, protos[k], addr, size);
+	pthread_mutex_unlock(&t->lock);
+}
+
 size_t session_table_memory(const struct session_table *t)
 {
 	return table_bytes(t->max, t->mask + 1, t->nsyns);

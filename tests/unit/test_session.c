@@ -448,6 +448,21 @@ static void test_events(void)
 	int deleted = ev_count[SESSION_EV_DELETED];
 	is_int((int)session_expire(t, 6000 + 300000, NULL, NULL), 2, "quiet: both sessions expire");
 	is_int(ev_count[SESSION_EV_DELETED], deleted + 1, "quiet: only the announced one is retracted");
+	/* A SYN from a stranger to a TCP mapping: the client's stack answers
+	 * with a RST, which names nobody to the stranger. */
+	struct nat64_tuple tc = t6(IPPROTO_TCP, "2001:db8:3::1", 2000, "198.51.100.7", 80), to;
+	out6(t, &tc, SYN, 400000, &to);
+	int created_tcp = ev_count[SESSION_EV_CREATED];
+	struct nat64_tuple syn = t4(IPPROTO_TCP, "203.0.113.70", 5556, to.src.v4, to.sport);
+	session_handle4(t, &syn, SYN, false, 400001, (const uint8_t *)"x", 1, &stored, &r, &evs);
+	struct nat64_tuple rst = t6(IPPROTO_TCP, "2001:db8:3::1", 2000, "203.0.113.70", 5556);
+	session_handle6(t, &rst, syn.src.v4, 96, RST | ACK, false, 400002, &o, &evs);
+	is_int((int)evs.n, 0, "quiet: the client's RST to a stranger's SYN announces nothing");
+	session_handle6(t, &rst, syn.src.v4, 96, SYN | ACK, false, 400003, &o, &evs);
+	is_int((int)evs.n, 1, "quiet: its SYN-ACK (a listening socket answers) does");
+	session_events_deliver(&evs);
+	is_int(ev_count[SESSION_EV_CREATED], created_tcp + 1, "quiet: delivered once");
+
 	session_table_set_hook(t, NULL, NULL);
 	session_table_free(t);
 	pool4_free(pool);
@@ -868,7 +883,7 @@ static void test_icmp(void)
 
 int main(void)
 {
-	plan(147);
+	plan(150);
 	alarm(20);	/* a hook called under the lock would deadlock */
 	test_udp_mapping();
 	test_lazy_relink();
