@@ -47,54 +47,58 @@ static void test_defaults(void)
 	config_free(cfg);
 }
 
+/* Configs that must be refused: text, a part of the first error, check name. */
+static const struct { const char *text, *want, *name; } bad_configs[] = {
+	{ "[dns64]\nlisen = [::]:53\n", "t.ini:2: unknown key 'lisen' in [dns64]",
+	  "a typo in a key names FILE:LINE and the key" },
+	{ "[dnss64]\n", "t.ini:1: unknown section [dnss64]", "unknown section" },
+	{ "[general]\nworkers = many\n", "t.ini:2: workers = many: expected a number",
+	  "not a number" },
+	{ "[general]\nworkers = 65\n", "must be between 0 and 64", "number range" },
+	{ "[dns64]\nenable = maybe\n", "expected yes or no", "bool" },
+	{ "[nat64]\nudp-timeout = 10s\n", "must be between 2m and 1d",
+	  "duration below the RFC minimum" },
+	{ "[nat64]\nudp-timeout = 5 min\n", "expected a duration", "duration syntax" },
+	{ "[dns64]\ncache-size = lots\n", "expected a size", "size syntax" },
+	{ "[general]\nlog-level = loud\n", "expected err, warn", "log level" },
+	{ "[nat64]\nfiltering = strict\n",
+	  "expected one of: endpoint-independent address-dependent",
+	  "enum" },
+	{ "[dns64]\nexclude = 10.0.0.0/8\n", "only IPv6 prefixes", "v6-only list" },
+	{ "[dns64]\nmapped = ::/0\n", "only IPv4 prefixes", "v4-only list" },
+	{ "[dns64]\nallow = 10.0.0.1/8\n", "host bits zero", "host bits in a list" },
+	{ "[dns64]\nlisten = [::]:99999\n", "not an address with optional port",
+	  "endpoint port range" },
+	{ "[nat64]\npool4 = 192.0.2.1:9-3\n", "pool4 ports", "pool4 port order" },
+	{ "[nat64]\npool4 = 2001:db8::1\n", "pool4 items are IPv4", "pool4 family" },
+	{ "[nat64]\npool4 = 10.0.0.0/8\n", "/16 or longer", "pool4 size" },
+	{ "[nat64]\npool4 = 192.0.2.0/24, 192.0.2.7:1000-2000\n", "overlap", "pool4 overlap" },
+	{ "[dns64]\nedns-size = 512\nedns-size = 1232\n", "t.ini:3: 'edns-size' is set twice",
+	  "duplicate key" },
+	{ "x = 1\n", "t.ini:1: 'x' is outside any section", "key before any section" },
+	{ "[general\n", "t.ini:1: syntax error", "broken section header" },
+	{ "[prefix]\nprefix = 2001:db8::/96\n", "needs a name", "unnamed prefix" },
+	{ "[prefix a]\nprefix = 2001:db8::/96\n[prefix a]\nprefix = 2001:db9::/96\n",
+	  "t.ini:3: [prefix a] appears twice",
+	  "duplicate prefix name" },
+	{ "[prefix a]\ntranslate = yes\n", "t.ini:1: [prefix a]: 'prefix' is required",
+	  "prefix is required" },
+	{ "[prefix a]\nprefix = 2001:db8::/80\n", "not one of RFC 6052", "RFC 6052 length" },
+	{ "[prefix a]\nprefix = 10.0.0.0/8\n", "must be an IPv6 prefix", "prefix family" },
+	{ "[prefix a]\nprefix = 2001:db8::/32\n[prefix b]\nprefix = 2001:db8:64::/96\n",
+	  "t.ini:3: [prefix b] 2001:db8:64::/96 overlaps [prefix a] 2001:db8::/32",
+	  "overlapping prefixes" },
+	{ "[prefix a]\nprefix = 64:ff9b::/64\n", "must be used as a /96", "WKP only as a /96" },
+	{ "[prefix a]\nbogus = 1\n", "unknown key 'bogus' in [prefix a]",
+	  "unknown key in a prefix section" },
+	{ "[hints]\nmax-interval = 10s\nmin-interval = 9s\n", "0.75 x max-interval",
+	  "RA interval rule" },
+};
+
 static void test_errors(void)
 {
-	expect_error("[dns64]\nlisen = [::]:53\n", "t.ini:2: unknown key 'lisen' in [dns64]",
-		     "a typo in a key names FILE:LINE and the key");
-	expect_error("[dnss64]\n", "t.ini:1: unknown section [dnss64]", "unknown section");
-	expect_error("[general]\nworkers = many\n", "t.ini:2: workers = many: expected a number",
-		     "not a number");
-	expect_error("[general]\nworkers = 65\n", "must be between 0 and 64", "number range");
-	expect_error("[dns64]\nenable = maybe\n", "expected yes or no", "bool");
-	expect_error("[nat64]\nudp-timeout = 10s\n", "must be between 2m and 1d",
-		     "duration below the RFC minimum");
-	expect_error("[nat64]\nudp-timeout = 5 min\n", "expected a duration", "duration syntax");
-	expect_error("[dns64]\ncache-size = lots\n", "expected a size", "size syntax");
-	expect_error("[general]\nlog-level = loud\n", "expected err, warn", "log level");
-	expect_error("[nat64]\nfiltering = strict\n",
-		     "expected one of: endpoint-independent address-dependent", "enum");
-	expect_error("[dns64]\nexclude = 10.0.0.0/8\n", "only IPv6 prefixes", "v6-only list");
-	expect_error("[dns64]\nmapped = ::/0\n", "only IPv4 prefixes", "v4-only list");
-	expect_error("[dns64]\nallow = 10.0.0.1/8\n", "host bits zero", "host bits in a list");
-	expect_error("[dns64]\nlisten = [::]:99999\n", "not an address with optional port",
-		     "endpoint port range");
-	expect_error("[nat64]\npool4 = 192.0.2.1:9-3\n", "pool4 ports", "pool4 port order");
-	expect_error("[nat64]\npool4 = 2001:db8::1\n", "pool4 items are IPv4", "pool4 family");
-	expect_error("[nat64]\npool4 = 10.0.0.0/8\n", "/16 or longer", "pool4 size");
-	expect_error("[nat64]\npool4 = 192.0.2.0/24, 192.0.2.7:1000-2000\n", "overlap",
-		     "pool4 overlap");
-	expect_error("[dns64]\nedns-size = 512\nedns-size = 1232\n",
-		     "t.ini:3: 'edns-size' is set twice", "duplicate key");
-	expect_error("x = 1\n", "t.ini:1: 'x' is outside any section", "key before any section");
-	expect_error("[general\n", "t.ini:1: syntax error", "broken section header");
-	expect_error("[prefix]\nprefix = 2001:db8::/96\n", "needs a name", "unnamed prefix");
-	expect_error("[prefix a]\nprefix = 2001:db8::/96\n[prefix a]\nprefix = 2001:db9::/96\n",
-		     "t.ini:3: [prefix a] appears twice", "duplicate prefix name");
-	expect_error("[prefix a]\ntranslate = yes\n", "t.ini:1: [prefix a]: 'prefix' is required",
-		     "prefix is required");
-	expect_error("[prefix a]\nprefix = 2001:db8::/80\n", "not one of RFC 6052",
-		     "RFC 6052 length");
-	expect_error("[prefix a]\nprefix = 10.0.0.0/8\n", "must be an IPv6 prefix",
-		     "prefix family");
-	expect_error("[prefix a]\nprefix = 2001:db8::/32\n[prefix b]\nprefix = 2001:db8:64::/96\n",
-		     "t.ini:3: [prefix b] 2001:db8:64::/96 overlaps [prefix a] 2001:db8::/32",
-		     "overlapping prefixes");
-	expect_error("[prefix a]\nprefix = 64:ff9b::/64\n", "must be used as a /96",
-		     "WKP only as a /96");
-	expect_error("[prefix a]\nbogus = 1\n", "unknown key 'bogus' in [prefix a]",
-		     "unknown key in a prefix section");
-	expect_error("[hints]\nmax-interval = 10s\nmin-interval = 9s\n", "0.75 x max-interval",
-		     "RA interval rule");
+	for (size_t i = 0; i < ARRAY_SIZE(bad_configs); i++)
+		expect_error(bad_configs[i].text, bad_configs[i].want, bad_configs[i].name);
 	char longline[400];
 	memset(longline, 'x', sizeof(longline));
 	memcpy(longline, "[general]\nuser = ", 17);
