@@ -39,15 +39,21 @@ bool strlcpy_ok(char *dst, const char *src, size_t size)
 	return true;
 }
 
+/* Clears every bit of the `n` octets at `a` after the first `len`. */
+static void mask_octets(uint8_t *a, size_t n, unsigned len)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned bits = (unsigned)i * 8;
+		if (bits >= len)
+			a[i] = 0;
+		else if (len - bits < 8)
+			a[i] &= (uint8_t)(0xff << (8 - (len - bits)));
+	}
+}
+
 void in6_mask(struct in6_addr *a, unsigned len)
 {
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned bits = i * 8;
-		if (bits >= len)
-			a->s6_addr[i] = 0;
-		else if (len - bits < 8)
-			a->s6_addr[i] &= (uint8_t)(0xff << (8 - (len - bits)));
-	}
+	mask_octets(a->s6_addr, sizeof(a->s6_addr), len);
 }
 
 static uint32_t v4_mask(unsigned len)
@@ -72,34 +78,30 @@ int cidr_parse(const char *text, struct cidr *out, bool allow_host_bits)
 			return -EINVAL;
 	}
 	memset(out, 0, sizeof(*out));
+	size_t octets;
 	if (inet_pton(AF_INET6, buf, &out->addr.v6) == 1) {
 		out->family = AF_INET6;
-		if (len < 0)
-			len = 128;
-		if (len > 128)
-			return -EINVAL;
-		out->len = (uint8_t)len;
-		struct in6_addr masked = out->addr.v6;
-		in6_mask(&masked, out->len);
-		if (memcmp(&masked, &out->addr.v6, sizeof(masked)) != 0 && !allow_host_bits)
-			return -EINVAL;
-		out->addr.v6 = masked;
-		return 0;
-	}
-	if (inet_pton(AF_INET, buf, &out->addr.v4) == 1) {
+		octets = sizeof(out->addr.v6);
+	} else if (inet_pton(AF_INET, buf, &out->addr.v4) == 1) {
 		out->family = AF_INET;
-		if (len < 0)
-			len = 32;
-		if (len > 32)
-			return -EINVAL;
-		out->len = (uint8_t)len;
-		uint32_t a = ntohl(out->addr.v4.s_addr);
-		if ((a & ~v4_mask(out->len)) != 0 && !allow_host_bits)
-			return -EINVAL;
-		out->addr.v4.s_addr = htonl(a & v4_mask(out->len));
-		return 0;
+		octets = sizeof(out->addr.v4);
+	} else {
+		return -EINVAL;
 	}
-	return -EINVAL;
+	/* Both families alike, on the address in network order. */
+	long max = (long)octets * 8;
+	if (len < 0)
+		len = max;
+	if (len > max)
+		return -EINVAL;
+	out->len = (uint8_t)len;
+	uint8_t *addr = (uint8_t *)&out->addr, masked[sizeof(out->addr)];
+	memcpy(masked, addr, octets);
+	mask_octets(masked, octets, out->len);
+	if (memcmp(masked, addr, octets) != 0 && !allow_host_bits)
+		return -EINVAL;
+	memcpy(addr, masked, octets);
+	return 0;
 }
 
 void cidr_format(const struct cidr *c, char *buf, size_t size)

@@ -15,7 +15,7 @@ static int count_item(const char *item, void *arg)
 
 int main(void)
 {
-	plan(40);
+	plan(46);
 	struct cidr c;
 	char buf[128];
 	ok(cidr_parse("2001:db8::/32", &c, false) == 0 && c.family == AF_INET6 && c.len == 32,
@@ -31,6 +31,16 @@ int main(void)
 	ok(cidr_parse("10.0.0.0/8x", &c, false) == -EINVAL, "junk after length");
 	ok(cidr_parse("banana", &c, false) == -EINVAL, "not an address");
 	ok(cidr_parse("10.0.0.1", &c, false) == 0 && c.len == 32, "bare address is a /32");
+	ok(cidr_parse("198.51.100.129/25", &c, false) == -EINVAL, "IPv4 host bits refused");
+	ok(cidr_parse("198.51.100.129/25", &c, true) == 0 && c.len == 25, "IPv4 host bits allowed");
+	cidr_format(&c, buf, sizeof(buf));
+	is_str(buf, "198.51.100.128/25", "IPv4 masked inside an octet");
+	ok(cidr_parse("0.0.0.0/0", &c, false) == 0 && c.len == 0 &&
+	   cidr_parse("::1/128", &c, false) == 0 && c.len == 128, "the shortest and longest lengths");
+	ok(cidr_parse("2001:db8::4000:0/97", &c, false) == -EINVAL &&
+	   cidr_parse("2001:db8::8000:0/96", &c, true) == 0, "IPv6 host bits inside an octet");
+	cidr_format(&c, buf, sizeof(buf));
+	is_str(buf, "2001:db8::/96", "IPv6 masked to its length");
 	struct cidr a, b;
 	cidr_parse("10.0.0.0/8", &a, false);
 	cidr_parse("10.9.0.0/16", &b, false);
