@@ -39,8 +39,7 @@ bool strlcpy_ok(char *dst, const char *src, size_t size)
 	return true;
 }
 
-/* Clears every bit of the `n` octets at `a` after the first `len`. */
-static void mask_octets(uint8_t *a, size_t n, unsigned len)
+void mask_octets(uint8_t *a, size_t n, unsigned len)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned bits = (unsigned)i * 8;

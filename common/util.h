@@ -53,6 +53,9 @@ bool cidr_contains_v6(const struct cidr *c, const struct in6_addr *a);
 bool cidr_overlap(const struct cidr *a, const struct cidr *b);
 /* Zeroes the bits of `a` past `len`. */
 void in6_mask(struct in6_addr *a, unsigned len);
+/* Keeps the first `len` bits of the `n` octets at `a` (an address in network
+ * order) and clears the rest. */
+void mask_octets(uint8_t *a, size_t n, unsigned len);
 
 /* A socket address with its length; parses "ADDR", "ADDR:PORT", "[V6]:PORT". */
 struct endpoint {

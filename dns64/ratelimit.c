@@ -57,17 +57,6 @@ void dns64_ratelimit_free(struct dns64_ratelimit *rl)
 	free(rl);
 }
 
-static void mask_bytes(uint8_t *b, size_t n, unsigned len)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned bit = (unsigned)i * 8;
-		if (bit >= len)
-			b[i] = 0;
-		else if (len - bit < 8)
-			b[i] &= (uint8_t)(0xff << (8 - (len - bit)));
-	}
-}
-
 bool dns64_ratelimit_allow(struct dns64_ratelimit *rl, const struct sockaddr *sa,
 			   uint64_t now_us)
 {
@@ -75,10 +64,10 @@ bool dns64_ratelimit_allow(struct dns64_ratelimit *rl, const struct sockaddr *sa
 	key[0] = (uint8_t)sa->sa_family;
 	if (sa->sa_family == AF_INET6) {
 		memcpy(key + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-		mask_bytes(key + 1, 16, rl->v6_len);
+		mask_octets(key + 1, 16, rl->v6_len);
 	} else {
 		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		mask_bytes(key + 1, 4, rl->v4_len);
+		mask_octets(key + 1, 4, rl->v4_len);
 	}
 	uint64_t h = 0xcbf29ce484222325ull ^ rl->seed;
 	for (size_t i = 0; i < sizeof(key); i++)
