@@ -73,6 +73,8 @@ struct sixfour_config {
 		unsigned tcp_max_connections;
 		uint64_t query_timeout_ms;
 		uint64_t aaaa_wait_ms;		/* after the A answer (RFC 6147 5.1.3) */
+		bool cookies;			/* RFC 7873 server cookies */
+		struct str_list cookie_secrets;	/* hex; the first makes cookies */
 		struct str_list unbound_options;	/* "name: value", repeatable */
 	} dns64;
 
@@ -153,10 +155,19 @@ struct sixfour_config {
 	} stats;
 
 	struct {
-		unsigned dns_qps;		/* 0 = off */
+		unsigned dns_qps;		/* per client prefix, 0 = off */
 		unsigned dns_burst;
 		unsigned v6_prefix_len;
 		unsigned v4_prefix_len;
+		unsigned v6_enclosing_len;	/* 0 = no enclosing level */
+		unsigned v4_enclosing_len;
+		unsigned dns_enclosing_qps;
+		unsigned dns_enclosing_burst;
+		unsigned dns_cookie_qps;	/* valid DNS Cookie or TCP */
+		unsigned dns_cookie_burst;
+		unsigned dns_slip;
+		unsigned dns_amplification;	/* x query size without a cookie, 0 = off */
+		struct str_list dns_partners;	/* "PREFIX QPS [BURST]", repeatable */
 		uint64_t bandwidth;		/* bytes/s, 0 = off */
 	} ratelimit;
 };

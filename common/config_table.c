@@ -60,9 +60,12 @@ const struct cfg_option cfg_options[] = {
 	  "AAAA answer stays SERVFAIL. DO+CD queries get data without synthesis; AD "
 	  "is never set on synthesized data (section 5.5). ipv4only.arpa is answered "
 	  "locally (RFC 8880), ANY with one HINFO (RFC 8482)." },
-	{ "dns64", "listen", CFG_ENDPOINT_LIST, G(dns64.listen), "[::]:53, 0.0.0.0:53",
+	{ "dns64", "listen", CFG_ENDPOINT_LIST, G(dns64.listen), "[::]:53",
 	  .port = 53, .doc = "Addresses and ports to answer DNS on (UDP and TCP); replies "
-	  "leave from the address the query came to." },
+	  "leave from the address the query came to. IPv6 only by default: synthesized "
+	  "AAAA records are of no use to IPv4-only clients, a dual-stack client should "
+	  "not use DNS64 at all, and an IPv4 address is where spoofed floods come from; "
+	  "add 0.0.0.0:53 when IPv4 clients need it (the IPv4 limits apply)." },
 	{ "dns64", "allow", CFG_CIDR_LIST, G(dns64.allow), "::/0, 0.0.0.0/0", .reload = CFG_LIVE, .doc =
 	  "Clients that may query; others get REFUSED." },
 	{ "dns64", "exclude", CFG_CIDR_LIST, G(dns64.exclude), "::ffff:0:0/96", .flags = CFG_V6,
@@ -100,6 +103,15 @@ const struct cfg_option cfg_options[] = {
 	  "the AAAA answer may take; then it counts as empty (RFC 6147 5.1.3) and the "
 	  "answer is synthesized, as it is at once when the AAAA lookup fails (SERVFAIL, "
 	  "REFUSED: 5.1.2). Such answers are cached for 30 s at most." },
+	{ "dns64", "cookies", CFG_BOOL, G(dns64.cookies), "yes", .reload = CFG_LIVE, .doc =
+	  "DNS Cookies (RFC 7873) with the interoperable server cookie of RFC 9018: a "
+	  "client that returns a valid server cookie is known not to be spoofed and gets "
+	  "the dns-cookie-qps budget and UDP answers up to its EDNS size." },
+	{ "dns64", "cookie-secret", CFG_STR_LIST, G(dns64.cookie_secrets), "", .reload = CFG_LIVE,
+	  .doc = "Server cookie secrets, 32 hex digits each (at most 4): the first makes "
+	  "cookies, all of them verify (a rollover keeps the old one a while). Every "
+	  "node of an anycast service needs the same; keep the file unreadable to others "
+	  "then. Empty: a random secret made at start (kept across reloads)." },
 	{ "dns64", "unbound-option", CFG_STR_LIST, G(dns64.unbound_options), "",
 	  .flags = CFG_MULTI, .doc =
 	  "Extra libunbound option \"name: value\" as in unbound.conf (double quotes "
@@ -291,15 +303,48 @@ const struct cfg_option cfg_options[] = {
 	  .port = 9164, .doc = "Serve Prometheus metrics over HTTP here; empty = off." },
 
 	/* [ratelimit] */
-	{ "ratelimit", "dns-qps", CFG_UINT, G(ratelimit.dns_qps), "0", 0, 1000000, .reload = CFG_LIVE, .doc =
-	  "DNS queries per second per client prefix over UDP; 0 = unlimited. Over the "
-	  "limit a client gets a TC=1 reply no larger than its query." },
-	{ "ratelimit", "dns-burst", CFG_UINT, G(ratelimit.dns_burst), "100", 1, 1000000, .reload = CFG_LIVE, .doc =
+	{ "ratelimit", "dns-qps", CFG_UINT, G(ratelimit.dns_qps), "100", 0, 1000000, .reload = CFG_LIVE, .doc =
+	  "DNS queries per second per client prefix (prefix-len, ipv4-prefix-len) from "
+	  "clients without a valid DNS Cookie, UDP; 0 = no limit at this level. Over the "
+	  "limit, one query in dns-slip gets a TC=1 reply no larger than the query, the "
+	  "others are dropped." },
+	{ "ratelimit", "dns-burst", CFG_UINT, G(ratelimit.dns_burst), "200", 1, 1000000, .reload = CFG_LIVE, .doc =
 	  "Queries a client prefix may send at once before dns-qps applies." },
 	{ "ratelimit", "prefix-len", CFG_UINT, G(ratelimit.v6_prefix_len), "56", 16, 128, .reload = CFG_LIVE, .doc =
 	  "IPv6 prefix length that counts as one client for rate limits." },
 	{ "ratelimit", "ipv4-prefix-len", CFG_UINT, G(ratelimit.v4_prefix_len), "24", 8, 32,
 	  .reload = CFG_LIVE, .doc = "IPv4 prefix length that counts as one client for rate limits." },
+	{ "ratelimit", "enclosing-prefix-len", CFG_UINT, G(ratelimit.v6_enclosing_len), "48", 0, 128,
+	  .reload = CFG_LIVE, .doc = "The prefix around the IPv6 client prefix that is limited as a "
+	  "whole too (dns-enclosing-qps), so a flood spread over many /56s of one /48 is "
+	  "limited; 0 = none." },
+	{ "ratelimit", "ipv4-enclosing-prefix-len", CFG_UINT, G(ratelimit.v4_enclosing_len), "0", 0, 32,
+	  .reload = CFG_LIVE, .doc = "The same for IPv4 (e.g. 16); 0 = none." },
+	{ "ratelimit", "dns-enclosing-qps", CFG_UINT, G(ratelimit.dns_enclosing_qps), "400", 0, 1000000,
+	  .reload = CFG_LIVE, .doc = "Queries per second per enclosing prefix, all its client "
+	  "prefixes together (no valid cookie, UDP); 0 = no limit at this level." },
+	{ "ratelimit", "dns-enclosing-burst", CFG_UINT, G(ratelimit.dns_enclosing_burst), "800", 1,
+	  1000000, .reload = CFG_LIVE, .doc = "Queries an enclosing prefix may send at once." },
+	{ "ratelimit", "dns-cookie-qps", CFG_UINT, G(ratelimit.dns_cookie_qps), "1000", 0, 1000000,
+	  .reload = CFG_LIVE, .doc = "Queries per second per client prefix from clients that "
+	  "cannot be spoofed: a valid DNS Cookie (UDP) or TCP; 0 = no limit. Over it, UDP "
+	  "queries slip as above and TCP queries are answered REFUSED." },
+	{ "ratelimit", "dns-cookie-burst", CFG_UINT, G(ratelimit.dns_cookie_burst), "2000", 1, 1000000,
+	  .reload = CFG_LIVE, .doc = "Queries such a client prefix may send at once." },
+	{ "ratelimit", "dns-slip", CFG_UINT, G(ratelimit.dns_slip), "2", 0, 10, .reload = CFG_LIVE, .doc =
+	  "One in this many rate-limited UDP queries gets a minimal TC=1 reply (a real "
+	  "client retries over TCP), the rest are dropped (as BIND's RRL slip); 0 = drop "
+	  "all, 1 = TC to all." },
+	{ "ratelimit", "dns-amplification", CFG_UINT, G(ratelimit.dns_amplification), "5", 0, 100,
+	  .reload = CFG_LIVE, .doc = "UDP answers to clients without a valid DNS Cookie are at "
+	  "most this many times the size of their query; a larger answer is sent as TC=1 "
+	  "(header, question, OPT), and the client retries over TCP or with a cookie. "
+	  "0 = no bound (only edns-size)." },
+	{ "ratelimit", "dns-partner", CFG_STR_LIST, G(ratelimit.dns_partners), "", .flags = CFG_MULTI,
+	  .reload = CFG_LIVE, .doc = "\"PREFIX QPS [BURST]\": an arranged partner's prefix with a "
+	  "budget of its own for the whole prefix instead of the per-client limits (BURST "
+	  "defaults to twice QPS; QPS 0 = not limited), e.g. 2001:db8:100::/40 5000; may "
+	  "repeat, the longest match wins." },
 	{ "ratelimit", "bandwidth", CFG_SIZE, G(ratelimit.bandwidth), "0", 0,
 	  UINT64_C(1) << 40, .reload = CFG_LIVE, .doc = "Global translated bandwidth cap in bytes/s; 0 = off." },
 };

@@ -4,10 +4,12 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/config.h"
+#include <arpa/inet.h>
 #include "dns64/dns64_int.h"
 
 static int copy_cidrs(const struct cidr_list *l, struct cidr **out, size_t *n)
@@ -31,11 +33,60 @@ void dns64_conf_free(void *conf)
 	free(c->exclude);
 	free(c->mapped);
 	free(c->allow);
-	dns64_ratelimit_free(c->rl);
+	free(c->partners);
 	free(c);
 }
 
-struct dns64_conf *dns64_conf_new(const struct sixfour_config *cfg)
+/* "PREFIX QPS [BURST]" (BURST defaults to twice QPS): 0 or -EINVAL. */
+static int parse_partner(const char *text, struct dns64_rl_partner *p)
+{
+	char prefix[64];
+	unsigned qps, burst;
+	int n = sscanf(text, "%63s %u %u", prefix, &qps, &burst);
+	if (n < 2 || cidr_parse(prefix, &p->prefix, false) != 0)
+		return -EINVAL;
+	p->limit.qps = qps;
+	p->limit.burst = n == 3 ? burst : MAX(qps * 2, 1u);
+	return p->limit.burst ? 0 : -EINVAL;
+}
+
+int dns64_conf_check(const struct sixfour_config *cfg, char *err, size_t errlen)
+{
+	const struct str_list *l = &cfg->ratelimit.dns_partners;
+	for (size_t i = 0; i < l->n; i++) {
+		struct dns64_rl_partner p;
+		if (parse_partner(l->v[i], &p) != 0) {
+			snprintf(err, errlen, "[ratelimit] dns-partner \"%s\": expected PREFIX QPS "
+				 "[BURST], e.g. 2001:db8:100::/40 5000", l->v[i]);
+			return -EINVAL;
+		}
+	}
+	l = &cfg->dns64.cookie_secrets;
+	if (l->n > DNS_COOKIE_MAX_SECRETS) {
+		snprintf(err, errlen, "[dns64] cookie-secret: at most %d secrets",
+			 DNS_COOKIE_MAX_SECRETS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		uint8_t key[DNS_COOKIE_SECRET_LEN];
+		if (dns64_cookie_secret_parse(l->v[i], key) != 0) {
+			snprintf(err, errlen, "[dns64] cookie-secret \"%s\": expected 32 hex digits "
+				 "(128 bits)", l->v[i]);
+			return -EINVAL;
+		}
+	}
+	const typeof(cfg->ratelimit) *r = &cfg->ratelimit;
+	if ((r->v6_enclosing_len && r->v6_enclosing_len > r->v6_prefix_len) ||
+	    (r->v4_enclosing_len && r->v4_enclosing_len > r->v4_prefix_len)) {
+		snprintf(err, errlen, "[ratelimit] an enclosing prefix is longer than the client "
+			 "prefix it encloses");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct dns64_conf *dns64_conf_new(const struct sixfour_config *cfg,
+				  const uint8_t random_secret[DNS_COOKIE_SECRET_LEN])
 {
 	struct dns64_conf *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -50,10 +101,34 @@ struct dns64_conf *dns64_conf_new(const struct sixfour_config *cfg)
 	c->aaaa_wait_ms = cfg->dns64.aaaa_wait_ms;
 	c->tcp_idle_ms = cfg->dns64.tcp_idle_ms;
 	c->tcp_max_connections = cfg->dns64.tcp_max_connections;
-	c->rl = dns64_ratelimit_new(cfg->ratelimit.dns_qps, cfg->ratelimit.dns_burst,
-				    cfg->ratelimit.v6_prefix_len, cfg->ratelimit.v4_prefix_len);
-	if (cfg->ratelimit.dns_qps && !c->rl)
-		goto fail;
+	const typeof(cfg->ratelimit) *r = &cfg->ratelimit;
+	c->rl = (struct dns64_rl_policy){
+		.v6_len = r->v6_prefix_len, .v4_len = r->v4_prefix_len,
+		.v6_enc_len = r->v6_enclosing_len, .v4_enc_len = r->v4_enclosing_len,
+		.client = { r->dns_qps, r->dns_burst },
+		.enclosing = { r->dns_enclosing_qps, r->dns_enclosing_burst },
+		.verified = { r->dns_cookie_qps, r->dns_cookie_burst },
+		.slip = r->dns_slip,
+	};
+	if (r->dns_partners.n) {
+		c->partners = calloc(r->dns_partners.n, sizeof(*c->partners));
+		if (!c->partners)
+			goto fail;
+		for (size_t i = 0; i < r->dns_partners.n; i++)
+			if (parse_partner(r->dns_partners.v[i], &c->partners[c->rl.npartners]) == 0)
+				c->rl.npartners++;
+		c->rl.partners = c->partners;
+	}
+	c->amplification = r->dns_amplification;
+	c->cookies = cfg->dns64.cookies;
+	const struct str_list *sec = &cfg->dns64.cookie_secrets;
+	for (size_t i = 0; i < sec->n && c->secrets.n < DNS_COOKIE_MAX_SECRETS; i++)
+		if (dns64_cookie_secret_parse(sec->v[i], c->secrets.key[c->secrets.n]) == 0)
+			c->secrets.n++;
+	if (!c->secrets.n) {
+		memcpy(c->secrets.key[0], random_secret, DNS_COOKIE_SECRET_LEN);
+		c->secrets.n = 1;
+	}
 	return c;
 fail:
 	dns64_conf_free(c);

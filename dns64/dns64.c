@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 
 #include "common/config.h"
 #include "common/counters.h"
@@ -25,7 +26,7 @@
  * still hold it (common/publish.h). */
 static int apply_policy(struct dns64 *d, const struct sixfour_config *cfg)
 {
-	struct dns64_conf *c = dns64_conf_new(cfg);
+	struct dns64_conf *c = dns64_conf_new(cfg, d->random_secret);
 	if (!c)
 		return -ENOMEM;
 	struct dns64_conf *old = atomic_exchange_explicit(&d->conf, c, memory_order_seq_cst);
@@ -67,6 +68,7 @@ static void dns64_stop(void *state)
 	}
 	dns64_server_free(d->server);
 	dns64_cache_free(d->cache);
+	dns64_ratelimit_free(d->rl);
 	/* Nothing reads it any more: the workers are joined. */
 	dns64_conf_free(atomic_load(&d->conf));
 	free(d->main_io);
@@ -100,7 +102,14 @@ static void *dns64_start(struct sixfour_ctx *ctx)
 		return d;
 	}
 	d->enabled = true;
-	if (apply_policy(d, cfg) != 0) {
+	/* One cookie secret for the daemon's life unless cookie-secret names
+	 * one; a reload keeps it, so clients' cookies stay valid. */
+	if (getrandom(d->random_secret, sizeof(d->random_secret), 0) != sizeof(d->random_secret)) {
+		log_err("dns64: no randomness for the cookie secret");
+		goto fail;
+	}
+	d->rl = dns64_ratelimit_new(DNS64_RL_ENTRIES);
+	if (!d->rl || apply_policy(d, cfg) != 0) {
 		log_err("dns64: out of memory");
 		goto fail;
 	}
@@ -150,7 +159,9 @@ static int dns64_check(void *state, const struct sixfour_config *cfg, char *err,
 {
 	struct dns64 *d = state;
 	if (cfg->dns64.enable) {
-		int rc = dns64_resolver_check(cfg, err, errlen);
+		int rc = dns64_conf_check(cfg, err, errlen);
+		if (rc == 0)
+			rc = dns64_resolver_check(cfg, err, errlen);
 		if (rc)
 			return rc;
 	}
@@ -220,12 +231,14 @@ static const struct counter_desc gauge_desc[] = {
 	{ "cache_bytes", "memory used by the cache" },
 	{ "cache_max_bytes", "the cache's budget (cache-size)" },
 };
-enum dns64_cache_total { T_inserts, T_evictions, T_expired, T_stale_prefix, T__COUNT };
+enum dns64_cache_total { T_inserts, T_evictions, T_expired, T_stale_prefix,
+			 T_rl_evictions, T__COUNT };
 static const struct counter_desc cache_desc[] = {
 	{ "inserts", "answers stored in the cache" },
 	{ "evictions", "answers evicted for room" },
 	{ "expired", "answers dropped when their TTL ran out" },
 	{ "stale_prefix", "answers dropped after a prefix set change" },
+	{ "ratelimit_evictions", "rate-limit entries pushed out while still in debt" },
 };
 
 /* Per-worker UDP query counts, named by index (label worker="N"). */
@@ -276,6 +289,7 @@ static void snapshot(struct dns64 *d, struct dns64_snapshot *s)
 	s->cache[T_evictions] = cs.evictions;
 	s->cache[T_expired] = cs.expired;
 	s->cache[T_stale_prefix] = cs.stale_prefix;
+	s->cache[T_rl_evictions] = dns64_ratelimit_evictions(d->rl);
 }
 
 static void emit_stats(struct dns64 *d, struct ctl_out *out, enum counters_format fmt)
@@ -290,7 +304,7 @@ static void emit_stats(struct dns64 *d, struct ctl_out *out, enum counters_forma
 		{ .key = "malformed", .metric = "dns64_malformed", .label = "reason",
 		  .help = "Malformed queries by reason.", .desc = wire_desc + 1,
 		  .n = DNS_E_COUNT - 1, .values = s.wire + 1 },
-		{ .key = "cache", .metric = "dns64_cache", .help = "DNS64 answer cache events.",
+		{ .key = "tables", .metric = "dns64_table", .help = "DNS64 cache and rate-limit table events.",
 		  .desc = cache_desc, .n = T__COUNT, .values = s.cache },
 		{ .key = "state", .metric = "dns64", .kind = COUNTER_GAUGE,
 		  .help = "DNS64 state.", .desc = gauge_desc, .n = G__COUNT, .values = s.gauges },

@@ -12,6 +12,8 @@
 #include "common/counters.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "dns64/cookie.h"
+#include "dns64/ratelimit.h"
 #include "dns64/synth.h"
 #include "dns64/wire.h"
 
@@ -50,8 +52,20 @@ struct dns64_tcp_conn;
 	X(refused_acl, "queries refused: client outside allow") \
 	X(refused_class, "queries refused: class other than IN") \
 	X(refused_xfr, "queries refused: zone transfers") \
-	X(ratelimited, "queries over the client rate limit") \
+	X(rl_client_slipped, "over the client prefix's limit: a TC=1 reply (slip)") \
+	X(rl_client_dropped, "over the client prefix's limit: dropped") \
+	X(rl_enclosing_slipped, "over the enclosing prefix's limit: a TC=1 reply (slip)") \
+	X(rl_enclosing_dropped, "over the enclosing prefix's limit: dropped") \
+	X(rl_verified_slipped, "over the limit for valid cookies: a TC=1 reply (slip)") \
+	X(rl_verified_dropped, "over the limit for valid cookies: dropped") \
+	X(rl_partner_slipped, "over a partner prefix's limit: a TC=1 reply (slip)") \
+	X(rl_partner_dropped, "over a partner prefix's limit: dropped") \
+	X(rl_tcp_refused, "TCP queries over the limit: REFUSED") \
+	X(cookie_client_only, "queries with a client cookie alone (RFC 7873 5.2.3)") \
+	X(cookie_valid, "queries with a valid server cookie (RFC 7873 5.2.4)") \
+	X(cookie_invalid, "queries with a server cookie not ours or too old") \
 	X(truncated, "UDP responses cut to TC=1 (too large for the client)") \
+	X(truncated_amplification, "UDP responses cut to TC=1 (over max-amplification, no cookie)") \
 	X(upstream_timeout, "resolutions that took longer than query-timeout") \
 	X(upstream_error, "resolutions libunbound failed or answered unparseably") \
 	X(bogus, "DNSSEC-bogus answers (SERVFAIL, never synthesized)") \
@@ -80,6 +94,11 @@ enum dns64_transport { DNS64_UDP, DNS64_TCP };
 struct dns64_client {
 	uint8_t transport;
 	bool has_pktinfo;
+	/* What the query told about its source (engine.c): a valid server
+	 * cookie or TCP mean it was not spoofed. */
+	bool verified;
+	uint8_t cookie;			/* enum dns64_cookie_verdict */
+	bool cookie_renew;		/* the reply gets a fresh server cookie */
 	int fd;
 	struct sockaddr_storage peer;
 	socklen_t peerlen;
@@ -90,9 +109,12 @@ struct dns64_client {
 	struct dns64_tcp_conn *conn;	/* TCP: held while a query is pending */
 };
 
-struct dns64_ratelimit;
 struct dns64_worker;
 struct dns64_udp;
+
+/* Rate-limit state: client and enclosing prefixes tracked at once (40
+ * octets each). */
+#define DNS64_RL_ENTRIES 65536
 
 /* What a reload may change, as one immutable version: every thread reads
  * it without a lock (dns64_conf_get) and never keeps it across events; a
@@ -108,13 +130,22 @@ struct dns64_conf {
 	uint64_t aaaa_wait_ms;
 	uint64_t tcp_idle_ms;
 	unsigned tcp_max_connections;
-	struct dns64_ratelimit *rl;	/* shared by the workers (striped locks) */
+	struct dns64_rl_policy rl;	/* the table is struct dns64's */
+	struct dns64_rl_partner *partners;	/* rl.partners */
+	unsigned amplification;		/* UDP replies without a valid cookie: x query */
+	bool cookies;
+	struct dns64_cookie_secrets secrets;
 };
 
 /* conf.c: a version from the [dns64] and [ratelimit] options (NULL when out
- * of memory), and its destructor (also the publish_retire callback). */
-struct dns64_conf *dns64_conf_new(const struct sixfour_config *cfg);
+ * of memory), and its destructor (also the publish_retire callback).
+ * `random_secret` makes cookies when cookie-secret is empty. */
+struct dns64_conf *dns64_conf_new(const struct sixfour_config *cfg,
+				  const uint8_t random_secret[DNS_COOKIE_SECRET_LEN]);
 void dns64_conf_free(void *conf);
+/* The [ratelimit] dns-partner and [dns64] cookie-secret values: 0, or
+ * -EINVAL with the offending value in `err`. */
+int dns64_conf_check(const struct sixfour_config *cfg, char *err, size_t errlen);
 
 /* One thread's share: its loop, its counters (written by that thread
  * only with counter_inc, summed by readers), its UDP batch, its libunbound
@@ -145,6 +176,8 @@ struct dns64 {
 	_Atomic(struct dns64_conf *) conf;
 
 	struct dns64_cache *cache;	/* shared, sharded locks */
+	struct dns64_ratelimit *rl;	/* shared, striped locks; kept across reloads */
+	uint8_t random_secret[DNS_COOKIE_SECRET_LEN];	/* kept across reloads */
 	struct dns64_server *server;	/* TCP listeners (main loop) */
 
 	struct dns64_io *main_io;
@@ -204,13 +237,5 @@ int dns64_worker_start(struct dns64_worker *w);
 /* Stops and joins the thread (if started), closes its sockets. */
 void dns64_worker_free(struct dns64_worker *w);
 struct dns64_io *dns64_worker_io(struct dns64_worker *w);
-
-/* ratelimit.c: per client prefix (GCRA). */
-struct dns64_ratelimit *dns64_ratelimit_new(unsigned qps, unsigned burst, unsigned v6_len,
-					    unsigned v4_len);
-void dns64_ratelimit_free(struct dns64_ratelimit *rl);
-/* True when the client may be answered now. */
-bool dns64_ratelimit_allow(struct dns64_ratelimit *rl, const struct sockaddr *sa,
-			   uint64_t now_us);
 
 #endif

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/evloop.h"
 #include "common/rfc6052.h"
@@ -83,15 +84,50 @@ static void count_rcode(struct dns64_io *io, unsigned rcode)
 		dns64_count(io, map[rcode]);
 }
 
+/* RFC 7873 5.2: a reply to a query with a COOKIE option carries the client
+ * cookie and a server cookie (the valid one echoed while it is young,
+ * else a fresh one, RFC 9018 4.3), as the last option of the OPT record
+ * (which our responses always end with). Returns the new length. */
+static size_t add_cookie(struct dns64_io *io, const struct dns_query *q,
+			 const struct dns64_client *cl, uint8_t *buf, size_t len, size_t opt_off,
+			 size_t cap)
+{
+	const struct dns64_conf *conf = dns64_conf_get(io->d);
+	const size_t n = DNS_COOKIE_CLIENT_LEN + DNS_COOKIE_SERVER_LEN;
+	if (!conf->cookies || !q->cookie_len || !q->has_edns || !opt_off || len + 4 + n > cap ||
+	    opt_off + DNS_OPT_LEN > len)
+		return len;
+	uint8_t *o = buf + len;
+	put_be16(o, DNS_OPT_COOKIE);
+	put_be16(o + 2, (uint16_t)n);
+	if (cl->cookie == DNS64_COOKIE_VALID && !cl->cookie_renew)
+		memcpy(o + 4, q->cookie, n);
+	else
+		dns64_cookie_make(conf->secrets.key[0], q->cookie, (const struct sockaddr *)&cl->peer,
+				  (uint32_t)time(NULL), o + 4);
+	put_be16(buf + opt_off + 9, (uint16_t)(get_be16(buf + opt_off + 9) + 4 + n));
+	return len + 4 + n;
+}
+
+/* What a reply to `q` will add for its cookie. */
+static size_t cookie_room(struct dns64_io *io, const struct dns_query *q, size_t opt_off)
+{
+	return dns64_conf_get(io->d)->cookies && q->cookie_len && q->has_edns && opt_off ?
+	       4 + DNS_COOKIE_CLIENT_LEN + DNS_COOKIE_SERVER_LEN : 0;
+}
+
 /* Makes a response in io->scratch fit this client and sends it: the
  * requestor's ID, case and RD/CD bits, AD only for validated data asked
  * for by DO or AD (RFC 6840 5.7), no OPT unless the query had one
- * (RFC 6891 7), TC when it is too large for UDP (RFC 1035 4.2.1). */
+ * (RFC 6891 7), TC when it is too large for UDP (RFC 1035 4.2.1) or, for a
+ * client without a valid cookie, more than dns-amplification times its
+ * query (the bound a spoofed source can get), its cookie last. */
 static void send_response(struct dns64_io *io, const struct dns_query *q,
 			  const struct dns64_client *cl, size_t len, size_t question_end,
 			  size_t opt_off, bool secure)
 {
 	uint8_t *buf = io->scratch;
+	const struct dns64_conf *conf = dns64_conf_get(io->d);
 	put_be16(buf, q->id);
 	uint16_t flags = get_be16(buf + 2);
 	flags &= (uint16_t)~(DNS_F_RD | DNS_F_CD | DNS_F_AD);
@@ -106,15 +142,41 @@ static void send_response(struct dns64_io *io, const struct dns_query *q,
 		put_be16(buf + 10, (uint16_t)(get_be16(buf + 10) - 1));
 		opt_off = 0;
 	}
+	size_t cookie = cookie_room(io, q, opt_off);
 	if (cl->transport == DNS64_UDP) {
-		size_t limit = q->has_edns ? MIN(q->edns_udp, dns64_conf_get(io->d)->edns_size) : 512;
-		if (len > limit) {
+		size_t limit = q->has_edns ? MIN(q->edns_udp, conf->edns_size) : 512;
+		size_t bound = !cl->verified && conf->amplification ?
+			       MIN(limit, (size_t)conf->amplification * q->len) : limit;
+		if (len + cookie > bound) {
+			dns64_count(io, len + cookie > limit ? DNS64_C_truncated :
+				    DNS64_C_truncated_amplification);
 			len = dns_truncate(buf, len, question_end, opt_off);
-			dns64_count(io, DNS64_C_truncated);
+			if (opt_off)
+				opt_off = question_end;
 		}
 	}
+	len = add_cookie(io, q, cl, buf, len, opt_off, sizeof(io->scratch));
 	count_rcode(io, flags & DNS_F_RCODE);
 	dns64_server_send(io, cl, buf, len);
+}
+
+/* Rate-limited (slip): header and question with TC=1, and the OPT and the
+ * cookie only as far as the reply stays no larger than the query. */
+static void send_slip(struct dns64_io *io, const struct dns_query *q,
+		      const struct dns64_client *cl)
+{
+	struct dns_builder b;
+	uint16_t flags = DNS_F_QR | DNS_F_TC | (q->flags & (DNS_F_RD | DNS_F_CD | DNS_F_OPCODE));
+	dnsb_init(&b, io->scratch, sizeof(io->scratch), q->id, flags);
+	if (q->qname_len)
+		dnsb_question(&b, q->qname, q->qname_len, q->qtype, q->qclass);
+	if (q->has_edns && b.len + DNS_OPT_LEN <= q->len)
+		dnsb_opt(&b, (uint16_t)dns64_conf_get(io->d)->edns_size, 0, q->edns_do);
+	size_t len = dnsb_finish(&b);
+	if (len + cookie_room(io, q, b.opt_off) <= q->len)
+		len = add_cookie(io, q, cl, io->scratch, len, b.opt_off, q->len);
+	if (len <= q->len)
+		dns64_server_send(io, cl, io->scratch, len);
 }
 
 /* Header (+ question, + OPT) with an error rcode: never larger than the
@@ -130,7 +192,8 @@ static void send_error(struct dns64_io *io, const struct dns_query *q,
 		dnsb_question(&b, q->qname, q->qname_len, q->qtype, q->qclass);
 	if (q->has_edns)
 		dnsb_opt(&b, (uint16_t)dns64_conf_get(io->d)->edns_size, rcode, q->edns_do);
-	size_t len = dnsb_finish(&b);
+	size_t len = add_cookie(io, q, cl, io->scratch, dnsb_finish(&b), b.opt_off,
+				sizeof(io->scratch));
 	if (rcode == DNS_R_BADVERS)
 		dns64_count(io, DNS64_C_rcode_badvers);
 	else
@@ -619,18 +682,80 @@ static void engine_resolve(struct dns64_io *io, const struct dns_query *q,
 	req_start(io, q, cl, ST_PLAIN, NULL, 0);
 }
 
-/* Everything up to the resolver runs on the thread that received the
- * query (a worker for UDP): checks, the cache, local answers. */
-void dns64_engine_query(struct dns64_io *io, const uint8_t *pkt, size_t len,
+/* One counter per outcome, in the order of enum dns64_rl_scope. */
+_Static_assert(DNS64_C_rl_enclosing_slipped == DNS64_C_rl_client_slipped + 2 * DNS64_RL_enclosing &&
+	       DNS64_C_rl_verified_slipped == DNS64_C_rl_client_slipped + 2 * DNS64_RL_verified &&
+	       DNS64_C_rl_partner_slipped == DNS64_C_rl_client_slipped + 2 * DNS64_RL_partner &&
+	       DNS64_C_rl_client_dropped == DNS64_C_rl_client_slipped + 1,
+	       "rate-limit counters follow enum dns64_rl_scope");
+
+/* The rate limit (ratelimit.h) for every query that could be answered:
+ * true to go on; otherwise the query slipped (TC=1), was dropped, or (TCP)
+ * got REFUSED, and is counted. */
+static bool within_rate(struct dns64_io *io, const struct dns_query *q,
 			const struct dns64_client *cl)
 {
+	struct dns64 *d = io->d;
+	struct dns64_rl_result r = dns64_ratelimit_check(d->rl, &dns64_conf_get(d)->rl,
+							 (const struct sockaddr *)&cl->peer,
+							 cl->verified, evloop_now_ms(io->loop) * 1000);
+	if (r.verdict == DNS64_RL_PASS)
+		return true;
+	if (cl->transport == DNS64_TCP) {
+		/* No reflection over TCP: a clear answer instead of silence. */
+		dns64_count(io, DNS64_C_rl_tcp_refused);
+		send_error(io, q, cl, DNS_R_REFUSED);
+		return false;
+	}
+	dns64_count(io, (enum dns64_counter)(DNS64_C_rl_client_slipped + 2 * r.scope +
+					     (r.verdict == DNS64_RL_DROP)));
+	if (r.verdict == DNS64_RL_SLIP)
+		send_slip(io, q, cl);
+	return false;
+}
+
+/* RFC 7873 5.2: what the query's COOKIE option says about its source. */
+static void judge_cookie(struct dns64_io *io, const struct dns_query *q, struct dns64_client *cl)
+{
+	const struct dns64_conf *conf = dns64_conf_get(io->d);
+	cl->verified = cl->transport == DNS64_TCP;
+	cl->cookie = DNS64_COOKIE_NONE;
+	if (!q->cookie_len || !conf->cookies)
+		return;
+	cl->cookie = (uint8_t)dns64_cookie_check(&conf->secrets, q->cookie, q->cookie_len,
+						 (const struct sockaddr *)&cl->peer,
+						 (uint32_t)time(NULL), &cl->cookie_renew);
+	static const enum dns64_counter count[] = {
+		[DNS64_COOKIE_CLIENT_ONLY] = DNS64_C_cookie_client_only,
+		[DNS64_COOKIE_VALID] = DNS64_C_cookie_valid,
+		[DNS64_COOKIE_INVALID] = DNS64_C_cookie_invalid,
+	};
+	dns64_count(io, count[cl->cookie]);
+	cl->verified |= cl->cookie == DNS64_COOKIE_VALID;
+}
+
+/* Everything up to the resolver runs on the thread that received the
+ * query (a worker for UDP): checks, cookies, the rate limit, the cache,
+ * local answers. */
+void dns64_engine_query(struct dns64_io *io, const uint8_t *pkt, size_t len,
+			const struct dns64_client *client)
+{
 	struct dns_query q;
-	if (dns_query_parse(pkt, len, &q) != 0) {
+	struct dns64_client c = *client, *cl = &c;
+	int rc = dns_query_parse(pkt, len, &q);
+	if (rc != 0 && !dns_query_replyable(&q)) {
 		counter_inc(&io->wire_errors[q.err], 1);
-		if (!dns_query_replyable(&q)) {
-			dns64_count(io, DNS64_C_drop_unreplyable);
-			return;
-		}
+		dns64_count(io, DNS64_C_drop_unreplyable);
+		return;
+	}
+	if (rc == 0)
+		judge_cookie(io, &q, cl);
+	else
+		cl->verified = cl->transport == DNS64_TCP;
+	if (!within_rate(io, &q, cl))
+		return;
+	if (rc != 0) {
+		counter_inc(&io->wire_errors[q.err], 1);
 		q.has_edns = false;
 		send_error(io, &q, cl, DNS_R_FORMERR);
 		return;

@@ -85,11 +85,11 @@ static bool acl_allows(const struct dns64_conf *conf, const struct sockaddr *sa)
 	return false;
 }
 
-/* Refusals and rate-limited replies: header + question only, so the reply
- * is never larger than the query (no amplification). Rate-limited clients
- * get TC=1, which a real stub answers by retrying over TCP. */
-static void reject(struct dns64_io *io, const uint8_t *pkt, size_t len,
-		   const struct dns64_client *cl, bool ratelimited)
+/* Refusals: header + question only, so the reply is never larger than the
+ * query (no amplification). The rate limit and cookies come after the
+ * full parse, in engine.c. */
+static void refuse(struct dns64_io *io, const uint8_t *pkt, size_t len,
+		   const struct dns64_client *cl)
 {
 	struct dns_query q;
 	dns_query_parse(pkt, len, &q);
@@ -98,8 +98,7 @@ static void reject(struct dns64_io *io, const uint8_t *pkt, size_t len,
 		return;
 	}
 	struct dns_builder b;
-	uint16_t flags = DNS_F_QR | (q.flags & (DNS_F_RD | DNS_F_CD | DNS_F_OPCODE)) |
-			 (ratelimited ? DNS_F_TC : DNS_R_REFUSED);
+	uint16_t flags = DNS_F_QR | (q.flags & (DNS_F_RD | DNS_F_CD | DNS_F_OPCODE)) | DNS_R_REFUSED;
 	dnsb_init(&b, io->scratch, sizeof(io->scratch), q.id, flags);
 	if (q.qname_len)
 		dnsb_question(&b, q.qname, q.qname_len, q.qtype, q.qclass);
@@ -111,16 +110,9 @@ static void reject(struct dns64_io *io, const uint8_t *pkt, size_t len,
 static bool admit(struct dns64_io *io, const uint8_t *pkt, size_t len,
 		  const struct dns64_client *cl)
 {
-	const struct dns64_conf *conf = dns64_conf_get(io->d);
-	if (!acl_allows(conf, (const struct sockaddr *)&cl->peer)) {
+	if (!acl_allows(dns64_conf_get(io->d), (const struct sockaddr *)&cl->peer)) {
 		dns64_count(io, DNS64_C_refused_acl);
-		reject(io, pkt, len, cl, false);
-		return false;
-	}
-	if (conf->rl && cl->transport == DNS64_UDP &&
-	    !dns64_ratelimit_allow(conf->rl, (const struct sockaddr *)&cl->peer, monotonic_us())) {
-		dns64_count(io, DNS64_C_ratelimited);
-		reject(io, pkt, len, cl, true);
+		refuse(io, pkt, len, cl);
 		return false;
 	}
 	return true;

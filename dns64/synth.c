@@ -165,17 +165,6 @@ int dns64_synthesize(const struct dns_msg *aaaa, const struct dns_msg *a,
 static const uint8_t ip6_arpa[] = "\003ip6\004arpa";		/* + the root's 0 */
 static const uint8_t in_addr_arpa[] = "\007in-addr\004arpa";
 
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int dns64_ptr_target(const uint8_t *qname, size_t qlen, const struct prefix_set *set,
 		     uint8_t *target)
 {
@@ -188,7 +177,7 @@ int dns64_ptr_target(const uint8_t *qname, size_t qlen, const struct prefix_set 
 	for (int i = 0; i < 32; i++) {
 		if (qname[2 * i] != 1)
 			return 0;
-		int v = hexval(qname[2 * i + 1]);
+		int v = dns_hex_digit(qname[2 * i + 1]);
 		if (v < 0)
 			return 0;
 		/* The first label is the lowest nibble of the address. */

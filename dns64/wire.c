@@ -147,6 +147,17 @@ int dns_name_to_text(const uint8_t *name, size_t len, char *out, size_t size)
 	return 0;
 }
 
+int dns_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int dns_name_from_text(const char *text, uint8_t *out)
 {
 	size_t o = 0;
@@ -197,19 +208,36 @@ int dns_name_from_text(const char *text, uint8_t *out)
 
 /* --- queries --- */
 
-/* RFC 6891 6.1: an OPT RR's RDATA is a sequence of {code, length, data}. */
-static bool opt_rdata_valid(const uint8_t *p, size_t len)
+#define OPT_COOKIE 10		/* RFC 7873 4 */
+
+/* RFC 6891 6.1: an OPT RR's RDATA is a sequence of {code, length, data}.
+ * The first COOKIE option is kept in `q` (RFC 7873 5.2: later ones are
+ * ignored); a malformed one makes the query FORMERR (5.2.2). Without `q`
+ * (answers from upstream) only the shape is checked. */
+static enum dns_wire_err opt_rdata_read(const uint8_t *p, size_t len, struct dns_query *q)
 {
 	size_t i = 0;
 	while (i < len) {
 		if (len - i < 4)
-			return false;
+			return DNS_E_BAD_OPT;
+		uint16_t code = get_be16(p + i);
 		size_t olen = get_be16(p + i + 2);
 		if (len - i - 4 < olen)
-			return false;
+			return DNS_E_BAD_OPT;
+		if (q && code == OPT_COOKIE && !q->cookie_len) {
+			if (olen != 8 && (olen < 16 || olen > sizeof(q->cookie)))
+				return DNS_E_BAD_COOKIE;
+			memcpy(q->cookie, p + i + 4, olen);
+			q->cookie_len = (uint8_t)olen;
+		}
 		i += 4 + olen;
 	}
-	return true;
+	return DNS_E_OK;
+}
+
+static bool opt_rdata_valid(const uint8_t *p, size_t len)
+{
+	return opt_rdata_read(p, len, NULL) == DNS_E_OK;
 }
 
 int dns_query_parse(const uint8_t *p, size_t len, struct dns_query *q)
@@ -220,6 +248,8 @@ int dns_query_parse(const uint8_t *p, size_t len, struct dns_query *q)
 	q->edns_do = false;
 	q->edns_version = 0;
 	q->edns_udp = 512;
+	q->cookie_len = 0;
+	q->len = (uint16_t)MIN(len, (size_t)UINT16_MAX);
 	q->qtype = q->qclass = 0;
 	if (len < DNS_HDR_LEN)
 		return fail(&q->err, DNS_E_SHORT_HEADER);
@@ -262,8 +292,11 @@ int dns_query_parse(const uint8_t *p, size_t len, struct dns_query *q)
 			/* RFC 6891 6.1.1: one OPT, owned by the root. */
 			if (q->has_edns)
 				return fail(&q->err, DNS_E_DUP_OPT);
-			if (n != 1 || !opt_rdata_valid(p + off, rdlen))
+			if (n != 1)
 				return fail(&q->err, DNS_E_BAD_OPT);
+			enum dns_wire_err oe = opt_rdata_read(p + off, rdlen, q);
+			if (oe != DNS_E_OK)
+				return fail(&q->err, oe);
 			q->has_edns = true;
 			/* 6.2.3: values below 512 are treated as 512. */
 			q->edns_udp = rclass < 512 ? 512 : rclass;

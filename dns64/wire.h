@@ -67,6 +67,7 @@ enum dns_section { DNS_S_AN, DNS_S_NS, DNS_S_AR, DNS_S_COUNT };
 	X(BAD_OPT, "bad_opt") \
 	X(DUP_OPT, "duplicate_opt") \
 	X(TOO_MANY_RRS, "too_many_records") \
+	X(BAD_COOKIE, "bad_cookie") \
 	X(NOMEM, "no_memory")
 
 enum dns_wire_err {
@@ -96,6 +97,8 @@ bool dns_name_is_below(const uint8_t *name, size_t nlen, const uint8_t *zone, si
 /* Presentation form ("www.example.", "\046" escapes); -ENOSPC if it does
  * not fit `size` (at most 4 x 255 + 2 octets are ever needed). */
 int dns_name_to_text(const uint8_t *name, size_t len, char *out, size_t size);
+/* The value of one hexadecimal digit, or -1. */
+int dns_hex_digit(int c);
 /* Parses presentation form into a wire name; returns its length or -EINVAL. */
 int dns_name_from_text(const char *text, uint8_t *out);
 
@@ -112,10 +115,15 @@ struct dns_query {
 	uint8_t edns_version;
 	bool edns_do;
 	uint16_t edns_udp;		/* requestor's payload size, >= 512 */
+	uint16_t len;			/* of the query as received */
+	uint8_t cookie_len;		/* COOKIE option data (RFC 7873): 0, 8, 16..40 */
+	uint8_t cookie[40];
 	enum dns_wire_err err;
 };
 
-/* Parses a query (RFC 1035 4.1). Returns 0; or -EBADMSG with q->err set,
+/* Parses a query (RFC 1035 4.1) and its first COOKIE option (RFC 7873
+ * 5.2.2: a length other than 8 or 16..40 is FORMERR). Returns 0; or
+ * -EBADMSG with q->err set,
  * and with q->id/q->flags/q->qname filled as far as they could be read, so
  * the caller can decide whether a FORMERR reply is safe (it is when the
  * header and the question were read: dns_query_replyable()). */

@@ -28,6 +28,9 @@ workers = 2
 root-hints = $LAB_ROOT_HINTS
 exclude = $1
 unbound-option = do-ip6: no
+[ratelimit]
+; the load generator is an arranged partner: no limit
+dns-partner = 2001:db8:1::/64 0
 [health]
 enable = no
 EOF

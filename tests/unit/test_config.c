@@ -37,7 +37,7 @@ static void test_defaults(void)
 	is_int(cfg->nprefixes, 1, "one default prefix");
 	ok(cfg->prefixes[0].translate && cfg->prefixes[0].synthesize, "WKP translated here");
 	is_int(cfg->prefixes[0].prefix.len, 96, "WKP is a /96");
-	is_int(cfg->dns64.listen.n, 2, "DNS64 on [::]:53 and 0.0.0.0:53");
+	is_int(cfg->dns64.listen.n, 1, "DNS64 on [::]:53 only (IPv6, issue 10)");
 	is_int(cfg->dns64.exclude.n, 1, "exclude ::ffff:0:0/96 by default");
 	is_int(cfg->nat64.tcp_est_timeout_ms, 7440000, "TCP established 2 h 4 min");
 	is_int(cfg->handoff.port, 64646, "handoff port");

@@ -31,7 +31,7 @@
 /* Assertions the replay file makes: one per expect, check and counter
  * line, and one per scenario for its clean end. Changing the file means
  * changing this number, so a scenario cannot silently disappear. */
-#define REPLAY_ASSERTIONS 153
+#define REPLAY_ASSERTIONS 197
 /* Assertions of this file's own (the replay file parses, its scenarios
  * were all run). */
 #define OWN_ASSERTIONS 2
@@ -44,10 +44,25 @@ struct sent {
 	uint8_t transport;
 };
 
-#define OUTBOX 64
+#define OUTBOX 512
 static struct sent outbox[OUTBOX];
 static size_t nout, nread;
 static int holds;
+/* The COOKIE option data of the last response checked. */
+static uint8_t last_cookie[DNS_COOKIE_MAX_LEN];
+static size_t last_cookie_len;
+
+/* The COOKIE option our responses end with (OPT is last, the cookie its
+ * last option), or 0. */
+static size_t tail_cookie(const struct sent *s, uint8_t *out)
+{
+	const size_t n = DNS_COOKIE_CLIENT_LEN + DNS_COOKIE_SERVER_LEN;
+	if (s->len < DNS_HDR_LEN + 4 + n || get_be16(s->buf + s->len - n - 4) != DNS_OPT_COOKIE ||
+	    get_be16(s->buf + s->len - n - 2) != n)
+		return 0;
+	memcpy(out, s->buf + s->len - n, n);
+	return n;
+}
 
 void dns64_server_send(struct dns64_io *io, const struct dns64_client *cl, const uint8_t *buf,
 		       size_t len)
@@ -103,11 +118,13 @@ static int env_start(struct env *e, const char *ini, char *err, size_t errlen)
 	e->d.enabled = true;
 	e->d.nthreads = 1;
 	e->d.main_io = &e->io;
-	atomic_store(&e->d.conf, dns64_conf_new(e->cfg));
+	memset(e->d.random_secret, 0x5a, sizeof(e->d.random_secret));
+	atomic_store(&e->d.conf, dns64_conf_new(e->cfg, e->d.random_secret));
 	e->d.cache = dns64_cache_new(e->cfg->dns64.cache_size);
+	e->d.rl = dns64_ratelimit_new(DNS64_RL_ENTRIES);
 	e->io.d = &e->d;
 	e->io.loop = e->loop;
-	if (!e->loop || !atomic_load(&e->d.conf) || !e->d.cache) {
+	if (!e->loop || !atomic_load(&e->d.conf) || !e->d.cache || !e->d.rl) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -119,6 +136,7 @@ static void env_stop(struct env *e)
 	dns64_engine_cancel_all(&e->io);
 	dns64_io_resolvers_free(&e->io);
 	dns64_cache_free(e->d.cache);
+	dns64_ratelimit_free(e->d.rl);
 	dns64_conf_free(atomic_load(&e->d.conf));
 	prefix_pub_destroy(&e->prefixes);
 	publish_domain_destroy(&e->pub);
@@ -513,7 +531,7 @@ static void do_query(struct replay *rp, struct env *e)
 	uint16_t id = (v = opt_val(tok, ntok, "id")) ? (uint16_t)atoi(v) : 0x4242;
 	uint16_t flags = DNS_F_RD | (has_word(tok, ntok, "cd") ? DNS_F_CD : 0) |
 			 (has_word(tok, ntok, "ad") ? DNS_F_AD : 0);
-	uint8_t pkt[512];
+	uint8_t pkt[600];
 	struct dns_builder b;
 	dnsb_init(&b, pkt, sizeof(pkt), id, flags);
 	dnsb_question(&b, qname, qlen, qtype, DNS_C_IN);
@@ -521,14 +539,46 @@ static void do_query(struct replay *rp, struct env *e)
 		dnsb_opt(&b, (v = opt_val(tok, ntok, "bufsize")) ? (uint16_t)atoi(v) : 1232, 0,
 			 has_word(tok, ntok, "do"));
 	size_t len = dnsb_finish(&b);
+	/* cookie=HEX (the option data), or cookie=last: the one the last
+	 * response carried (client and server cookie, as a client returns it). */
+	if ((v = opt_val(tok, ntok, "cookie"))) {
+		uint8_t c[DNS_COOKIE_MAX_LEN];
+		size_t clen = 0;
+		if (strcmp(v, "last") == 0) {
+			clen = last_cookie_len;
+			memcpy(c, last_cookie, clen);
+		} else {
+			for (; v[2 * clen] && v[2 * clen + 1] && clen < sizeof(c); clen++)
+				sscanf(v + 2 * clen, "%2hhx", &c[clen]);
+		}
+		if (!b.opt_off || len + 4 + clen > sizeof(pkt)) {
+			syntax(rp, "cookie= needs EDNS");
+			return;
+		}
+		put_be16(pkt + len, DNS_OPT_COOKIE);
+		put_be16(pkt + len + 2, (uint16_t)clen);
+		memcpy(pkt + len + 4, c, clen);
+		put_be16(pkt + b.opt_off + 9, (uint16_t)(4 + clen));
+		len += 4 + clen;
+	}
 	struct dns64_client cl = { .transport = has_word(tok, ntok, "tcp") ? DNS64_TCP : DNS64_UDP,
 				   .fd = -1 };
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&cl.peer;
 	sin6->sin6_family = AF_INET6;
-	inet_pton(AF_INET6, "2001:db8:1::100", &sin6->sin6_addr);
+	const char *src = (v = opt_val(tok, ntok, "src")) ? v : "2001:db8:1::100";
+	if (inet_pton(AF_INET6, src, &sin6->sin6_addr) != 1) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&cl.peer;
+		sin->sin_family = AF_INET;
+		if (inet_pton(AF_INET, src, &sin->sin_addr) != 1) {
+			syntax(rp, "src=%s is not an address", src);
+			return;
+		}
+	}
 	sin6->sin6_port = htons(5353);
 	cl.peerlen = sizeof(*sin6);
-	dns64_engine_query(&e->io, pkt, len, &cl);
+	int repeat = (v = opt_val(tok, ntok, "repeat")) ? atoi(v) : 1;
+	for (int i = 0; i < repeat; i++)
+		dns64_engine_query(&e->io, pkt, len, &cl);
 }
 
 static const char *flag_words(uint16_t flags, char *buf, size_t size)
@@ -539,7 +589,7 @@ static const char *flag_words(uint16_t flags, char *buf, size_t size)
 }
 
 /* "expect none" or "expect [rcode=R] [tc] [notc] [ad] [noad] [an=N] [ns=N]
- * [edns] [noedns] [maxsize=N] [tcp]" with optional record lines: the oldest
+ * [edns] [noedns] [maxsize=N] [tcp] [cookie] [nocookie]" with optional record lines: the oldest
  * response not yet checked has exactly these answer records, in order. */
 static void do_expect(struct replay *rp)
 {
@@ -620,6 +670,10 @@ static void do_expect(struct replay *rp)
 		snprintf(why, sizeof(why), "%zu answer records, want %s", nan, v);
 	else if ((v = opt_val(tok, ntok, "ns")) && nns != (size_t)atoi(v))
 		snprintf(why, sizeof(why), "%zu authority records, want %s", nns, v);
+	else if (has_word(tok, ntok, "cookie") && !(last_cookie_len = tail_cookie(s, last_cookie)))
+		snprintf(why, sizeof(why), "no server cookie at the end");
+	else if (has_word(tok, ntok, "nocookie") && tail_cookie(s, last_cookie))
+		snprintf(why, sizeof(why), "a server cookie");
 	else if ((v = opt_val(tok, ntok, "maxsize")) && s->len > (size_t)atoi(v))
 		snprintf(why, sizeof(why), "%zu octets, want at most %s", s->len, v);
 	else if (records) {
@@ -653,6 +707,35 @@ static void do_expect(struct replay *rp)
 		}
 	}
 	dns_msg_free(&m);
+}
+
+/* "responses N [tc=M] [maxsize=S]": N responses were sent since the last
+ * check, M of them with TC (the TC ones no larger than S); consumes them. */
+static void do_responses(struct replay *rp)
+{
+	char desc[300], why[200] = "";
+	snprintf(desc, sizeof(desc), "%s: responses", rp->scenario);
+	for (int i = 1; i < rp->ntok; i++)
+		snprintf(desc + strlen(desc), sizeof(desc) - strlen(desc), " %s", rp->tok[i]);
+	const char *tcw = opt_val(rp->tok, rp->ntok, "tc");
+	const char *maxw = opt_val(rp->tok, rp->ntok, "maxsize");
+	size_t n = nout - nread, tc = 0, big = 0;
+	for (size_t i = nread; i < nout; i++) {
+		bool t = (outbox[i].buf[2] & (DNS_F_TC >> 8)) != 0;
+		tc += t;
+		big += t && maxw && outbox[i].len > (size_t)atoi(maxw);
+	}
+	nread = nout;
+	if (rp->ntok < 2)
+		syntax(rp, "responses N [tc=M] [maxsize=N]");
+	else if (n != (size_t)atoi(rp->tok[1]))
+		snprintf(why, sizeof(why), "%zu responses", n);
+	else if (tcw && tc != (size_t)atoi(tcw))
+		snprintf(why, sizeof(why), "%zu with TC", tc);
+	else if (big)
+		snprintf(why, sizeof(why), "%zu TC replies larger than %s octets", big, maxw);
+	if (!ok(!why[0], desc))
+		printf("#   %s\n", why);
 }
 
 static const char *const counter_names[] = {
@@ -712,6 +795,7 @@ static void run_scenario(struct replay *rp)
 	fake_unbound_reset();
 	nout = nread = 0;
 	holds = 0;
+	last_cookie_len = 0;
 	struct env e;
 	char err[256] = "";
 	if (env_start(&e, ini, err, sizeof(err)) != 0) {
@@ -734,6 +818,8 @@ static void run_scenario(struct replay *rp)
 			do_expect(rp);
 		else if (strcmp(k, "counter") == 0)
 			do_counter(rp, &e);
+		else if (strcmp(k, "responses") == 0)
+			do_responses(rp);
 		else if (strcmp(k, "check") == 0)
 			do_check(rp, &e);
 		else if (strcmp(k, "flush") == 0)

@@ -15,6 +15,7 @@
 #include "common/util.h"
 #include "dns64/cache.h"
 #include "dns64/dns64_int.h"
+#include "dns64/ratelimit.h"
 #include "tests/unit/tap.h"
 
 #define THREADS 4
@@ -138,6 +139,7 @@ static void cache_case(const char *what, uint64_t budget, unsigned names, bool f
 
 struct rl_run {
 	struct dns64_ratelimit *rl;
+	struct dns64_rl_policy pol;
 	struct sockaddr_in6 sa;
 	_Atomic uint64_t allowed;
 };
@@ -146,7 +148,8 @@ static void *rl_worker(void *arg)
 {
 	struct rl_run *run = arg;
 	for (int i = 0; i < 20000; i++)
-		if (dns64_ratelimit_allow(run->rl, (const struct sockaddr *)&run->sa, monotonic_us()))
+		if (dns64_ratelimit_check(run->rl, &run->pol, (const struct sockaddr *)&run->sa,
+					  false, monotonic_us()).verdict == DNS64_RL_PASS)
 			atomic_fetch_add(&run->allowed, 1);
 	return NULL;
 }
@@ -158,8 +161,12 @@ int main(void)
 	cache_case("2 MiB, 40000 names, 4 threads", 2u << 20, 40000, false);
 	cache_case("8 MiB with a flusher", 8u << 20, 3000, true);
 
-	/* 1000 q/s with a burst of 50, one /56, four threads at full speed. */
-	struct rl_run run = { .rl = dns64_ratelimit_new(1000, 50, 56, 24) };
+	/* 1000 q/s with a burst of 50, one /56 (and its /48 at 4000 q/s, a
+	 * burst of 200: both budgets under the same locks), four threads at
+	 * full speed. */
+	struct rl_run run = { .rl = dns64_ratelimit_new(1 << 16),
+		.pol = { .v6_len = 56, .v4_len = 24, .v6_enc_len = 48, .client = { 1000, 50 },
+			 .enclosing = { 4000, 200 } } };
 	run.sa.sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "2001:db8:1::100", &run.sa.sin6_addr);
 	uint64_t t0 = monotonic_us();

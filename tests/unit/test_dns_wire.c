@@ -188,8 +188,23 @@ static void test_malformed(void)
 					     true });
 	n = hdr(p, 0, 1, 0, 0, 1);
 	n += put(p + n, WWW_EXAMPLE QTAIL "\000\000\051\004\320\000\000\000\000\000\010"
-		 "\000\012\000\004abcd", 36);
+		 "\375\351\000\004abcd", 36);
 	is_int(parse(p, n, &q), 0, "an OPT with a well-formed option parses");
+	/* RFC 7873 5.2.2: COOKIE (option 10) is 8 or 16..40 octets. */
+	n = hdr(p, 0, 1, 0, 0, 1);
+	n += put(p + n, WWW_EXAMPLE QTAIL "\000\000\051\004\320\000\000\000\000\000\010"
+		 "\000\012\000\004abcd", 36);
+	expect_bad(p, n, &(struct bad_case){ "a 4-octet COOKIE", DNS_E_BAD_COOKIE, true });
+	n = hdr(p, 0, 1, 0, 0, 1);
+	n += put(p + n, WWW_EXAMPLE QTAIL "\000\000\051\004\320\000\000\000\000\000\014"
+		 "\000\012\000\010abcdefgh", 40);
+	ok(parse(p, n, &q) == 0 && q.cookie_len == 8 && memcmp(q.cookie, "abcdefgh", 8) == 0,
+	   "a client cookie alone is kept");
+	n = hdr(p, 0, 1, 0, 0, 1);
+	n += put(p + n, WWW_EXAMPLE QTAIL "\000\000\051\004\320\000\000\000\000\000\034"
+		 "\000\012\000\030abcdefgh0123456789abcdef", 56);
+	ok(parse(p, n, &q) == 0 && q.cookie_len == 24, "client and server cookie are kept");
+	is_int(q.len, n, "the query's length is kept");
 }
 
 static void test_names(void)
@@ -297,7 +312,7 @@ static void test_messages(void)
 
 int main(void)
 {
-	plan(100);
+	plan(106);
 	test_queries();
 	test_malformed();
 	test_names();
