@@ -208,6 +208,14 @@ static enum nat64_verdict extract_dst4(const struct nat64_xlate_cfg *cfg,
 	return NAT64_CONTINUE;
 }
 
+/* An ICMPv6 error (type < 128) starts at the upper layer: nothing may
+ * answer it with another error (RFC 4443 2.4 (e)). */
+static bool is_icmp6_error(const uint8_t *data, size_t len, const struct nat64_l3 *l3)
+{
+	return l3->proto == IPPROTO_ICMPV6 && (!l3->first || l3->l3_len >= len ||
+					       data[l3->l3_len] < 128);
+}
+
 /* What both families' parsers record about the outer header. */
 static void pkt_from_l3(struct nat64_pkt *pkt, const struct nat64_l3 *l3)
 {
@@ -255,6 +263,12 @@ static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const ui
 	memcpy(&tuple->src.v6, data + 8, 16);
 	memcpy(&tuple->dst.v6, data + 24, 16);
 	v = extract_dst4(cfg, &tuple->dst.v6, &pkt->prefix, &pkt->dst4);
+	if (v == NAT64_DROP_NON_GLOBAL_V4 && !is_icmp6_error(data, pkt->len, &l3)) {
+		/* RFC 6052 3.1 forbids translating it: for the client the
+		 * translator has no route there, and it should learn so at once
+		 * (RFC 4443 3.1, code 0) instead of timing out. */
+		set_error(pkt, ICMP6_DEST_UNREACH, ICMP6_DEST_UNREACH_NOROUTE, 0);
+	}
 	if (v != NAT64_CONTINUE)
 		return v;
 	if (l3.fragment && cfg->frags && !reassembled) {
@@ -276,8 +290,15 @@ static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const ui
 	size_t avail = pkt->len - l3.l3_len;
 	if (l3.proto == IPPROTO_TCP)
 		return tcp_ports(l4, avail, pkt, tuple);
-	if (l3.proto == IPPROTO_UDP)
-		return l4_ports(l4, avail, l3.proto, true, &tuple->sport, &tuple->dport);
+	if (l3.proto == IPPROTO_UDP) {
+		v = l4_ports(l4, avail, l3.proto, true, &tuple->sport, &tuple->dport);
+		/* RFC 8200 8.1: an IPv6 receiver discards UDP with checksum 0.
+		 * We receive for the IPv4 side: a checksum computed here would
+		 * vouch for octets nobody protected (nat64/RFC7915.md). */
+		if (v == NAT64_CONTINUE && get_be16(l4 + 6) == 0)
+			return NAT64_DROP_UDP_ZERO_CHECKSUM;
+		return v;
+	}
 
 	/* ICMPv6 */
 	if (avail < ICMP_HDR_LEN)

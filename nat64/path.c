@@ -31,7 +31,9 @@
 #define ICMP6_DST_UNREACH_TYPE 1
 #define ICMP6_DST_UNREACH_ADDR 3	/* RFC 6146 3.5.1: no mapping possible */
 #define ICMP4_DST_UNREACH_TYPE 3
+#define ICMP4_HOST_UNREACH 1
 #define ICMP4_PORT_UNREACH 3
+#define ICMP4_ADMIN_PROHIBITED 13	/* communication administratively prohibited */
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 
@@ -202,6 +204,16 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	if (v != NAT64_CONTINUE) {
 		if (!stored)	/* a stored SYN: the session table counts it */
 			drop(w, v);
+		/* RFC 6146 3.5.1, 3.5.3: UDP or an ICMP query to a pool transport
+		 * address without a mapping (Host Unreachable), or one that
+		 * filtering refuses (Communication Administratively Prohibited),
+		 * may be answered; within the ICMP limits, as the source may be
+		 * spoofed. TCP waits for a simultaneous open (3.5.2.2). */
+		if (!hairpin && (in.proto == IPPROTO_UDP || in.proto == IPPROTO_ICMP) &&
+		    (v == NAT64_DROP_NO_SESSION || v == NAT64_DROP_FILTERED))
+			send_error(w, xc, &pkt, ICMP4_DST_UNREACH_TYPE,
+				   v == NAT64_DROP_NO_SESSION ? ICMP4_HOST_UNREACH
+							      : ICMP4_ADMIN_PROHIBITED, 0);
 		/* Belongs to no IPv6 client: counted by its IPv4 source. */
 		traffic_count(&w->traffic, AF_INET, &in.src.v4, atomic_load_explicit(&w->n->v4_stats_len, memory_order_relaxed), len);
 		return;

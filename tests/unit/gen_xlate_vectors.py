@@ -171,9 +171,24 @@ for pfx, plen in PREFIXES:
         ot=ot46(7, 7, src6), tuple_=(7, 8, None))
 
 for v4 in ["10.0.0.1", "192.168.1.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "224.0.0.1"]:
-    vec("6to4 non-global %s under the WKP refused" % v4, 6,
-        IPv6(src=CLIENT, dst=embed(WKP, 96, v4)) / UDP(sport=1, dport=2),
-        det="DROP_NON_GLOBAL_V4")
+    # RFC 6052 3.1 forbids the translation; the client hears at once
+    # (ICMPv6 Destination Unreachable, no route: RFC 4443 3.1).
+    ng = IPv6(src=CLIENT, dst=embed(WKP, 96, v4)) / UDP(sport=1, dport=2)
+    vec("6to4 non-global %s under the WKP refused with Destination Unreachable" % v4, 6, ng,
+        det="DROP_NON_GLOBAL_V4", err=(1, 0, 0),
+        err_out=[IPv6(src=OWN6, dst=CLIENT, hlim=64) / ICMPv6DestUnreach(code=0) / Raw(bytes(ng))])
+vec("6to4 ICMPv6 error toward a non-global address: dropped, no error about an error", 6,
+    IPv6(src=CLIENT, dst=embed(WKP, 96, "10.0.0.1")) / ICMPv6DestUnreach(code=4) /
+    IPv6(src=embed(WKP, 96, "10.0.0.1"), dst=CLIENT) / UDP(sport=2, dport=1),
+    det="DROP_NON_GLOBAL_V4")
+vec("6to4 UDP with checksum 0 dropped (RFC 8200 8.1)", 6,
+    IPv6(src=CLIENT, dst=S6) / UDP(sport=5353, dport=53, chksum=0) / Raw(PAYLOAD),
+    det="DROP_UDP_ZERO_CHECKSUM")
+vec("6to4 UDP with checksum 0xffff (a computed zero) translated", 6,
+    IPv6(src=CLIENT, dst=S6) / UDP(sport=5353, dport=53) / Raw(PAYLOAD),
+    out=[IP(src=POOL4, dst=SERVER4, ttl=63, id=ID_START) /
+         UDP(sport=62000, dport=53) / Raw(PAYLOAD)],
+    ot=ot64(62000, 53), tuple_=(5353, 53, SERVER4))
 vec("6to4 10.0.0.1 under a network-specific /96 is fine", 6,
     IPv6(src=CLIENT, dst=embed("3fff:96:96:96:96:96::", 96, "10.0.0.1")) / UDP(sport=1, dport=2),
     out=[IP(src=POOL4, dst="10.0.0.1", ttl=63, id=ID_START) / UDP(sport=1, dport=2)],
@@ -558,6 +573,31 @@ rvec("4to6 fragmented ICMPv4 echo reply -> ICMPv6 echo reply in fragments", 4,
      fragment(pe4, 1000), out=cut6(pe6w, 0x4444, 58), ot=ot46(0x1111, 0x1111))
 
 
+# --- errors the state layer asks for (nat64_icmp_error) ----------------------
+# RFC 6146 3.5.1 and 3.5.3: an IPv4 packet to a pool transport address with
+# no mapping is dropped and may be answered with Destination Unreachable,
+# Host Unreachable (code 1); one that filtering refuses, with code 13.
+own_errors = []
+
+
+def own(name, pkt, t, c, param, expect):
+    own_errors.append(dict(name=name, inp=bytes(pkt), t=t, c=c, param=param, out=bytes(expect)))
+
+
+nb = IP(src=SERVER4, dst=POOL4, ttl=60) / UDP(sport=53, dport=62000) / Raw(b"anyone there?")
+own("RFC 6146 3.5.1: UDP to a pool port without a mapping -> Host Unreachable", nb, 3, 1, 0,
+    IP(src=OWN4, dst=SERVER4, ttl=64, id=ID_START) / ICMP(type=3, code=1) / Raw(bytes(nb)))
+own("RFC 6146 3.5.1: UDP refused by address-dependent filtering -> code 13", nb, 3, 13, 0,
+    IP(src=OWN4, dst=SERVER4, ttl=64, id=ID_START) / ICMP(type=3, code=13) / Raw(bytes(nb)))
+ne = IP(src=SERVER4, dst=POOL4) / ICMP(type=8, id=0x5151, seq=1) / Raw(b"ping")
+own("RFC 6146 3.5.3: ICMP query to an identifier without a mapping -> Host Unreachable", ne,
+    3, 1, 0, IP(src=OWN4, dst=SERVER4, ttl=64, id=ID_START) / ICMP(type=3, code=1) / Raw(bytes(ne)))
+big4 = IP(src=SERVER4, dst=POOL4) / UDP(sport=53, dport=62001) / Raw(b"L" * 1400)
+own("an error quotes at most 576 octets in all (RFC 1812 4.3.2.3)", big4, 3, 1, 0,
+    IP(src=OWN4, dst=SERVER4, ttl=64, id=ID_START) / ICMP(type=3, code=1) /
+    Raw(bytes(big4)[:576 - 28]))
+
+
 def c_bytes(b):
     out = []
     for i in range(0, len(b), 16):
@@ -640,4 +680,14 @@ for i, r in enumerate(reasm):
     w("\t{ %s, %d, xr%d_frags, xr%d_flens, %d, NAT64_%s, xr%d_out, xr%d_lens, %d, %s, %s, %d, %d, %s },\n" %
       (c_str(r["name"]), r["dir"], i, i, len(r["frags"]), r["det"], i, i, len(r["out"]),
        c_str(ot[0]), c_str(ot[2]), ot[1], ot[3], "true" if r["reassemble"] else "false"))
+w("};\n\n")
+for i, e in enumerate(own_errors):
+    w("static const uint8_t xo%d_in[] = {\n%s\n};\n" % (i, c_bytes(e["inp"])))
+    w("static const uint8_t xo%d_out[] = {\n%s\n};\n" % (i, c_bytes(e["out"])))
+w("\nstruct own_error_vector {\n\tconst char *name;\n\tconst uint8_t *in;\n\tsize_t in_len;\n"
+  "\tuint8_t type, code;\n\tuint32_t param;\n\tconst uint8_t *out;\n\tsize_t out_len;\n};\n\n")
+w("static const struct own_error_vector own_error_vectors[] = {\n")
+for i, e in enumerate(own_errors):
+    w("\t{ %s, xo%d_in, %d, %d, %d, %d, xo%d_out, %d },\n" %
+      (c_str(e["name"]), i, len(e["inp"]), e["t"], e["c"], e["param"], i, len(e["out"])))
 w("};\n\n#endif\n")

@@ -206,6 +206,25 @@ static void test_mutations(struct nat64_xlate_cfg *cfg, uint8_t *buf, size_t cap
 	ok(runs > 1000, "truncated and bit-flipped vectors never crash");
 }
 
+/* The errors the state layer owes a sender (RFC 6146 3.5.1, 3.5.3). */
+static void run_own_error(struct nat64_xlate_cfg *cfg, const struct own_error_vector *v,
+			  uint8_t *buf, size_t cap)
+{
+	struct nat64_pkt pkt;
+	struct nat64_tuple t;
+	uint32_t id = XV_ID_START;
+	cfg->ipv4_id_next = &id;
+	struct nat64_out out = { .buf = buf, .cap = cap };
+	enum nat64_verdict d = nat64_determine_tuple4(cfg, v->in, v->in_len, &pkt, &t);
+	enum nat64_verdict e = d == NAT64_CONTINUE ?
+		nat64_icmp_error(cfg, &pkt, v->type, v->code, v->param, &out) : d;
+	if (e != NAT64_ICMP_SENT)
+		printf("#   got %s\n", nat64_verdict_name(e));
+	ok(e == NAT64_ICMP_SENT &&
+	   same_packets(&out, v->out, (uint32_t[]){ (uint32_t)v->out_len }, 1), v->name);
+	cfg->ipv4_id_next = NULL;	/* `id` goes out of scope */
+}
+
 static void test_small_buffer(struct nat64_xlate_cfg *cfg)
 {
 	const struct xlate_vector *v = &xlate_vectors[0];
@@ -366,6 +385,7 @@ static void test_names(void)
 
 int main(void)
 {
+	plan(327);
 	struct prefix_set *set = make_prefixes();
 	struct nat64_xlate_cfg cfg = { .prefixes = set };
 	inet_pton(AF_INET, XV_OWN4, &cfg.own_v4);
@@ -378,6 +398,8 @@ int main(void)
 	for (size_t i = 0; i < sizeof(reasm_vectors) / sizeof(reasm_vectors[0]); i++)
 		run_reasm(&cfg, &reasm_vectors[i], buf, cap);
 	test_frag_limits(&cfg);
+	for (size_t i = 0; i < sizeof(own_error_vectors) / sizeof(own_error_vectors[0]); i++)
+		run_own_error(&cfg, &own_error_vectors[i], buf, cap);
 	test_own_errors(&cfg, buf, cap);
 	test_checksum();
 	test_small_buffer(&cfg);
