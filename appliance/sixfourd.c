@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "appliance/appliance.h"
 #include "appliance/metrics.h"
+#include "appliance/privhelper.h"
 #include "common/config.h"
 #include "common/counters.h"
 #include "common/ctl.h"
@@ -24,6 +26,7 @@
 #include "common/privdrop.h"
 #include "common/publish.h"
 #include "common/rfc6052.h"
+#include "common/sandbox.h"
 #include "common/util.h"
 
 enum exit_code {
@@ -77,6 +80,7 @@ struct daemon {
 	time_t started;
 	uint64_t counters[DAEMON__COUNT];	/* main loop only */
 	char last_reload_error[512];
+	bool helper_gone;
 };
 
 static void usage(FILE *f)
@@ -330,6 +334,17 @@ static int reload(struct daemon *d)
 			config_free(cfg);
 			return -EINVAL;
 		}
+		/* The helper re-reads the file itself: what it will do for the
+		 * subsystems' reload is checked against its own copy. */
+		int hrc = phase == 0 ? privhelper_reload(d->ctx.priv) : 0;
+		if (hrc) {
+			snprintf(d->last_reload_error, sizeof(d->last_reload_error),
+				 "the privileged helper could not load the configuration: %s",
+				 strerror(-hrc));
+			log_err("reload refused: %s", d->last_reload_error);
+			config_free(cfg);
+			return -EINVAL;
+		}
 	}
 	struct prefix_set *set = config_prefix_set(cfg);
 	if (set) {
@@ -369,8 +384,49 @@ static void on_reclaim(struct evloop *loop, struct ev_timer *t, void *arg)
 	ev_timer_arm(t, RECLAIM_MS);
 }
 
+/* The helper only ends on its own when something went badly wrong: without
+ * it routes and nftables can no longer follow reloads, so stop too. */
+static void on_helper_gone(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+	char c;
+	if (recv(fd, &c, sizeof(c), MSG_DONTWAIT | MSG_TRUNC) != 0 &&
+	    !(events & (EPOLLHUP | EPOLLERR)))
+		return;	/* a reply that came after its request timed out */
+	log_err("the privileged helper exited; stopping");
+	d->helper_gone = true;
+	evloop_del_fd(loop, fd);
+	evloop_stop(loop);
+}
+
+/* [general] control-group: the members may use the socket (mode 0660). */
+static int set_control_group(const struct sixfour_config *cfg)
+{
+	const char *name = cfg->general.control_group;
+	if (!name || !name[0])
+		return 0;
+	errno = 0;
+	struct group *g = getgrnam(name);
+	if (!g) {
+		log_err("control-group %s: %s", name, errno ? strerror(errno) : "no such group");
+		return -ENOENT;
+	}
+	if (chown(cfg->general.control_socket, (uid_t)-1, g->gr_gid) < 0 ||
+	    chmod(cfg->general.control_socket, 0660) < 0) {
+		log_err("control socket %s: group %s: %s", cfg->general.control_socket, name,
+			strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 static int run_daemon(struct daemon *d)
 {
+	/* First, while nothing else is open: the helper that keeps what the
+	 * translator needs of root (appliance/privhelper.h). */
+	d->ctx.priv = privhelper_start(d->cfg, load_config, d->config_arg);
+	if (!d->ctx.priv)
+		return EXIT_STARTUP;
 	d->ctx.loop = evloop_new();
 	if (!d->ctx.loop)
 		return EXIT_STARTUP;
@@ -397,7 +453,8 @@ static int run_daemon(struct daemon *d)
 	signal(SIGPIPE, SIG_IGN);
 
 	int rc = EXIT_OK;
-	uint64_t caps = 0;
+	if (evloop_add_fd(d->ctx.loop, privsep_fd(d->ctx.priv), EPOLLIN, on_helper_gone, d) != 0)
+		return EXIT_STARTUP;
 	for (d->nsubsys = 0; appliance_subsystems[d->nsubsys]; d->nsubsys++) {
 		const struct subsys_ops *ops = appliance_subsystems[d->nsubsys];
 		d->state[d->nsubsys] = ops->start(&d->ctx);
@@ -406,12 +463,11 @@ static int run_daemon(struct daemon *d)
 			rc = EXIT_STARTUP;
 			goto out;
 		}
-		caps |= ops->caps;
 	}
 	build_command_table(d);
 	d->ctl = ctl_server_new(d->ctx.loop, d->cfg->general.control_socket, d->commands,
 				d->command_ctx, d);
-	if (!d->ctl) {
+	if (!d->ctl || set_control_group(d->cfg) != 0) {
 		rc = EXIT_STARTUP;
 		goto out;
 	}
@@ -423,9 +479,16 @@ static int run_daemon(struct daemon *d)
 			goto out;
 		}
 	}
-	int prc = privdrop(d->cfg->general.user, caps);
+	/* No capability stays: what the subsystems need of one later is a
+	 * request to the helper. Then the seccomp filter, before any thread
+	 * starts, so that every thread runs under it. */
+	int prc = privdrop(d->cfg->general.user, 0);
 	if (prc) {
 		log_err("cannot drop privileges to %s: %s", d->cfg->general.user, strerror(-prc));
+		rc = EXIT_STARTUP;
+		goto out;
+	}
+	if (sandbox_enter(SANDBOX_SIXFOURD) != 0) {
 		rc = EXIT_STARTUP;
 		goto out;
 	}
@@ -439,7 +502,7 @@ static int run_daemon(struct daemon *d)
 	}
 	log_notice("sixfourd %s running (%s)", PACKAGE_VERSION,
 		   d->cfg->path ? d->cfg->path : "built-in defaults");
-	if (evloop_run(d->ctx.loop) != 0)
+	if (evloop_run(d->ctx.loop) != 0 || d->helper_gone)
 		rc = EXIT_STARTUP;
 out:
 	while (d->nsubsys > 0) {
@@ -453,6 +516,7 @@ out:
 	evloop_free(d->ctx.loop);
 	prefix_pub_destroy(&d->prefixes);
 	publish_domain_destroy(&d->publish);
+	privsep_close(d->ctx.priv);	/* the helper undoes what it set up */
 	return rc;
 }
 

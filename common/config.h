@@ -50,6 +50,7 @@ struct sixfour_config {
 	struct {
 		char *user;
 		char *control_socket;
+		char *control_group;	/* "" = the socket keeps its group */
 		enum log_level log_level;
 		unsigned workers;	/* 0 = one per CPU */
 	} general;

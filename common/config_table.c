@@ -33,6 +33,10 @@ const struct cfg_option cfg_options[] = {
 	{ "general", "control-socket", CFG_STR, G(general.control_socket),
 	  "/run/sixfour/sixfourd.sock", .flags = CFG_PATH, .doc =
 	  "Unix socket that sixfourctl talks to." },
+	{ "general", "control-group", CFG_STR, G(general.control_group), "", .doc =
+	  "Group that may use the control socket (mode 0660): its members can run "
+	  "sixfourctl, including reload and flush. Empty: root and the user only "
+	  "(the Debian package uses sixfourctl)." },
 	{ "general", "log-level", CFG_LOGLEVEL, G(general.log_level), "info", .reload = CFG_LIVE, .doc =
 	  "One of err, warn, notice, info, debug." },
 	{ "general", "workers", CFG_UINT, G(general.workers), "0", 0, 64, .doc =

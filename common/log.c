@@ -47,6 +47,11 @@ void log_set_level(enum log_level level)
 	log_state.level = level;
 }
 
+bool log_to_stderr(void)
+{
+	return log_state.to_stderr;
+}
+
 int log_level_parse(const char *name, enum log_level *out)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(level_names); i++) {

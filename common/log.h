@@ -18,6 +18,8 @@ enum log_level {
 /* Sets the program name, the sink and the threshold. Safe to call again. */
 void log_init(const char *ident, bool to_stderr, enum log_level level);
 void log_set_level(enum log_level level);
+/* Where log_init() sent messages: stderr (true) or syslog. */
+bool log_to_stderr(void);
 /* Parses "err", "warn", "notice", "info", "debug"; -EINVAL otherwise. */
 int log_level_parse(const char *name, enum log_level *out);
 const char *log_level_name(enum log_level level);

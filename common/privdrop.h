@@ -8,10 +8,17 @@
  * PRIVDROP_CAP(CAP_NET_ADMIN)). */
 #define PRIVDROP_CAP(c) (UINT64_C(1) << (c))
 
-/* Switches to `user` (its uid, gid, no supplementary groups), keeps only
- * `keep_caps` as permitted and effective capabilities, and sets
- * no_new_privs. Any step failing returns -errno, and the caller must exit.
- * Does nothing but no_new_privs when not running as root. */
+/* As root: switches to `user` (its uid, its gid, no supplementary groups).
+ * Either way: keeps only `keep_caps` (of those it has) as permitted and
+ * effective capabilities, none inheritable or ambient, and sets
+ * no_new_privs. A process started as another user (a systemd unit with
+ * User= and AmbientCapabilities=) cannot switch and keeps its user and
+ * groups. Any step failing returns -errno, and the caller must exit.
+ * Only the calling thread's capabilities change: call it before any
+ * thread starts. */
 int privdrop(const char *user, uint64_t keep_caps);
+
+/* The calling thread's effective capabilities (PRIVDROP_CAP bits). */
+uint64_t privdrop_effective(void);
 
 #endif

@@ -15,6 +15,8 @@ struct publish_domain;
 struct sixfour_config;
 struct ctl_command;
 struct ctl_out;
+struct privsep;
+struct privsep_ops;
 
 #define SIXFOUR_MAX_WATCHERS 8
 
@@ -48,6 +50,9 @@ struct sixfour_ctx {
 	struct sixfour_watcher watchers[SIXFOUR_MAX_WATCHERS];
 	size_t nwatchers;
 	struct sixfour_datapath datapath;
+	/* The privileged helper (common/privsep.h): what needs a capability
+	 * after start-up is a request to it. */
+	struct privsep *priv;
 };
 
 /* Adds a watcher of new prefix sets; -ENOSPC when all are taken. */
@@ -79,8 +84,12 @@ struct subsys_ops {
 	void (*stop)(void *state);
 	/* Control commands this subsystem adds to sixfourctl (NULL-terminated). */
 	const struct ctl_command *commands;
-	/* Capabilities (PRIVDROP_CAP bits) the subsystem needs after start. */
+	/* Capabilities (PRIVDROP_CAP bits) the subsystem's privileged side
+	 * needs after start: they stay with the helper process, never with
+	 * sixfourd itself. */
 	uint64_t caps;
+	/* The subsystem's privileged side, run in the helper; NULL = none. */
+	const struct privsep_ops *priv;
 	/* Writes the subsystem's counters in the Prometheus text format
 	 * (`sixfour_<subsystem>_<name>{labels} value` lines with # HELP and
 	 * # TYPE) for the metrics endpoint and `sixfourctl metrics`. May be NULL. */

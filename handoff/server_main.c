@@ -24,6 +24,7 @@
 #include "common/evloop.h"
 #include "common/log.h"
 #include "common/privdrop.h"
+#include "common/sandbox.h"
 #include "common/util.h"
 #include "handoff/server_live.h"
 #include "handoff/server_proto.h"
@@ -501,6 +502,8 @@ int main(int argc, char **argv)
 		log_err("handoffd: dropping privileges to %s: %s", user, strerror(-rc));
 		return EXIT_FAIL;
 	}
+	if (sandbox_enter(SANDBOX_HANDOFFD) != 0)
+		return EXIT_FAIL;
 	d.send_limit.interval_ms = 10000;
 	d.send_limit.burst = 3;
 	d.loop = evloop_new();

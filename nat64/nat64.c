@@ -27,99 +27,29 @@
 #include "nat64/netlink.h"
 #include "nat64/nft.h"
 #include "nat64/pool4.h"
+#include "nat64/netadmin.h"
 #include "nat64/session.h"
 #include "nat64/session_handoff.h"
 #include "nat64/tun.h"
 
 /* Default pool4 when [nat64] pool4 is empty: the host's own addresses,
  * above the kernel's default ephemeral range (32768-60999). */
-#define DEFAULT_PORT_MIN 61001
-#define DEFAULT_PORT_MAX 65535
-#define RESERVED_PORTS "/proc/sys/net/ipv4/ip_local_reserved_ports"
+#define DEFAULT_PORT_MIN NAT64_DEFAULT_PORT_MIN
+#define DEFAULT_PORT_MAX NAT64_DEFAULT_PORT_MAX
 #define SWEEP_MS 1000
 #define MAX_ROUTES (CONFIG_MAX_PREFIXES + 64)
 
-/* --- small /proc/sys helpers --- */
+/* --- what needs CAP_NET_ADMIN goes through the helper (netadmin.h) --- */
 
-static int sysctl_write(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t len = (ssize_t)strlen(value);
-	int rc = write(fd, value, (size_t)len) == len ? 0 : -errno;
-	close(fd);
-	return rc;
-}
-
-static char *sysctl_read(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	char buf[4096];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
-		return NULL;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return strdup(buf);
-}
-
-static void tun_sysctls(const struct nat64 *n)
-{
-	char path[128];
-	/* Translated packets arrive from the TUN with the host's own address
-	 * as source in shared mode: accept them, and do not reverse-path
-	 * filter what only we can have sent. */
-	static const char *const names[][2] = { { "accept_local", "1" }, { "rp_filter", "0" } };
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/%s", n->dev, names[i][0]);
-		int rc = sysctl_write(path, names[i][1]);
-		if (rc)
-			log_warn("nat64: %s: %s", path, strerror(-rc));
-	}
-	char *fwd4 = sysctl_read("/proc/sys/net/ipv4/ip_forward");
-	char *fwd6 = sysctl_read("/proc/sys/net/ipv6/conf/all/forwarding");
-	if (!fwd4 || strcmp(fwd4, "1") || !fwd6 || strcmp(fwd6, "1"))
-		log_warn("nat64: IPv4 and IPv6 forwarding must be on for translated traffic "
-			 "(net.ipv4.ip_forward, net.ipv6.conf.all.forwarding)");
-	free(fwd4);
-	free(fwd6);
-}
-
-/* Keeps the kernel from handing our shared ports to local sockets. */
+/* Keeps the kernel from handing our shared ports to local sockets: the
+ * helper adds them to ip_local_reserved_ports (and restores it at exit). */
 static void reserve_ports(struct nat64 *n)
 {
 	if (n->nsteer == 0)
 		return;
-	n->reserved_ports_orig = sysctl_read(RESERVED_PORTS);
-	if (!n->reserved_ports_orig) {
-		log_warn("nat64: cannot read %s", RESERVED_PORTS);
-		return;
-	}
-	char buf[4096];
-	size_t off = (size_t)snprintf(buf, sizeof(buf), "%s", n->reserved_ports_orig);
-	for (size_t i = 0; i < n->nsteer && off < sizeof(buf); i++)
-		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%u-%u", off ? "," : "",
-					n->steer[i].port_min, n->steer[i].port_max);
-	int rc = sysctl_write(RESERVED_PORTS, buf);
+	int rc = nat64_netadmin_reserve(n->ctx->priv, n->steer, n->nsteer);
 	if (rc)
-		log_warn("nat64: reserving ports in %s: %s", RESERVED_PORTS, strerror(-rc));
-}
-
-static void unreserve_ports(struct nat64 *n)
-{
-	if (!n->reserved_ports_orig)
-		return;
-	int rc = sysctl_write(RESERVED_PORTS, n->reserved_ports_orig[0] ? n->reserved_ports_orig
-								      : "\n");
-	if (rc)
-		log_warn("nat64: restoring %s: %s", RESERVED_PORTS, strerror(-rc));
-	free(n->reserved_ports_orig);
-	n->reserved_ports_orig = NULL;
+		log_warn("nat64: reserving the shared ports: %s", strerror(-rc));
 }
 
 /* --- pool4 and what follows from it --- */
@@ -222,19 +152,21 @@ static int apply_routing(struct nat64 *n, const struct sixfour_config *cfg)
 	struct cidr notrack[MAX_ROUTES];
 	size_t nnotrack;
 	size_t nr = wanted_routes(n, cfg, routes, notrack, &nnotrack);
-	int rc = nat64_nl_sync_routes(n->nl, n->ifindex, routes, nr);
-	if (rc)
+	int rc = nat64_netadmin_routes(n->ctx->priv, routes, nr);
+	if (rc) {
+		log_err("nat64: routes through %s: %s", n->dev, strerror(-rc));
 		return rc;
-	if (n->nsteer) {
-		rc = nat64_nl_steer_rule(n->nl, NAT64_MARK, NAT64_TABLE, NAT64_RULE_PRIO);
-		if (rc)
-			return rc;
 	}
-	struct nat64_nft_cfg nft = {
-		.tun = n->dev, .mark = NAT64_MARK, .steer = n->steer, .nsteer = n->nsteer,
-		.notrack = notrack, .nnotrack = nnotrack,
-	};
-	rc = nat64_nft_apply(&nft);
+	if (n->nsteer) {
+		rc = nat64_netadmin_rule(n->ctx->priv);
+		if (rc) {
+			log_err("nat64: steering policy rule: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	rc = nat64_netadmin_nft(n->ctx->priv, n->steer, n->nsteer, notrack, nnotrack);
+	if (rc)
+		log_err("nat64: nftables table %s: %s", NAT64_NFT_TABLE, strerror(-rc));
 	if (rc == 0)
 		n->nft_installed = true;
 	return rc;
@@ -336,7 +268,6 @@ static void on_addr_event(struct evloop *loop, int fd, uint32_t events, void *ar
 	session_table_set_pool(n->sessions, pool);
 	publish_retire(n->ctx->publish, atomic_exchange(&n->pool, pool), pool_free_retired);
 	own_addresses(n, n->ctx->cfg);
-	unreserve_ports(n);
 	reserve_ports(n);
 	apply_routing(n, n->ctx->cfg);
 	char a[INET_ADDRSTRLEN];
@@ -386,10 +317,11 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	n->nl = nat64_nl_open();
 	if (!n->nl)
 		goto fail;
-	n->ifindex = nat64_nl_link_up(n->nl, n->dev, n->mtu);
-	if (n->ifindex < 0)
+	n->ifindex = nat64_netadmin_link(n->ctx->priv);
+	if (n->ifindex < 0) {
+		log_err("nat64: bringing %s up: %s", n->dev, strerror(-n->ifindex));
 		goto fail;
-	tun_sysctls(n);
+	}
 	struct pool4 *pool = build_pool(n, cfg);
 	if (!pool)
 		goto fail;
@@ -506,9 +438,8 @@ static void nat64_stop(void *state)
 		evloop_del_fd(n->ctx->loop, n->ev_fd);
 	if (n->sweep)
 		ev_timer_free(n->sweep);
-	if (n->nft_installed)
-		nat64_nft_remove();
-	unreserve_ports(n);
+	if (n->ifindex > 0)
+		nat64_netadmin_cleanup(n->ctx->priv);	/* nftables, routes, rules, ports */
 	nat64_nl_cleanup(n->nl);
 	tun_close(n->fds, NAT64_MAX_WORKERS);
 	if (n->workers)
@@ -610,5 +541,6 @@ const struct subsys_ops nat64_subsys = {
 	.stop = nat64_stop,
 	.commands = nat64_commands,
 	.caps = PRIVDROP_CAP(CAP_NET_ADMIN),
+	.priv = &nat64_netadmin_ops,
 	.metrics = nat64_metrics,
 };

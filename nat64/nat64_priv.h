@@ -21,6 +21,10 @@
 #define NAT64_MARK 0x64640001u
 #define NAT64_TABLE 6464u
 #define NAT64_RULE_PRIO 10u
+/* pool4 when [nat64] pool4 is empty: the host's own addresses, above the
+ * kernel's default ephemeral range (32768-60999). */
+#define NAT64_DEFAULT_PORT_MIN 61001
+#define NAT64_DEFAULT_PORT_MAX 65535
 /* Bounded per-prefix traffic table per worker (ARCHITECTURE: packet counts
  * per IPv6 /32, and per IPv4 /24 for packets that belong to no client). */
 #define NAT64_TRAFFIC_SLOTS 256
@@ -105,7 +109,6 @@ struct nat64 {
 	struct nat64_nft_steer steer[NAT64_MAX_STEER];
 	size_t nsteer;
 	bool nft_installed;
-	char *reserved_ports_orig;	/* ip_local_reserved_ports before us */
 	struct nat64_xlate_cfg xcfg;	/* own addresses, MTUs (prefixes per packet) */
 	/* Changed by reload while workers run: read with relaxed atomics. */
 	_Atomic unsigned v6_stats_len, v4_stats_len;

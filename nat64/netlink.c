@@ -129,15 +129,24 @@ static bool route_eq(const struct nat64_route *a, const struct nat64_route *b)
 					: memcmp(&a->dst.addr.v6, &b->dst.addr.v6, 16) == 0;
 }
 
-int nat64_nl_link_up(struct nat64_nl *nl, const char *dev, unsigned mtu)
+int nat64_nl_link_up(struct nat64_nl *nl, const char *dev, unsigned mtu, const char *kind)
 {
 	struct rtnl_link *link = NULL, *change = rtnl_link_alloc();
 	int rc = rtnl_link_get_kernel(nl->sk, 0, dev, &link);
 	if (rc < 0 || !change) {
 		if (change)
 			rtnl_link_put(change);
+		if (link)
+			rtnl_link_put(link);
 		log_err("nat64: link %s: %s", dev, rc < 0 ? nl_geterror(rc) : "out of memory");
 		return rc < 0 ? nlerr(rc) : -ENOMEM;
+	}
+	const char *type = rtnl_link_get_type(link);
+	if (kind && (!type || strcmp(type, kind) != 0)) {
+		log_err("nat64: link %s is %s, not %s", dev, type ? type : "of no kind", kind);
+		rtnl_link_put(change);
+		rtnl_link_put(link);
+		return -ENODEV;
 	}
 	rtnl_link_set_flags(change, IFF_UP);
 	rtnl_link_set_mtu(change, mtu);

@@ -25,8 +25,9 @@ struct nat64_nl *nat64_nl_open(void);
 /* Removes what was added (routes, rules, the moved local rule) and closes. */
 void nat64_nl_cleanup(struct nat64_nl *nl);
 
-/* Brings `dev` up with `mtu`; returns its ifindex or -errno. */
-int nat64_nl_link_up(struct nat64_nl *nl, const char *dev, unsigned mtu);
+/* Brings `dev` up with `mtu`; returns its ifindex or -errno (-ENODEV also
+ * when `kind` is not NULL and the link is of another kind, e.g. "tun"). */
+int nat64_nl_link_up(struct nat64_nl *nl, const char *dev, unsigned mtu, const char *kind);
 /* Makes the kernel's route set through `ifindex` equal `want` (adds the
  * missing, removes those we added before and no longer want). 0 or the
  * first -errno (the rest is still attempted). */
