@@ -351,16 +351,22 @@ static void refuse(struct nat64_privd *d, const char *what, const struct cidr *c
 			"helper: refused %s %s: not in the configuration", what, buf);
 }
 
+/* A request that is a count of `size`-octet items (at most `max`) and the
+ * items: exactly that long, or malformed. */
+static int item_count(const uint8_t *req, size_t len, size_t size, uint32_t max, uint32_t *n)
+{
+	if (len < sizeof(*n))
+		return -EPROTO;
+	memcpy(n, req, sizeof(*n));
+	return *n <= max && len == sizeof(*n) + (size_t)*n * size ? 0 : -EPROTO;
+}
+
 static int do_routes(struct nat64_privd *d, const uint8_t *req, size_t len)
 {
 	uint32_t n;
-	if (!d->nl || d->ifindex <= 0)
-		return -ENODEV;
-	if (len < sizeof(n))
-		return -EPROTO;
-	memcpy(&n, req, sizeof(n));
-	if (n > MAX_ITEMS || len != sizeof(n) + n * sizeof(struct wire_cidr))
-		return -EPROTO;
+	int rc = item_count(req, len, sizeof(struct wire_cidr), MAX_ITEMS, &n);
+	if (rc)
+		return rc;
 	struct nat64_route r[MAX_ITEMS];
 	for (uint32_t i = 0; i < n; i++) {
 		struct wire_cidr w;
@@ -379,8 +385,6 @@ static int do_routes(struct nat64_privd *d, const uint8_t *req, size_t len)
 
 static int do_rule(struct nat64_privd *d)
 {
-	if (!d->nl || !nat64_on(d->cfg))
-		return -EPERM;
 	/* Shared pool4 needs it: an empty pool4 or a /32 item. */
 	bool shared = d->cfg->nat64.pool4.n == 0;
 	for (size_t i = 0; i < d->cfg->nat64.pool4.n; i++)
@@ -417,8 +421,6 @@ static int read_steers(struct nat64_privd *d, const uint8_t *p, size_t n,
 static int do_nft(struct nat64_privd *d, const uint8_t *req, size_t len)
 {
 	struct wire_counts c;
-	if (!d->nl || d->ifindex <= 0)
-		return -ENODEV;
 	if (len < sizeof(c))
 		return -EPROTO;
 	memcpy(&c, req, sizeof(c));
@@ -455,15 +457,11 @@ static int do_nft(struct nat64_privd *d, const uint8_t *req, size_t len)
 static int do_reserve(struct nat64_privd *d, const uint8_t *req, size_t len)
 {
 	uint32_t n;
-	if (!d->nl || d->ifindex <= 0)
-		return -ENODEV;
-	if (len < sizeof(n))
-		return -EPROTO;
-	memcpy(&n, req, sizeof(n));
-	if (n > NAT64_MAX_STEER || len != sizeof(n) + n * sizeof(struct wire_steer))
-		return -EPROTO;
+	int rc = item_count(req, len, sizeof(struct wire_steer), NAT64_MAX_STEER, &n);
+	if (rc)
+		return rc;
 	struct nat64_nft_steer steer[NAT64_MAX_STEER];
-	int rc = read_steers(d, req + sizeof(n), n, steer);
+	rc = read_steers(d, req + sizeof(n), n, steer);
 	if (rc)
 		return rc;
 	if (!d->reserved_orig && !(d->reserved_orig = sysctl_read(RESERVED_PORTS))) {
@@ -507,6 +505,10 @@ static int privd_handle(void *state, uint16_t type, const uint8_t *req, size_t l
 	*resp_len = 0;
 	if (!nat64_on(d->cfg) && type != NAT64_NETADMIN_CLEANUP)
 		return -EPERM;
+	/* Everything but the link itself works on the link. */
+	if (type != NAT64_NETADMIN_LINK && type != NAT64_NETADMIN_CLEANUP &&
+	    (!d->nl || d->ifindex <= 0))
+		return -ENODEV;
 	switch (type) {
 	case NAT64_NETADMIN_LINK:
 		if (len || max < sizeof(int32_t))
