@@ -46,21 +46,30 @@ struct wire_counts {
 
 /* ------------------------------------------------ the unprivileged side */
 
-static void cidr_to_wire(const struct cidr *c, uint32_t table, struct wire_cidr *w)
+/* Appends one item at buf + off; returns the new offset. */
+static size_t put_cidr(uint8_t *buf, size_t off, const struct cidr *c, uint32_t table)
 {
-	memset(w, 0, sizeof(*w));
-	w->family = (uint8_t)c->family;
-	w->len = c->len;
-	w->table = table;
+	struct wire_cidr w = { .family = (uint8_t)c->family, .len = c->len, .table = table };
 	if (c->family == AF_INET)
-		memcpy(w->addr, &c->addr.v4, 4);
+		memcpy(w.addr, &c->addr.v4, 4);
 	else
-		memcpy(w->addr, &c->addr.v6, 16);
+		memcpy(w.addr, &c->addr.v6, 16);
+	memcpy(buf + off, &w, sizeof(w));
+	return off + sizeof(w);
 }
 
-static void steer_to_wire(const struct nat64_nft_steer *s, struct wire_steer *w)
+static size_t put_steer(uint8_t *buf, size_t off, const struct nat64_nft_steer *s)
 {
-	*w = (struct wire_steer){ s->addr.s_addr, s->port_min, s->port_max };
+	struct wire_steer w = { s->addr.s_addr, s->port_min, s->port_max };
+	memcpy(buf + off, &w, sizeof(w));
+	return off + sizeof(w);
+}
+
+static size_t put_count(uint8_t *buf, size_t n)
+{
+	uint32_t cnt = (uint32_t)n;
+	memcpy(buf, &cnt, sizeof(cnt));
+	return sizeof(cnt);
 }
 
 int nat64_netadmin_link(struct privsep *ps)
@@ -78,15 +87,10 @@ int nat64_netadmin_routes(struct privsep *ps, const struct nat64_route *r, size_
 	uint8_t buf[sizeof(uint32_t) + MAX_ITEMS * sizeof(struct wire_cidr)];
 	if (n > MAX_ITEMS)
 		return -E2BIG;
-	uint32_t cnt = (uint32_t)n;
-	memcpy(buf, &cnt, sizeof(cnt));
-	for (size_t i = 0; i < n; i++) {
-		struct wire_cidr w;
-		cidr_to_wire(&r[i].dst, r[i].table, &w);
-		memcpy(buf + sizeof(cnt) + i * sizeof(w), &w, sizeof(w));
-	}
-	return privsep_call(ps, NAT64_NETADMIN_ROUTES, buf, sizeof(cnt) + n * sizeof(struct wire_cidr),
-			    NULL, 0, NULL);
+	size_t off = put_count(buf, n);
+	for (size_t i = 0; i < n; i++)
+		off = put_cidr(buf, off, &r[i].dst, r[i].table);
+	return privsep_call(ps, NAT64_NETADMIN_ROUTES, buf, off, NULL, 0, NULL);
 }
 
 int nat64_netadmin_rule(struct privsep *ps)
@@ -95,24 +99,18 @@ int nat64_netadmin_rule(struct privsep *ps)
 }
 
 int nat64_netadmin_nft(struct privsep *ps, const struct nat64_nft_steer *steer, size_t nsteer,
-		   const struct cidr *notrack, size_t nnotrack)
+		       const struct cidr *notrack, size_t nnotrack)
 {
 	uint8_t buf[sizeof(struct wire_counts) + MAX_ITEMS * sizeof(struct wire_cidr)];
 	if (nsteer > NAT64_MAX_STEER || nnotrack > MAX_ITEMS - NAT64_MAX_STEER)
 		return -E2BIG;
 	struct wire_counts c = { (uint32_t)nsteer, (uint32_t)nnotrack };
-	size_t off = sizeof(c);
 	memcpy(buf, &c, sizeof(c));
-	for (size_t i = 0; i < nsteer; i++, off += sizeof(struct wire_steer)) {
-		struct wire_steer w;
-		steer_to_wire(&steer[i], &w);
-		memcpy(buf + off, &w, sizeof(w));
-	}
-	for (size_t i = 0; i < nnotrack; i++, off += sizeof(struct wire_cidr)) {
-		struct wire_cidr w;
-		cidr_to_wire(&notrack[i], 0, &w);
-		memcpy(buf + off, &w, sizeof(w));
-	}
+	size_t off = sizeof(c);
+	for (size_t i = 0; i < nsteer; i++)
+		off = put_steer(buf, off, &steer[i]);
+	for (size_t i = 0; i < nnotrack; i++)
+		off = put_cidr(buf, off, &notrack[i], 0);
 	return privsep_call(ps, NAT64_NETADMIN_NFT, buf, off, NULL, 0, NULL);
 }
 
@@ -121,15 +119,10 @@ int nat64_netadmin_reserve(struct privsep *ps, const struct nat64_nft_steer *ste
 	uint8_t buf[sizeof(uint32_t) + NAT64_MAX_STEER * sizeof(struct wire_steer)];
 	if (n > NAT64_MAX_STEER)
 		return -E2BIG;
-	uint32_t cnt = (uint32_t)n;
-	memcpy(buf, &cnt, sizeof(cnt));
-	for (size_t i = 0; i < n; i++) {
-		struct wire_steer w;
-		steer_to_wire(&steer[i], &w);
-		memcpy(buf + sizeof(cnt) + i * sizeof(w), &w, sizeof(w));
-	}
-	return privsep_call(ps, NAT64_NETADMIN_RESERVE, buf, sizeof(cnt) + n * sizeof(struct wire_steer),
-			    NULL, 0, NULL);
+	size_t off = put_count(buf, n);
+	for (size_t i = 0; i < n; i++)
+		off = put_steer(buf, off, &steer[i]);
+	return privsep_call(ps, NAT64_NETADMIN_RESERVE, buf, off, NULL, 0, NULL);
 }
 
 void nat64_netadmin_cleanup(struct privsep *ps)

@@ -44,7 +44,7 @@ int nat64_netadmin_link(struct privsep *ps);
 int nat64_netadmin_routes(struct privsep *ps, const struct nat64_route *r, size_t n);
 int nat64_netadmin_rule(struct privsep *ps);
 int nat64_netadmin_nft(struct privsep *ps, const struct nat64_nft_steer *steer, size_t nsteer,
-		   const struct cidr *notrack, size_t nnotrack);
+		       const struct cidr *notrack, size_t nnotrack);
 int nat64_netadmin_reserve(struct privsep *ps, const struct nat64_nft_steer *steer, size_t n);
 void nat64_netadmin_cleanup(struct privsep *ps);
 
