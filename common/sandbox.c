@@ -157,24 +157,31 @@ static int add_list(scmp_filter_ctx ctx, const char *const *calls)
 	return 0;
 }
 
+/* A rule on the first argument (libseccomp's SCMP_A0 leaves datum_b to
+ * the compiler, which some warn about). */
+static struct scmp_arg_cmp arg0(enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
+{
+	return (struct scmp_arg_cmp){ .arg = 0, .op = op, .datum_a = a, .datum_b = b };
+}
+
 static int add_arg_rules(scmp_filter_ctx ctx, enum sandbox_role role)
 {
 	int rc = 0;
 	/* The trap handler stays: no rt_sigaction for SIGSYS. */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(rt_sigaction), 1,
-			       SCMP_A0(SCMP_CMP_NE, SIGSYS));
+			       arg0(SCMP_CMP_NE, SIGSYS, 0));
 	/* Signals only to ourselves (raise, pthread_kill, abort). */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-			       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+			       arg0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0));
 	for (const int *f = role_families[role]; *f >= 0; f++)
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)*f));
+				       arg0(SCMP_CMP_EQ, (scmp_datum_t)*f, 0));
 	/* glibc tries clone3 first and falls back to clone, whose flags a
 	 * filter can read (clone3 passes them in memory). */
 	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
 	if (role == SANDBOX_SIXFOURD)	/* threads, never a new process */
 		rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
-				       SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+				       arg0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
 	return rc;
 }
 
