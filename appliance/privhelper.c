@@ -83,6 +83,7 @@ static _Noreturn void helper_main(struct helper *h)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "sixfourd-priv", 0, 0, 0);
+	h->fd = privsep_child_fds(h->fd, "sixfourd", h->cfg->general.log_level);
 
 	uint64_t caps = 0;
 	for (size_t i = 0; appliance_subsystems[i]; i++)

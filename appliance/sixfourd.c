@@ -16,12 +16,14 @@
 #include <unistd.h>
 
 #include "appliance/appliance.h"
+#include "appliance/cmdlauncher.h"
 #include "appliance/metrics.h"
 #include "appliance/privhelper.h"
 #include "common/config.h"
 #include "common/counters.h"
 #include "common/ctl.h"
 #include "common/evloop.h"
+#include "common/launcher.h"
 #include "common/log.h"
 #include "common/privdrop.h"
 #include "common/publish.h"
@@ -337,6 +339,8 @@ static int reload(struct daemon *d)
 		/* The helper re-reads the file itself: what it will do for the
 		 * subsystems' reload is checked against its own copy. */
 		int hrc = phase == 0 ? privhelper_reload(d->ctx.priv) : 0;
+		if (phase == 0 && hrc == 0)
+			launcher_reload(d->ctx.launcher);	/* before any new command */
 		if (hrc) {
 			snprintf(d->last_reload_error, sizeof(d->last_reload_error),
 				 "the privileged helper could not load the configuration: %s",
@@ -427,6 +431,14 @@ static int run_daemon(struct daemon *d)
 	d->ctx.priv = privhelper_start(d->cfg, load_config, d->config_arg);
 	if (!d->ctx.priv)
 		return EXIT_STARTUP;
+	/* And the launcher of the commands sixfourd runs (common/launcher.h):
+	 * once the seccomp filter is in, sixfourd starts no process itself. */
+	pid_t lpid;
+	int lfd = cmdlauncher_start(d->cfg, load_config, d->config_arg, &lpid);
+	if (lfd < 0) {
+		log_err("command launcher: %s", strerror(-lfd));
+		return EXIT_STARTUP;
+	}
 	d->ctx.loop = evloop_new();
 	if (!d->ctx.loop)
 		return EXIT_STARTUP;
@@ -454,6 +466,9 @@ static int run_daemon(struct daemon *d)
 
 	int rc = EXIT_OK;
 	if (evloop_add_fd(d->ctx.loop, privsep_fd(d->ctx.priv), EPOLLIN, on_helper_gone, d) != 0)
+		return EXIT_STARTUP;
+	d->ctx.launcher = launcher_new(d->ctx.loop, lfd, lpid);
+	if (!d->ctx.launcher)
 		return EXIT_STARTUP;
 	for (d->nsubsys = 0; appliance_subsystems[d->nsubsys]; d->nsubsys++) {
 		const struct subsys_ops *ops = appliance_subsystems[d->nsubsys];
@@ -510,6 +525,7 @@ out:
 		if (d->state[d->nsubsys])
 			appliance_subsystems[d->nsubsys]->stop(d->state[d->nsubsys]);
 	}
+	launcher_close(d->ctx.launcher);
 	metrics_server_free(d->metrics);
 	ctl_server_free(d->ctl);
 	ev_timer_free(d->reclaim);

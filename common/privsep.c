@@ -4,6 +4,7 @@
 #include "common/privsep.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,8 +12,10 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/util.h"
 
 _Static_assert(sizeof(struct privsep_hdr) == 8, "request header layout");
@@ -143,4 +146,20 @@ int privsep_send_reply(int fd, const struct privsep_hdr *req, int32_t rc, const 
 	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)payload, len } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = len ? 2 : 1 };
 	return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int privsep_child_fds(int fd, const char *ident, int log_level)
+{
+	closelog();
+	if (fd != 3) {
+		if (dup2(fd, 3) < 0)
+			return -errno;
+		close(fd);
+	}
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	if (close_range(4, ~0U, 0) < 0)
+		for (int i = 4; i < 1024; i++)
+			close(i);
+	log_init(ident, log_to_stderr(), (enum log_level)log_level);
+	return 3;
 }

@@ -84,4 +84,10 @@ int privsep_recv_request(int fd, struct privsep_hdr *h, uint8_t *buf, size_t siz
 int privsep_send_reply(int fd, const struct privsep_hdr *req, int32_t rc, const void *payload,
 		       size_t len);
 
+/* In a freshly forked helper: keeps standard input, output and error and
+ * `fd` (moved to descriptor 3, close-on-exec), closes every other
+ * descriptor the parent had (the other helpers' channels among them) and
+ * reopens syslog when that is where the log goes. Returns the new `fd`. */
+int privsep_child_fds(int fd, const char *ident, int log_level);
+
 #endif

@@ -1,7 +1,7 @@
 /* Every system call a sixfour process may make once its start-up is done,
  * per process. THE place to extend: when a change makes a daemon call
  * something new at run time (io_uring_setup for batched TUN I/O, a new
- * socket family, fork and execve for a reload command), add the row here
+ * socket family), add the row here
  * in the same commit. A call that is not listed kills the process with
  *   seccomp: forbidden system call NAME (nr N) in ROLE
  * in its log (stderr under systemd, so `journalctl -u UNIT`), which names
@@ -11,6 +11,10 @@
  * Rows are names as libseccomp knows them; a name this architecture lacks
  * is skipped. Calls with argument rules (socket families, clone flags,
  * rt_sigaction of SIGSYS, tgkill of another process) are in sandbox.c.
+ *
+ * sixfourd starts no process (clone only with CLONE_THREAD, no execve):
+ * commands go through its launcher (common/launcher.h), which has no
+ * filter.
  *
  * io_uring, when it comes: io_uring_setup, io_uring_enter and
  * io_uring_register in SANDBOX_SIXFOURD_CALLS. Operations submitted
@@ -44,7 +48,7 @@
 	X(timerfd_gettime) X(signalfd4) X(pipe2) \
 	X(bind) X(listen) X(accept4) X(shutdown) X(getpeername) X(sendmmsg) X(recvmmsg) \
 	X(ioctl) X(fsync) X(fdatasync) X(ftruncate) X(renameat) X(renameat2) X(rename) \
-	X(unlink) X(unlinkat) X(mkdirat) X(fchmod) X(umask) X(getrlimit) X(prlimit64) \
+	X(unlink) X(unlinkat) X(mkdirat) X(fchmod) X(fchown) X(umask) X(getrlimit) X(prlimit64) \
 	X(prctl) X(fstatfs) X(statfs) X(wait4)
 
 /* The privileged helper: netlink, nftables, /proc/sys, re-reading the

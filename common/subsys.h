@@ -53,6 +53,9 @@ struct sixfour_ctx {
 	/* The privileged helper (common/privsep.h): what needs a capability
 	 * after start-up is a request to it. */
 	struct privsep *priv;
+	/* Starts the commands sixfourd runs (common/launcher.h); NULL: the
+	 * process starts them itself (unit tests). */
+	struct launcher *launcher;
 };
 
 /* Adds a watcher of new prefix sets; -ENOSPC when all are taken. */

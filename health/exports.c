@@ -278,8 +278,8 @@ static void start_reload(struct export_file *f)
 	if (spawn_split(f->reload, buf, sizeof(buf), argv, ARRAY_SIZE(argv)) < 0)
 		return;		/* exports_check refused it */
 	log_info("export %s: running `%s`", kind_names[f->kind], f->reload);
-	f->running = spawn_run(f->x->ctx->loop, argv, f->x->ctx->cfg->export.reload_timeout_ms,
-			       reload_done, f);
+	f->running = spawn_run_with(f->x->ctx->launcher, f->x->ctx->loop, argv,
+				    f->x->ctx->cfg->export.reload_timeout_ms, reload_done, f);
 	if (!f->running) {
 		snprintf(f->last_error, sizeof(f->last_error), "out of memory");
 		ev_timer_arm(f->retry, f->x->ctx->cfg->export.retry_ms);
@@ -407,6 +407,24 @@ void exports_free(struct exports *x)
 	}
 	ev_timer_free(x->kick);
 	free(x);
+}
+
+bool exports_command_allowed(const struct sixfour_config *cfg, char *const argv[])
+{
+	const char *cmds[EXPORT__COUNT] = { cfg->export.bind_reload, cfg->export.unbound_reload,
+					    cfg->export.radvd_reload };
+	for (unsigned k = 0; k < EXPORT__COUNT; k++) {
+		char buf[1024], *want[SPAWN_MAX_ARGS];
+		if (!cmds[k] || !*cmds[k] ||
+		    spawn_split(cmds[k], buf, sizeof(buf), want, ARRAY_SIZE(want)) < 0)
+			continue;
+		size_t i = 0;
+		while (want[i] && argv[i] && strcmp(want[i], argv[i]) == 0)
+			i++;
+		if (!want[i] && !argv[i])
+			return true;
+	}
+	return false;
 }
 
 int exports_check(const struct sixfour_config *cfg, char *err, size_t errlen)

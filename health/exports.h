@@ -23,6 +23,9 @@ void exports_free(struct exports *x);
 int exports_check(const struct sixfour_config *cfg, char *err, size_t errlen);
 /* Takes the running config's [export] (ctx->cfg) and rewrites what changed. */
 void exports_reload(struct exports *x);
+/* True when argv is one of cfg's [export] reload commands, word for word
+ * (what sixfourd's command launcher may start). */
+bool exports_command_allowed(const struct sixfour_config *cfg, char *const argv[]);
 /* The prefix set or its verdicts may have changed: rewrite what differs
  * (from the loop, right after the current event). */
 void exports_update(struct exports *x);

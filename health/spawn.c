@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/evloop.h"
+#include "common/launcher.h"
 #include "common/util.h"
 
 extern char **environ;
@@ -30,6 +32,7 @@ struct spawn {
 	void *arg;
 	char output[SPAWN_OUTPUT_MAX];
 	size_t outlen;
+	struct launcher_job *job;	/* run by the launcher (spawn_run_with) */
 };
 
 int spawn_split(const char *line, char *buf, size_t buflen, char **argv, size_t max)
@@ -214,10 +217,37 @@ struct spawn *spawn_run(struct evloop *loop, char *const argv[], uint64_t timeou
 	return s;
 }
 
+static void remote_done(void *arg, int status, const char *output)
+{
+	struct spawn *s = arg;
+	s->job = NULL;
+	snprintf(s->output, sizeof(s->output), "%s", output);
+	finish(s, status);
+}
+
+struct spawn *spawn_run_with(struct launcher *l, struct evloop *loop, char *const argv[],
+			     uint64_t timeout_ms, spawn_done_fn done, void *arg)
+{
+	if (!l)
+		return spawn_run(loop, argv, timeout_ms, done, arg);
+	struct spawn *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	*s = (struct spawn){ .loop = loop, .pid = -1, .pidfd = -1, .outfd = -1, .done = done,
+			     .arg = arg };
+	s->job = launcher_run(l, argv, timeout_ms, remote_done, s);
+	if (!s->job) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 void spawn_cancel(struct spawn *s)
 {
 	if (!s)
 		return;
+	launcher_cancel(s->job);
 	if (s->pid > 0) {
 		kill(-s->pid, SIGKILL);
 		/* Killed: the wait is short and keeps no zombie behind. */

@@ -29,6 +29,12 @@ typedef void (*spawn_done_fn)(void *arg, int status, const char *output);
  * output collected. NULL only when out of memory. */
 struct spawn *spawn_run(struct evloop *loop, char *const argv[], uint64_t timeout_ms,
 			spawn_done_fn done, void *arg);
+/* As spawn_run, but through sixfourd's command launcher when `l` is not
+ * NULL (common/launcher.h: the seccomp-filtered sixfourd starts no process
+ * itself); the launcher applies the timeout. */
+struct launcher;
+struct spawn *spawn_run_with(struct launcher *l, struct evloop *loop, char *const argv[],
+			     uint64_t timeout_ms, spawn_done_fn done, void *arg);
 /* Kills a command that still runs and forgets it (`done` is not called). */
 void spawn_cancel(struct spawn *s);
 

@@ -12,7 +12,7 @@ set -u
 . "$top_srcdir/tests/netns/lib.sh"
 lab_require nft ping pgrep
 TOOL=$top_builddir/tests/netns/privsep_tool
-tap_plan 31
+tap_plan 36
 lab_setup
 [ -x "$TOOL" ] || lab_bail "$TOOL is not built"
 NOBODY=$(id -u nobody)
@@ -31,6 +31,7 @@ status() { # status PID FIELD
 lab_sixfourd_start "$LAB_DIR/a.ini" || lab_bail "sixfourd did not start"
 PID=$LAB_SIXFOURD_PID
 HELPER=$(pgrep -P "$PID" -x sixfourd-priv | head -1)
+LAUNCHER=$(pgrep -P "$PID" -x sixfourd-launch | head -1)
 
 # --- the process that parses: no capability, seccomp ---
 tap_is "sixfourd: no effective capability" "$(status "$PID" CapEff)" 0000000000000000
@@ -51,6 +52,11 @@ tap_ok "the privileged helper is a child named sixfourd-priv" test -n "$HELPER"
 tap_is "helper: CAP_NET_ADMIN only" "$(status "${HELPER:-0}" CapEff)" 0000000000001000
 tap_is "helper: seccomp filter mode" "$(status "${HELPER:-0}" Seccomp)" 2
 tap_like "helper: runs as nobody too" "$(status "${HELPER:-0}" Uid)" "^$NOBODY	"
+
+# --- the command launcher: no capability, no new privileges ---
+tap_ok "the command launcher is a child named sixfourd-launch" test -n "$LAUNCHER"
+tap_is "launcher: no capability" "$(status "${LAUNCHER:-0}" CapEff)" 0000000000000000
+tap_is "launcher: no_new_privs" "$(status "${LAUNCHER:-0}" NoNewPrivs)" 1
 
 # --- a reload that adds a prefix goes through the helper ---
 cp "$LAB_DIR/a.ini" "$LAB_DIR/b.ini"
@@ -87,6 +93,9 @@ prefix = 64:ff9b::/96
 translate = yes
 [nat64]
 device = sixfour9
+[export]
+bind = $LAB_DIR/tool-export
+bind-reload = /bin/sh -c "exit 7"
 EOF
 chmod 644 "$LAB_DIR/tool.ini"
 coproc TOOLP { ip netns exec "$LAB_NS_APPL" "$TOOL" "$LAB_DIR/tool.ini" 2>"$LAB_DIR/tool.err"; }
@@ -107,6 +116,9 @@ tap_ok "no route for the refused prefix" \
 	test -z "$(ip -n "$LAB_NS_APPL" -6 route show 2001:db8:bad::/96)"
 tap_like "the helper logged the refusal" "$(cat "$LAB_DIR/tool.err")" \
 	"refused route 2001:db8:bad::/96: not in the configuration"
+tap_is "the launcher runs a reload command of the configuration (its exit status 7)" \
+	"${got[launch-configured]:-none}" 7
+tap_is "... and refuses another command: EPERM" "${got[launch-foreign]:-none}" -1
 printf '[prefix bad]\nprefix = 2001:db8:bad::/96\ntranslate = yes\n' >>"$LAB_DIR/tool.ini"
 echo reload >&"${TOOLP[1]}"
 while read -r -t 20 name rc <&"${TOOLP[0]}"; do

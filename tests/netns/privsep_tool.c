@@ -8,12 +8,16 @@
 #include "autoconf.h"
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "appliance/cmdlauncher.h"
 #include "appliance/privhelper.h"
 #include "common/config.h"
+#include "common/evloop.h"
+#include "common/launcher.h"
 #include "common/log.h"
 #include "nat64/nat64_priv.h"
 #include "nat64/netadmin.h"
@@ -30,6 +34,33 @@ static void say(const char *what, int rc)
 {
 	printf("%s %d\n", what, rc);
 	fflush(stdout);
+}
+
+struct launched {
+	bool done;
+	int status;
+	char output[LAUNCHER_OUTPUT_MAX];
+};
+
+static void launched(void *arg, int status, const char *output)
+{
+	struct launched *r = arg;
+	r->done = true;
+	r->status = status;
+	snprintf(r->output, sizeof(r->output), "%s", output);
+}
+
+/* Asks the command launcher to start argv; its status ("NAME STATUS"). */
+static void launch(struct evloop *loop, struct launcher *l, const char *name, char *const argv[])
+{
+	struct launched r = { 0 };
+	if (!launcher_run(l, argv, 5000, launched, &r)) {
+		say(name, -12);
+		return;
+	}
+	for (int i = 0; i < 100 && !r.done; i++)
+		evloop_run_once(loop, 100);
+	say(name, r.done ? r.status : -110);
 }
 
 int main(int argc, char **argv)
@@ -73,6 +104,18 @@ int main(int argc, char **argv)
 	uint32_t bogus = 5;
 	say("malformed", privsep_call(ps, NAT64_NETADMIN_ROUTES, &bogus, sizeof(bogus), NULL, 0, NULL));
 	say("unknown", privsep_call(ps, 0x7f00, NULL, 0, NULL, 0, NULL));
+
+	/* The command launcher: only the configuration's reload commands. */
+	pid_t lpid;
+	int lfd = cmdlauncher_start(cfg, load, argv[1], &lpid);
+	struct evloop *loop = evloop_new();
+	struct launcher *l = lfd >= 0 && loop ? launcher_new(loop, lfd, lpid) : NULL;
+	char *configured[] = { "/bin/sh", "-c", "exit 7", NULL };
+	char *foreign[] = { "/bin/sh", "-c", "exit 8", NULL };
+	if (l) {
+		launch(loop, l, "launch-configured", configured);
+		launch(loop, l, "launch-foreign", foreign);
+	}
 	say("ready", 0);
 
 	char line[64];
@@ -84,6 +127,8 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	launcher_close(l);
+	evloop_free(loop);
 	privsep_close(ps);	/* the helper removes its routes and exits */
 	tun_close(&fd, 1);
 	config_free(cfg);
