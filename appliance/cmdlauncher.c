@@ -109,13 +109,9 @@ parsed:
 
 static void reload(struct server *srv)
 {
-	struct config_errors errs;
-	struct sixfour_config *cfg = srv->load(srv->arg, &errs);
-	if (!cfg) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_err("launcher: reload: %s", errs.msg[i]);
+	struct sixfour_config *cfg = privhelper_load(srv->load, srv->arg, "launcher");
+	if (!cfg)
 		return;	/* the commands of the old configuration stay allowed */
-	}
 	config_free(srv->owned);
 	srv->owned = cfg;
 	srv->cfg = cfg;
@@ -156,14 +152,7 @@ static void on_request(struct evloop *loop, int fd, uint32_t events, void *arg)
 
 static _Noreturn void launcher_main(struct server *srv)
 {
-	static const int ignored[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2 };
-	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
-		signal(ignored[i], SIG_IGN);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NAME, "sixfourd-launch", 0, 0, 0);
-	srv->fd = privsep_child_fds(srv->fd, "sixfourd", srv->cfg->general.log_level);
+	srv->fd = privhelper_child(srv->fd, "sixfourd-launch", srv->cfg);
 	int rc = privdrop(srv->cfg->general.user, 0);
 	if (!rc && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		rc = -errno;

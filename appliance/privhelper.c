@@ -33,15 +33,32 @@ struct helper {
 	size_t n;
 };
 
-static int helper_reload(struct helper *h)
+struct sixfour_config *privhelper_load(privhelper_load_fn load, const char *arg, const char *who)
 {
 	struct config_errors errs;
-	struct sixfour_config *cfg = h->load(h->arg, &errs);
-	if (!cfg) {
-		for (size_t i = 0; i < errs.n; i++)
-			log_err("helper: reload: %s", errs.msg[i]);
+	struct sixfour_config *cfg = load(arg, &errs);
+	for (size_t i = 0; !cfg && i < errs.n; i++)
+		log_err("%s: reload: %s", who, errs.msg[i]);
+	return cfg;
+}
+
+int privhelper_child(int fd, const char *comm, const struct sixfour_config *cfg)
+{
+	static const int ignored[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2 };
+	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
+		signal(ignored[i], SIG_IGN);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, comm, 0, 0, 0);
+	return privsep_child_fds(fd, "sixfourd", cfg->general.log_level);
+}
+
+static int helper_reload(struct helper *h)
+{
+	struct sixfour_config *cfg = privhelper_load(h->load, h->arg, "helper");
+	if (!cfg)
 		return -EINVAL;
-	}
 	for (size_t i = 0; i < h->n; i++)
 		if (h->ops[i]->configure)
 			h->ops[i]->configure(h->state[i], cfg);
@@ -76,14 +93,7 @@ static _Noreturn void helper_main(struct helper *h)
 {
 	/* Signals are for sixfourd; the helper ends when the channel does,
 	 * after undoing its work (also when sixfourd was killed). */
-	static const int ignored[] = { SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2 };
-	for (size_t i = 0; i < ARRAY_SIZE(ignored); i++)
-		signal(ignored[i], SIG_IGN);
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	prctl(PR_SET_NAME, "sixfourd-priv", 0, 0, 0);
-	h->fd = privsep_child_fds(h->fd, "sixfourd", h->cfg->general.log_level);
+	h->fd = privhelper_child(h->fd, "sixfourd-priv", h->cfg);
 
 	uint64_t caps = 0;
 	for (size_t i = 0; appliance_subsystems[i]; i++)

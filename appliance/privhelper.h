@@ -19,6 +19,15 @@ typedef struct sixfour_config *(*privhelper_load_fn)(const char *arg, struct con
 struct privsep *privhelper_start(const struct sixfour_config *cfg, privhelper_load_fn load,
 				 const char *arg);
 
+/* A helper's reload: `load` with `arg`, errors logged under `who`. */
+struct sixfour_config *privhelper_load(privhelper_load_fn load, const char *arg, const char *who);
+
+/* The start of a forked helper: ignores the signals meant for sixfourd
+ * (the helper ends with its channel), names the process `comm` and keeps
+ * only `fd` of the parent's descriptors (privsep_child_fds). Returns the
+ * channel's new descriptor. */
+int privhelper_child(int fd, const char *comm, const struct sixfour_config *cfg);
+
 /* Tells the helper to re-read the configuration: 0, or -errno when it
  * could not (then the reload must not go on). */
 int privhelper_reload(struct privsep *ps);
