@@ -13,8 +13,9 @@
 #      secret and journal 0600, the control socket for the operator group,
 #      and a reload and a stop that do what they say.
 # Needs dpkg-buildpackage, debhelper, lintian, debootstrap, systemd-nspawn
-# (scripts/packages.txt); skips otherwise. SIXFOUR_NO_PACKAGE=1 skips it
-# (about 3 minutes and ~70 MB from the archive). The debootstrap result is
+# (scripts/packages.txt); skips otherwise. scripts/check runs it after the
+# rest of the suite (`make check TESTS=tests/package/run.sh`);
+# SIXFOUR_NO_PACKAGE=1 skips it (about 3 minutes and ~70 MB from the archive). The debootstrap result is
 # kept as $SIXFOUR_PKG_CACHE (default /var/tmp/sixfour-bookworm-minbase.tar)
 # for a week, so that later runs skip it.
 set -u
