@@ -72,6 +72,9 @@ struct sixfour_config {
 		uint64_t cache_size;
 		uint64_t tcp_idle_ms;
 		unsigned tcp_max_connections;
+		unsigned tcp_max_per_client;
+		uint64_t tcp_query_deadline_ms;
+		uint64_t tcp_output_budget;	/* bytes */
 		uint64_t query_timeout_ms;
 		uint64_t aaaa_wait_ms;		/* after the A answer (RFC 6147 5.1.3) */
 		bool cookies;			/* RFC 7873 server cookies */

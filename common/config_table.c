@@ -97,9 +97,21 @@ const struct cfg_option cfg_options[] = {
 	  "out); 0 = no cache. Emptied by sixfourctl flush and by a prefix set change "
 	  "for prefix-dependent answers." },
 	{ "dns64", "tcp-idle-timeout", CFG_DURATION, G(dns64.tcp_idle_ms), "10s", 100, SEC(3600),
-	  .reload = CFG_LIVE, .doc = "Idle TCP connections are closed after this." },
+	  .reload = CFG_LIVE, .doc = "Idle TCP connections are closed after this, and so are "
+	  "connections whose output the client has not read for this long." },
 	{ "dns64", "tcp-max-connections", CFG_UINT, G(dns64.tcp_max_connections), "512", 1, 65536,
 	  .reload = CFG_LIVE, .doc = "Concurrent TCP connections; the oldest idle one goes first." },
+	{ "dns64", "tcp-max-per-client", CFG_UINT, G(dns64.tcp_max_per_client), "16", 1, 65536,
+	  .reload = CFG_LIVE, .doc = "Concurrent TCP connections per client prefix (the rate "
+	  "limit's prefix-len, ipv4-prefix-len); more are refused." },
+	{ "dns64", "tcp-query-deadline", CFG_DURATION, G(dns64.tcp_query_deadline_ms), "5s", 100,
+	  SEC(60), .reload = CFG_LIVE, .doc = "A TCP query must arrive whole within this of its "
+	  "first octet, or the connection is closed (a client sending one octet at a time)." },
+	{ "dns64", "tcp-output-budget", CFG_SIZE, G(dns64.tcp_output_budget), "16M", UINT64_C(1) << 16,
+	  UINT64_C(1) << 32, .reload = CFG_LIVE, .doc = "Memory for TCP answers not yet read by "
+	  "their clients, all connections together. A connection with unread output is not "
+	  "read; when the budget is spent no connection is read until half of it has drained, "
+	  "and the connection holding the most is closed to make room." },
 	{ "dns64", "query-timeout", CFG_DURATION, G(dns64.query_timeout_ms), "5s", 100, SEC(60),
 	  .reload = CFG_LIVE, .doc = "An upstream resolution that takes longer is answered SERVFAIL." },
 	{ "dns64", "aaaa-wait", CFG_DURATION, G(dns64.aaaa_wait_ms), "1s", 0, SEC(60),

@@ -1,3 +1,10 @@
+/* The control socket: sixfourctl's requests on the main loop, which must
+ * never wait for a control client (ARCHITECTURE.md, "Threads"): accept and
+ * reads are non-blocking, a request is handled when its one message has
+ * arrived, the reply is sent as far as the socket takes it and the rest
+ * when it becomes writable, and every connection has a deadline from its
+ * accept. So idle or slow control clients (up to CTL_MAX_CONNS at once,
+ * the oldest closed for a newer one) delay neither DNS nor reloads. */
 #include "autoconf.h"
 #include "common/ctl.h"
 
@@ -14,6 +21,22 @@
 #include "common/log.h"
 #include "common/util.h"
 
+/* Clients that may be connected at once, and how long one may take. */
+#define CTL_MAX_CONNS 64
+#define CTL_DEADLINE_MS 10000
+
+struct ctl_conn {
+	struct ctl_server *srv;
+	struct ctl_conn *prev, *next;
+	int fd;
+	struct ev_timer *deadline;
+	/* The reply: messages of header + text, sent one per send(). */
+	struct ctl_out out;
+	int status;
+	size_t sent;			/* text octets sent so far */
+	bool replying;
+};
+
 struct ctl_server {
 	struct evloop *loop;
 	int fd;
@@ -21,6 +44,8 @@ struct ctl_server {
 	const struct ctl_command *cmds;
 	void *const *cmd_ctx;
 	void *ctx;
+	struct ctl_conn *conns;		/* newest first */
+	size_t nconns;
 };
 
 void ctl_printf(struct ctl_out *out, const char *fmt, ...)
@@ -83,28 +108,47 @@ static int make_parent_dir(const char *path)
 	return 0;
 }
 
-static void send_reply(int fd, int status, const struct ctl_out *out)
+static void conn_free(struct ctl_conn *c)
 {
-	size_t off = 0;
+	struct ctl_server *srv = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		srv->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	srv->nconns--;
+	evloop_del_fd(srv->loop, c->fd);
+	close(c->fd);
+	ev_timer_free(c->deadline);
+	free(c->out.buf);
+	free(c);
+}
+
+/* Sends what the socket takes of the reply (one message per chunk): true
+ * when it is all out, or the connection is gone. */
+static bool send_reply(struct ctl_conn *c)
+{
 	char msg[sizeof(struct ctl_reply_hdr) + CTL_CHUNK];
 	do {
-		size_t n = MIN(out->len - off, (size_t)CTL_CHUNK);
-		struct ctl_reply_hdr h = { .version = CTL_VERSION, .status = status };
-		if (off + n < out->len)
+		size_t n = MIN(c->out.len - c->sent, (size_t)CTL_CHUNK);
+		struct ctl_reply_hdr h = { .version = CTL_VERSION, .status = c->status };
+		if (c->sent + n < c->out.len)
 			h.flags |= CTL_MORE;
 		memcpy(msg, &h, sizeof(h));
 		if (n)
-			memcpy(msg + sizeof(h), out->buf + off, n);
-		if (send(fd, msg, sizeof(h) + n, MSG_NOSIGNAL) < 0)
-			return;
-		off += n;
-	} while (off < out->len);
+			memcpy(msg + sizeof(h), c->out.buf + c->sent, n);
+		if (send(c->fd, msg, sizeof(h) + n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+			return errno != EAGAIN && errno != EWOULDBLOCK;
+		c->sent += n;
+	} while (c->sent < c->out.len);
+	return true;
 }
 
-static void handle_request(struct ctl_server *srv, int fd)
+/* Runs the request in `req` (one message of `n` octets) into c->out. */
+static void handle_request(struct ctl_conn *conn, char *req, ssize_t n)
 {
-	char req[CTL_MAX_REQUEST + 1];
-	ssize_t n = recv(fd, req, CTL_MAX_REQUEST, 0);
+	struct ctl_server *srv = conn->srv;
 	struct ctl_out out = { 0 };
 	int status = 2;
 	char *argv[CTL_MAX_ARGS + 1];
@@ -168,23 +212,78 @@ static void handle_request(struct ctl_server *srv, int fd)
 		status = 1;
 	}
 reply:
-	send_reply(fd, status, &out);
-	free(out.buf);
+	conn->out = out;
+	conn->status = status;
+}
+
+static void on_conn(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct ctl_conn *c = arg;
+	if (c->replying) {
+		if (send_reply(c))
+			conn_free(c);
+		return;
+	}
+	char req[CTL_MAX_REQUEST + 1];
+	ssize_t n = recv(fd, req, CTL_MAX_REQUEST, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (n <= 0) {			/* gone before asking */
+		conn_free(c);
+		return;
+	}
+	handle_request(c, req, n);
+	c->replying = true;
+	if (send_reply(c)) {
+		conn_free(c);
+		return;
+	}
+	/* The client reads slowly: the rest when the socket has room. */
+	evloop_mod_fd(loop, fd, EPOLLOUT);
+}
+
+static void on_deadline(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct ctl_conn *c = arg;
+	log_debug("control: a client took more than %d ms, closed", CTL_DEADLINE_MS);
+	conn_free(c);
 }
 
 static void accept_ready(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
 	struct ctl_server *srv = arg;
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return;
-	/* Requests are small and answered at once; a client that does not
-	 * send within a second is dropped rather than blocking the loop. */
-	struct timeval tv = { .tv_sec = 1 };
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	handle_request(srv, c);
-	close(c);
+	for (;;) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (cfd < 0)
+			return;
+		if (srv->nconns >= CTL_MAX_CONNS) {
+			/* The oldest goes (the list is newest first). */
+			struct ctl_conn *old = srv->conns;
+			while (old->next)
+				old = old->next;
+			conn_free(old);
+		}
+		struct ctl_conn *c = calloc(1, sizeof(*c));
+		if (!c || !(c->deadline = ev_timer_new(loop, on_deadline, c))) {
+			free(c);
+			close(cfd);
+			continue;
+		}
+		c->srv = srv;
+		c->fd = cfd;
+		if (evloop_add_fd(loop, cfd, EPOLLIN, on_conn, c) != 0) {
+			ev_timer_free(c->deadline);
+			free(c);
+			close(cfd);
+			continue;
+		}
+		c->next = srv->conns;
+		if (srv->conns)
+			srv->conns->prev = c;
+		srv->conns = c;
+		srv->nconns++;
+		ev_timer_arm(c->deadline, CTL_DEADLINE_MS);
+	}
 }
 
 struct ctl_server *ctl_server_new(struct evloop *loop, const char *path,
@@ -211,7 +310,7 @@ struct ctl_server *ctl_server_new(struct evloop *loop, const char *path,
 	mode_t old = umask(0117);
 	int rc = bind(srv->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (rc < 0 || listen(srv->fd, 16) < 0) {
+	if (rc < 0 || listen(srv->fd, CTL_MAX_CONNS) < 0) {
 		log_err("control socket %s: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -230,6 +329,8 @@ void ctl_server_free(struct ctl_server *srv)
 {
 	if (!srv)
 		return;
+	while (srv->conns)
+		conn_free(srv->conns);
 	evloop_del_fd(srv->loop, srv->fd);
 	close(srv->fd);
 	unlink(srv->path);

@@ -101,6 +101,9 @@ struct dns64_conf *dns64_conf_new(const struct sixfour_config *cfg,
 	c->aaaa_wait_ms = cfg->dns64.aaaa_wait_ms;
 	c->tcp_idle_ms = cfg->dns64.tcp_idle_ms;
 	c->tcp_max_connections = cfg->dns64.tcp_max_connections;
+	c->tcp_max_per_client = cfg->dns64.tcp_max_per_client;
+	c->tcp_query_deadline_ms = cfg->dns64.tcp_query_deadline_ms;
+	c->tcp_output_budget = (size_t)cfg->dns64.tcp_output_budget;
 	const typeof(cfg->ratelimit) *r = &cfg->ratelimit;
 	c->rl = (struct dns64_rl_policy){
 		.v6_len = r->v6_prefix_len, .v4_len = r->v4_prefix_len,

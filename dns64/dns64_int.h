@@ -71,11 +71,16 @@ struct dns64_tcp_conn;
 	X(bogus, "DNSSEC-bogus answers (SERVFAIL, never synthesized)") \
 	X(dnssec_cd_passthrough, "DO+CD queries answered without synthesis (RFC 6147 5.5)") \
 	X(tcp_accepted, "TCP connections accepted") \
+	X(tcp_closed_peer, "TCP connections the client closed") \
 	X(tcp_closed_idle, "TCP connections closed after tcp-idle-timeout") \
+	X(tcp_closed_slow, "TCP connections closed: a query not whole within tcp-query-deadline") \
+	X(tcp_closed_unread, "TCP connections closed: output unread for tcp-idle-timeout") \
+	X(tcp_closed_budget, "TCP connections closed: the most unread output when tcp-output-budget was spent") \
+	X(tcp_closed_error, "TCP connections closed on a socket error or lack of memory") \
 	X(tcp_evicted, "idle TCP connections closed to make room") \
 	X(tcp_refused_full, "TCP connections refused: tcp-max-connections reached") \
-	X(tcp_bad_length, "TCP connections closed: message length below a header") \
-	X(tcp_output_overflow, "TCP connections closed: the client does not read") \
+	X(tcp_refused_client, "TCP connections refused: tcp-max-per-client reached") \
+	X(tcp_bad_length, "TCP connections closed: message length below a header or over 4096") \
 	X(drop_unreplyable, "queries dropped: no reply is safe (short, a response)") \
 	X(drop_send_failed, "responses the kernel did not take") \
 	X(drop_no_memory, "queries failed for lack of memory or request slots")
@@ -130,6 +135,9 @@ struct dns64_conf {
 	uint64_t aaaa_wait_ms;
 	uint64_t tcp_idle_ms;
 	unsigned tcp_max_connections;
+	unsigned tcp_max_per_client;
+	uint64_t tcp_query_deadline_ms;
+	size_t tcp_output_budget;
 	struct dns64_rl_policy rl;	/* the table is struct dns64's */
 	struct dns64_rl_partner *partners;	/* rl.partners */
 	unsigned amplification;		/* UDP replies without a valid cookie: x query */
@@ -210,13 +218,13 @@ int dns64_io_resolvers(struct dns64_io *io, const struct sixfour_config *cfg, ch
 void dns64_io_resolvers_free(struct dns64_io *io);
 void dns64_policy_get(const struct dns64_conf *c, struct dns64_policy *pol);
 
-/* server.c: sockets. TCP listeners on the main loop; UDP sockets are
- * opened per worker (SO_REUSEPORT) and read by dns64_udp_read(). */
-struct dns64_server *dns64_server_new(struct dns64 *d, const struct sixfour_config *cfg,
-				      char *err, size_t errlen);
-void dns64_server_free(struct dns64_server *s);
+/* server.c: sockets and UDP. UDP sockets are opened per worker
+ * (SO_REUSEPORT) and read by dns64_udp_read(). */
+/* A socket of `type` bound to `ep` (listening for TCP): fd, or -1 with `err`. */
+int dns64_socket_open(const struct endpoint *ep, int type, char *err, size_t errlen);
 /* A UDP socket for one worker's share of `ep`: fd, or -1 with `err`. */
 int dns64_udp_open(const struct endpoint *ep, char *err, size_t errlen);
+bool dns64_acl_allows(const struct dns64_conf *conf, const struct sockaddr *sa);
 struct dns64_udp *dns64_udp_new(void);
 void dns64_udp_free(struct dns64_udp *u);
 /* Reads and answers what waits on `fd` (a few recvmmsg batches). */
@@ -226,6 +234,14 @@ void dns64_udp_read(struct dns64_io *io, int fd);
  * TCP: framed and queued). */
 void dns64_server_send(struct dns64_io *io, const struct dns64_client *cl, const uint8_t *buf,
 		       size_t len);
+/* tcp.c: TCP listeners and connections on the main loop. */
+struct dns64_server *dns64_server_new(struct dns64 *d, const struct sixfour_config *cfg,
+				      char *err, size_t errlen);
+void dns64_server_free(struct dns64_server *s);
+/* Queues a framed response on `c` (closing connections that hold the most
+ * unread output when tcp-output-budget is spent). */
+void dns64_tcp_send(struct dns64_io *io, struct dns64_tcp_conn *c, const uint8_t *buf,
+		    size_t len);
 void dns64_client_hold(const struct dns64_client *cl);
 void dns64_client_release(struct dns64_io *io, const struct dns64_client *cl);
 size_t dns64_server_tcp_count(const struct dns64_server *s);

@@ -1,12 +1,16 @@
-/* libFuzzer target for the DNS codec: the query parser, the full message
- * parser, and re-encoding whatever parsed (so the builder's compression
- * and the rdata expansion see hostile input too). */
+/* libFuzzer target for the DNS codec: the query parser (with its COOKIE
+ * option, judged as the server would), the full message parser, and
+ * re-encoding whatever parsed (so the builder's compression and the rdata
+ * expansion see hostile input too). */
 #include "autoconf.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
+#include "dns64/cookie.h"
 #include "dns64/wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -23,6 +27,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Presentation form must round-trip exactly. */
 			if (n != q.qname_len || memcmp(back, q.qname, (size_t)n) != 0)
 				abort();
+		}
+		/* RFC 7873 5.2.2: the parser admits 8 or 16..40 octets only. */
+		if (q.cookie_len && q.cookie_len != 8 && (q.cookie_len < 16 || q.cookie_len > 40))
+			abort();
+		if (q.cookie_len) {
+			static const struct dns64_cookie_secrets s = { .n = 1 };
+			struct sockaddr_in6 sa = { .sin6_family = AF_INET6 };
+			bool renew;
+			uint8_t reply[24];
+			dns64_cookie_check(&s, q.cookie, q.cookie_len, (struct sockaddr *)&sa, 0, &renew);
+			dns64_cookie_make(s.key[0], q.cookie, (struct sockaddr *)&sa, 0, reply);
 		}
 	}
 	struct dns_msg m;
