@@ -107,7 +107,8 @@ struct session_record {
 	X(syn_stored, "inbound SYNs stored for simultaneous open") \
 	X(syn_matched, "stored SYNs discarded by an outbound SYN") \
 	X(syn_timed_out, "stored SYNs answered with port unreachable") \
-	X(syn_overflow, "inbound SYNs dropped: store full")
+	X(syn_overflow, "inbound SYNs dropped: store full") \
+	X(lock_waits, "packets that found the table lock taken (contention, doc/design-notes.md)")
 
 /* Levels of the table. */
 #define SESSION_GAUGES(X) \

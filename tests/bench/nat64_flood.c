@@ -8,7 +8,12 @@
  *       sends COUNT UDP datagrams over a raw IPv6 socket from address
  *       SRC6PREFIX::1, each a new flow for the translator's table: 32
  *       source ports times destination ports 1, 2, ... (so 32 pool4
- *       mappings carry all the sessions), paced at PPS. */
+ *       mappings carry all the sessions), paced at PPS.
+ *   nat64_flood rfc4814 SRC6 DST6 SECONDS PPS
+ *       for SECONDS sends one-packet UDP flows from SRC6 to DST6 with RFC 4814
+ *       (section 4.5) pseudorandom ports: source 1024-65535, destination
+ *       1-49151, so nearly every packet is a new flow; paced at PPS (0 = as
+ *       fast as it goes). Prints "SENT ELAPSED". */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -154,6 +159,70 @@ static int flows(const char *prefix, const char *dst, long count, long pps)
 	return 0;
 }
 
+/* A small xorshift generator: RFC 4814 asks for pseudorandom ports, not
+ * for cryptographic ones. */
+static uint64_t xs = 0x9e3779b97f4a7c15ull;
+static uint32_t rnd(void)
+{
+	xs ^= xs << 13;
+	xs ^= xs >> 7;
+	xs ^= xs << 17;
+	return (uint32_t)(xs >> 16);
+}
+
+static int rfc4814(const char *src, const char *dst, double secs, long pps)
+{
+	struct in6_addr s6, d6;
+	if (inet_pton(AF_INET6, src, &s6) != 1 || inet_pton(AF_INET6, dst, &d6) != 1)
+		return 2;
+	int s = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+	if (s < 0) {
+		perror("raw socket");
+		return 1;
+	}
+	uint8_t pkt[40 + 8 + 8];
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = d6 };
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 0x60;
+	pkt[5] = 16;
+	pkt[6] = IPPROTO_UDP;
+	pkt[7] = 64;
+	memcpy(pkt + 8, &s6, 16);
+	memcpy(pkt + 24, &d6, 16);
+	pkt[45] = 16;
+	memcpy(pkt + 48, "rfc 4814", 8);
+	uint32_t base = csum_add(0, pkt + 8, 32) + 16 + IPPROTO_UDP;
+	base = csum_add(base, pkt + 44, 2);	/* length */
+	base = csum_add(base, pkt + 48, 8);
+	double start = now(), end = start + secs;
+	long sent = 0;
+	while (now() < end) {
+		for (int k = 0; k < 256; k++) {
+			uint16_t sport = (uint16_t)(1024 + rnd() % (65536 - 1024));
+			uint16_t dport = (uint16_t)(1 + rnd() % 49151);
+			pkt[40] = (uint8_t)(sport >> 8);
+			pkt[41] = (uint8_t)sport;
+			pkt[42] = (uint8_t)(dport >> 8);
+			pkt[43] = (uint8_t)dport;
+			uint16_t c = csum_fold(base + sport + dport);
+			pkt[46] = (uint8_t)(c >> 8);
+			pkt[47] = (uint8_t)c;
+			if (sendto(s, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) ==
+			    (ssize_t)sizeof(pkt))
+				sent++;
+		}
+		if (pps > 0) {
+			double d = start + (double)sent / (double)pps - now();
+			if (d > 0) {
+				struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
+				nanosleep(&ts, NULL);
+			}
+		}
+	}
+	printf("%ld %.3f\n", sent, now() - start);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 5 && strcmp(argv[1], "accept") == 0) {
@@ -193,6 +262,8 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 7 && strcmp(argv[1], "flows") == 0)
 		return flows(argv[2], argv[3], atol(argv[5]), atol(argv[6]));
+	if (argc >= 6 && strcmp(argv[1], "rfc4814") == 0)
+		return rfc4814(argv[2], argv[3], atof(argv[4]), atol(argv[5]));
 	fprintf(stderr, "usage: see the comment at the top of nat64_flood.c\n");
 	return 2;
 }
