@@ -75,34 +75,7 @@ pool4 = 192.88.99.64/30
 max-sessions = 262144
 max-sessions-per-client = 262144
 INI
-mkdir -p "$LAB_DIR/tayga"
-cat >"$LAB_DIR/tayga.conf" <<CONF
-tun-device nat64
-ipv4-addr 192.168.255.1
-prefix ${PREFIX}/96
-dynamic-pool $POOL_DYN
-data-dir $LAB_DIR/tayga
-CONF
-tayga_start() { # tayga's standard stateful recipe: dynamic pool + masquerade
-	lab_in appl tayga -c "$LAB_DIR/tayga.conf" --mktun >/dev/null
-	lab_in appl ip link set nat64 up
-	lab_in appl ip route add "$POOL_DYN" dev nat64
-	lab_in appl ip -6 route add "${PREFIX}/96" dev nat64
-	lab_in appl nft -f - <<NFT
-table ip benchnat {
-	chain post { type nat hook postrouting priority 100; ip saddr $POOL_DYN masquerade; }
-}
-NFT
-	lab_bg appl tayga tayga -d -c "$LAB_DIR/tayga.conf"
-	TAYGA_PID=$LAB_LAST_PID
-	lab_wait 10 lab_in client ping -6 -c1 -W1 "${PREFIX}$LAB_SERVER4" || echo "# tayga does not answer" >&2
-}
-tayga_stop() {
-	kill "$TAYGA_PID" 2>/dev/null
-	wait "$TAYGA_PID" 2>/dev/null
-	lab_in appl nft delete table ip benchnat
-	lab_in appl ip link del nat64 2>/dev/null
-}
+. "$top_srcdir/tests/bench/tayga.sh"
 
 # The three data planes take turns within each round, so a load change on
 # the (shared) machine hits all of them alike; ratios are taken per round.

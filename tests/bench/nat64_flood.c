@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -106,54 +107,80 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
 	return sum;
 }
 
-static int flows(const char *prefix, const char *dst, long count, long pps)
+/* One IPv6/UDP datagram of 8 payload octets, SRC -> DST, ports set by
+ * udp6_ports. */
+struct udp6 {
+	uint8_t pkt[40 + 8 + 8];
+	uint32_t base;		/* checksum of everything but the ports */
+	int sock;
+	struct sockaddr_in6 to;
+};
+
+static int udp6_open(struct udp6 *u, const char *src, const char *dst, const char *payload)
 {
-	struct in6_addr src, dst6;
-	if (inet_pton(AF_INET6, prefix, &src) != 1 || inet_pton(AF_INET6, dst, &dst6) != 1)
+	struct in6_addr s6, d6;
+	if (inet_pton(AF_INET6, src, &s6) != 1 || inet_pton(AF_INET6, dst, &d6) != 1)
 		return 2;
-	int s = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
-	if (s < 0) {
+	u->sock = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
+	if (u->sock < 0) {
 		perror("raw socket");
 		return 1;
 	}
-	uint8_t pkt[40 + 8 + 8];
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = dst6 };
+	memset(u->pkt, 0, sizeof(u->pkt));
+	u->pkt[0] = 0x60;
+	u->pkt[5] = 16;
+	u->pkt[6] = IPPROTO_UDP;
+	u->pkt[7] = 64;
+	memcpy(u->pkt + 8, &s6, 16);
+	memcpy(u->pkt + 24, &d6, 16);
+	u->pkt[45] = 16;
+	memcpy(u->pkt + 48, payload, 8);
+	u->base = csum_add(0, u->pkt + 8, 32) + 16 + IPPROTO_UDP;
+	u->base = csum_add(u->base, u->pkt + 44, 2);
+	u->base = csum_add(u->base, u->pkt + 48, 8);
+	u->to = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_addr = d6 };
+	return 0;
+}
+
+/* Sets the ports and the checksum; true when the datagram left. */
+static bool udp6_send(struct udp6 *u, uint16_t sport, uint16_t dport)
+{
+	u->pkt[40] = (uint8_t)(sport >> 8);
+	u->pkt[41] = (uint8_t)sport;
+	u->pkt[42] = (uint8_t)(dport >> 8);
+	u->pkt[43] = (uint8_t)dport;
+	uint16_t c = csum_fold(u->base + sport + dport);
+	u->pkt[46] = (uint8_t)(c >> 8);
+	u->pkt[47] = (uint8_t)c;
+	return sendto(u->sock, u->pkt, sizeof(u->pkt), 0, (struct sockaddr *)&u->to,
+		      sizeof(u->to)) == (ssize_t)sizeof(u->pkt);
+}
+
+/* Sleeps until `done` packets are due at `pps` since `start`. */
+static void pace(double start, long done, long pps)
+{
+	if (pps <= 0)
+		return;
+	double d = start + (double)done / (double)pps - now();
+	if (d > 0) {
+		struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int flows(const char *prefix, const char *dst, long count, long pps)
+{
+	char src[INET6_ADDRSTRLEN + 2];
+	snprintf(src, sizeof(src), "%s1", prefix);	/* PREFIX::1 */
+	struct udp6 u;
+	int rc = udp6_open(&u, src, dst, "sixfour!");
+	if (rc)
+		return rc;
 	double start = now();
 	for (long i = 0; i < count; i++) {
-		memset(pkt, 0, sizeof(pkt));
-		pkt[0] = 0x60;
-		pkt[4] = 0;
-		pkt[5] = 16;
-		pkt[6] = IPPROTO_UDP;
-		pkt[7] = 64;
-		memcpy(pkt + 8, &src, 16);
-		pkt[8 + 15] = 1;
-		memcpy(pkt + 24, &dst6, 16);
-		uint16_t sport = (uint16_t)(1024 + i % 32);
-		uint16_t dport = (uint16_t)(1 + (i / 32) % 65535);
-		pkt[40] = (uint8_t)(sport >> 8);
-		pkt[41] = (uint8_t)sport;
-		pkt[42] = (uint8_t)(dport >> 8);
-		pkt[43] = (uint8_t)dport;
-		pkt[45] = 16;
-		memcpy(pkt + 48, "sixfour!", 8);
-		uint32_t sum = csum_add(0, pkt + 8, 32);
-		sum += 16 + IPPROTO_UDP;
-		sum = csum_add(sum, pkt + 40, 16);
-		uint16_t c = csum_fold(sum);
-		pkt[46] = (uint8_t)(c >> 8);
-		pkt[47] = (uint8_t)c;
-		if (sendto(s, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) < 0 &&
-		    errno != ENOBUFS)
-			perror("sendto");
-		if (pps > 0 && i % 256 == 255) {
-			double due = start + (double)(i + 1) / (double)pps;
-			double d = due - now();
-			if (d > 0) {
-				struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
-				nanosleep(&ts, NULL);
-			}
-		}
+		udp6_send(&u, (uint16_t)(1024 + i % 32), (uint16_t)(1 + (i / 32) % 65535));
+		if (i % 256 == 255)
+			pace(start, i + 1, pps);
 	}
 	printf("%ld flows in %.2f s\n", count, now() - start);
 	return 0;
@@ -172,52 +199,17 @@ static uint32_t rnd(void)
 
 static int rfc4814(const char *src, const char *dst, double secs, long pps)
 {
-	struct in6_addr s6, d6;
-	if (inet_pton(AF_INET6, src, &s6) != 1 || inet_pton(AF_INET6, dst, &d6) != 1)
-		return 2;
-	int s = socket(AF_INET6, SOCK_RAW, IPPROTO_RAW);
-	if (s < 0) {
-		perror("raw socket");
-		return 1;
-	}
-	uint8_t pkt[40 + 8 + 8];
-	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_addr = d6 };
-	memset(pkt, 0, sizeof(pkt));
-	pkt[0] = 0x60;
-	pkt[5] = 16;
-	pkt[6] = IPPROTO_UDP;
-	pkt[7] = 64;
-	memcpy(pkt + 8, &s6, 16);
-	memcpy(pkt + 24, &d6, 16);
-	pkt[45] = 16;
-	memcpy(pkt + 48, "rfc 4814", 8);
-	uint32_t base = csum_add(0, pkt + 8, 32) + 16 + IPPROTO_UDP;
-	base = csum_add(base, pkt + 44, 2);	/* length */
-	base = csum_add(base, pkt + 48, 8);
+	struct udp6 u;
+	int rc = udp6_open(&u, src, dst, "rfc 4814");
+	if (rc)
+		return rc;
 	double start = now(), end = start + secs;
 	long sent = 0;
 	while (now() < end) {
-		for (int k = 0; k < 256; k++) {
-			uint16_t sport = (uint16_t)(1024 + rnd() % (65536 - 1024));
-			uint16_t dport = (uint16_t)(1 + rnd() % 49151);
-			pkt[40] = (uint8_t)(sport >> 8);
-			pkt[41] = (uint8_t)sport;
-			pkt[42] = (uint8_t)(dport >> 8);
-			pkt[43] = (uint8_t)dport;
-			uint16_t c = csum_fold(base + sport + dport);
-			pkt[46] = (uint8_t)(c >> 8);
-			pkt[47] = (uint8_t)c;
-			if (sendto(s, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to)) ==
-			    (ssize_t)sizeof(pkt))
-				sent++;
-		}
-		if (pps > 0) {
-			double d = start + (double)sent / (double)pps - now();
-			if (d > 0) {
-				struct timespec ts = { (time_t)d, (long)((d - (time_t)d) * 1e9) };
-				nanosleep(&ts, NULL);
-			}
-		}
+		for (int k = 0; k < 256; k++)
+			sent += udp6_send(&u, (uint16_t)(1024 + rnd() % (65536 - 1024)),
+					  (uint16_t)(1 + rnd() % 49151));
+		pace(start, sent, pps);
 	}
 	printf("%ld %.3f\n", sent, now() - start);
 	return 0;

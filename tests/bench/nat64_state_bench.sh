@@ -73,36 +73,7 @@ pool4-ports-per-client = 65536
 ${HANDOFF:+[handoff]
 enable = $HANDOFF}
 INI
-cat >"$LAB_DIR/tayga.conf" <<CONF
-tun-device nat64
-ipv4-addr 192.168.255.1
-prefix ${PREFIX}/96
-dynamic-pool $POOL_DYN
-data-dir $LAB_DIR/tayga
-CONF
-mkdir -p "$LAB_DIR/tayga"
-tayga_start() {
-	rm -f "$LAB_DIR/tayga/"*
-	lab_in appl tayga -c "$LAB_DIR/tayga.conf" --mktun >/dev/null
-	lab_in appl ip link set nat64 up
-	lab_in appl ip route add "$POOL_DYN" dev nat64
-	lab_in appl ip -6 route add "${PREFIX}/96" dev nat64
-	lab_in appl nft -f - <<NFT
-table ip benchnat {
-	chain post { type nat hook postrouting priority 100; ip saddr $POOL_DYN masquerade; }
-}
-NFT
-	lab_bg appl tayga tayga -d -c "$LAB_DIR/tayga.conf"
-	TAYGA_PID=$LAB_LAST_PID
-	lab_wait 10 lab_in client ping -6 -c1 -W1 "$DST6" || echo "# tayga does not answer" >&2
-}
-tayga_stop() {
-	kill "$TAYGA_PID" 2>/dev/null
-	wait "$TAYGA_PID" 2>/dev/null
-	lab_in appl nft delete table ip benchnat
-	lab_in appl ip link del nat64 2>/dev/null
-	lab_in appl conntrack -F >/dev/null 2>&1
-}
+. "$top_srcdir/tests/bench/tayga.sh"
 sjson() { lab_ctl --json nat64 stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 ms() { date +%s%3N; }
 declare -A R
