@@ -327,7 +327,15 @@ static uint64_t client_hash(const struct pool4 *p, const struct in6_addr *c)
 		h *= UINT64_C(0x9fb21c651e98df25);
 		h ^= h >> 29;
 	}
-	return h;
+	/* A multiply carries bits upward only: without this finish, the last
+	 * octets of an address (the high bits of the second word) would never
+	 * reach the low bits that `% naddrs` uses, and the hosts of one /64
+	 * would all pair with one address. */
+	h ^= h >> 33;
+	h *= UINT64_C(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64_C(0xc4ceb9fe1a85ec53);
+	return h ^ (h >> 33);
 }
 
 int pool4_allocate(struct pool4 *p, uint8_t proto, const struct in6_addr *client,

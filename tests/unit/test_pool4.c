@@ -158,6 +158,22 @@ static void test_paired(struct in6_addr c1, struct in6_addr c2)
 	}
 	ok(other > 0, "other clients are spread over other addresses");
 	pool4_free(p);
+
+	/* Hosts of one /64 that differ in their last octet only: spread too. */
+	p = pool4_new(100);
+	pool4_add(p, ip4("192.0.2.0"), 30, 1024, 65535);
+	int per[4] = { 0 };
+	for (int i = 0; i < 64; i++) {
+		struct in6_addr c = c1;
+		c.s6_addr[15] = (uint8_t)i;
+		if (alloc(p, IPPROTO_UDP, &c, 5000, &a, &port) == 0)
+			per[(ntohl(a.s_addr) & 3)]++;
+	}
+	ok(per[0] >= 6 && per[1] >= 6 && per[2] >= 6 && per[3] >= 6,
+	   "64 hosts of one /64 spread over the 4 addresses of a /30");
+	if (!(per[0] >= 6 && per[1] >= 6 && per[2] >= 6 && per[3] >= 6))
+		printf("#   %d %d %d %d\n", per[0], per[1], per[2], per[3]);
+	pool4_free(p);
 }
 
 static void test_exhaustion(struct in6_addr c1)
@@ -264,7 +280,7 @@ static void test_reserve_prefs(struct in6_addr c1)
 
 int main(void)
 {
-	plan(49);
+	plan(50);
 	struct in6_addr c1 = ip6("2001:db8:1::100"), c2 = ip6("2001:db8:2::100");
 	test_contains();
 	test_parity_and_range(c1);
