@@ -578,6 +578,9 @@ lab_sixfourd_start() {
 		lab__bail "sixfourd is already running (lab_sixfourd_stop first)"
 	fi
 	rm -f "$LAB_DIR/etc/sixfour.ini"
+	# The private mount puts the lab's root key over /usr/share/dns/root.key;
+	# without lab_dns_start (DNS64 off) an empty file stands in for it.
+	[ -e "$LAB_TRUST_ANCHOR" ] || : >"$LAB_TRUST_ANCHOR"
 	local args=(-d)
 	if [ -n "$ini" ]; then
 		cp "$ini" "$LAB_DIR/etc/sixfour.ini" || lab__bail "cannot copy $ini"
