@@ -53,6 +53,7 @@ struct sixfour_config {
 		char *control_group;	/* "" = the socket keeps its group */
 		enum log_level log_level;
 		unsigned workers;	/* 0 = one per CPU */
+		char *state_dir;	/* kept across restarts; "" = nothing kept */
 	} general;
 
 	size_t nprefixes;
@@ -114,6 +115,8 @@ struct sixfour_config {
 		unsigned session_rate;		/* datagrams/s per server in session */
 		uint64_t batch_delay_ms;	/* how long a notice waits for company */
 		bool lookup;			/* offer LOOKUP (take acked entries as cache) */
+		unsigned lookup_rate;		/* lookups/s to one server, 0 = no cap */
+		unsigned lookup_rate_total;	/* lookups/s to all servers, 0 = no cap */
 	} handoff;
 
 	struct {

@@ -41,6 +41,12 @@ const struct cfg_option cfg_options[] = {
 	  "One of err, warn, notice, info, debug." },
 	{ "general", "workers", CFG_UINT, G(general.workers), "0", 0, 64, .doc =
 	  "Worker threads for DNS and packets; 0 means one per CPU." },
+	{ "general", "state-directory", CFG_STR, G(general.state_dir), "/var/lib/sixfour",
+	  .flags = CFG_PATH, .doc =
+	  "Where sixfourd keeps what must survive a restart (the handoff sessions with "
+	  "IPv4 servers: no client, no connection); made 0700 for [general] user. Empty: "
+	  "nothing is kept, and connections to handoff servers survive a restart only when "
+	  "the server speaks first after a new handshake." },
 
 	/* [prefix NAME] */
 	{ "prefix", "prefix", CFG_CIDR, P(prefix), "", .flags = CFG_V6, .reload = CFG_LIVE, .doc =
@@ -204,22 +210,32 @@ const struct cfg_option cfg_options[] = {
 	{ "handoff", "port", CFG_UINT, G(handoff.port), "64646", 1, 65535, .doc =
 	  "UDP port of the handoff servers." },
 	{ "handoff", "message", CFG_STR, G(handoff.message),
-	  "NAT64 handoff: IPv6 clients reach you via this NAT64; notices name them.", .doc =
+	  "NAT64 handoff: IPv6 clients reach you via this NAT64; notices name them.",
+	  .reload = CFG_LIVE, .doc =
 	  "Human-readable TEXT sent to hosts that may not know the protocol (with "
 	  "the contact, cut to 128 octets)." },
-	{ "handoff", "contact", CFG_STR, G(handoff.contact), "", .doc =
+	{ "handoff", "contact", CFG_STR, G(handoff.contact), "", .reload = CFG_LIVE, .doc =
 	  "Operator contact (URL or mail) appended to the message as \"Contact: ...\"." },
 	{ "handoff", "keepalive-interval", CFG_DURATION, G(handoff.keepalive_ms), "120s", 100,
-	  SEC(3600), .doc = "Keep-alive of an established handoff session (+-10 %); three "
-	  "unanswered ones end it and acked entries get RFC 6146 timers again." },
-	{ "handoff", "probe-rate", CFG_UINT, G(handoff.probe_rate), "50", 1, 10000, .doc =
-	  "Notice datagrams per second to one server without a session." },
-	{ "handoff", "session-rate", CFG_UINT, G(handoff.session_rate), "1000", 1, 100000, .doc =
+	  SEC(3600), .reload = CFG_LIVE, .doc = "Keep-alive of an established handoff session "
+	  "(+-10 %); three unanswered ones end it and acked entries get RFC 6146 timers again." },
+	{ "handoff", "probe-rate", CFG_UINT, G(handoff.probe_rate), "50", 1, 10000,
+	  .reload = CFG_LIVE, .doc = "Notice datagrams per second to one server without a session." },
+	{ "handoff", "session-rate", CFG_UINT, G(handoff.session_rate), "1000", 1, 100000,
+	  .reload = CFG_LIVE, .doc =
 	  "Datagrams per second to one server in a session (notices, resync)." },
 	{ "handoff", "batch-delay", CFG_DURATION, G(handoff.batch_delay_ms), "5ms", 0, SEC(1),
-	  .doc = "How long a notice may wait to share a datagram with others." },
-	{ "handoff", "lookup", CFG_BOOL, G(handoff.lookup), "yes", .doc =
-	  "Offer LOOKUP: entries a server acked become evictable cache, fetched back on a miss." },
+	  .reload = CFG_LIVE, .doc = "How long a notice may wait to share a datagram with others." },
+	{ "handoff", "lookup", CFG_BOOL, G(handoff.lookup), "yes", .reload = CFG_LIVE, .doc =
+	  "Offer LOOKUP: entries a server acked become evictable cache, fetched back on a "
+	  "miss. Turned off at reload, acked entries get RFC 6146 timers again." },
+	{ "handoff", "lookup-rate", CFG_UINT, G(handoff.lookup_rate), "1000", 0, 1000000,
+	  .reload = CFG_LIVE, .doc =
+	  "Lookups per second to one server (a burst of as many); misses over it are "
+	  "dropped as without handoff and counted (LOOKUPS_LIMITED). 0 = no cap." },
+	{ "handoff", "lookup-rate-total", CFG_UINT, G(handoff.lookup_rate_total), "10000", 0,
+	  10000000, .reload = CFG_LIVE, .doc =
+	  "Lookups per second to all servers together; 0 = no cap." },
 
 	/* [health] */
 	{ "health", "enable", CFG_BOOL, G(health.enable), "yes", .reload = CFG_LIVE, .doc =

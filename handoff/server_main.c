@@ -2,13 +2,16 @@
  * (spec section 16.2). One UDP socket bound to every local IPv4 address with
  * IP_PKTINFO so each reply leaves from the address it was asked on (S-1);
  * rounds of up to ROUND_MAX datagrams, one journal fsync per round before
- * the acks go out (section 7.3); a Unix control socket in STATEDIR for
- * `sixfour-handoffd block` and `status`. */
+ * the acks go out (section 7.3); the control socket STATEDIR/control speaks
+ * the protocol of common/ctl.h (`sixfour-handoffd status|block`).
+ *
+ * Start-up, in order: options; the state (secret, journal replay with a
+ * damage report, compaction); the sockets; the switch to the daemon's own
+ * user; the loop. */
 #include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <signal.h>
@@ -17,10 +20,10 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ctl.h"
 #include "common/evloop.h"
 #include "common/log.h"
 #include "common/privdrop.h"
@@ -31,19 +34,27 @@
 
 #define ROUND_MAX 64
 #define DEFAULT_STATEDIR "/var/lib/sixfour-handoffd"
-#define DEFAULT_USER "nobody"
+#define DEFAULT_USER "_sixfour-handoffd"
 #define CONTROL_NAME "control"
 
 enum exit_code { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
+struct options {
+	const char *dir, *user, *log_path;
+	uint16_t port;
+	uint32_t live_age_ms;
+	enum log_level level;
+	struct hsrv_config cfg;
+};
+
 struct daemon {
+	const struct options *opt;
 	struct evloop *loop;
+	struct ctl_server *ctl;
 	struct hsrv *srv;
 	struct hsrv_journal *journal;
 	struct hsrv_live *live;
-	int udp, ctl;
-	const char *dir;
-	const char *log_path;
+	int udp;
 	FILE *log;
 	struct log_limit send_limit;
 };
@@ -52,6 +63,8 @@ static uint64_t wall_seconds(void)
 {
 	return (uint64_t)time(NULL);
 }
+
+/* ---- the round: receive, commit, send ---- */
 
 static void send_outbox(struct daemon *d)
 {
@@ -92,7 +105,8 @@ static void maybe_compact(struct daemon *d)
 	if (size < HSRV_JOURNAL_COMPACT_MIN || size < HSRV_JOURNAL_COMPACT_FACTOR * live)
 		return;
 	struct hsrv_journal *fresh;
-	int rc = hsrv_journal_rewrite(d->dir, hsrv_compact_fill, d->srv, &fresh);
+	int rc = hsrv_journal_rewrite(d->opt->dir, hsrv_compact_fill, d->srv, HSRV_KEEP_AS_PREV,
+				      &fresh);
 	if (rc) {
 		log_ratelimited(&d->send_limit, LOG_LVL_ERR, "handoffd: compacting the journal: %s",
 				strerror(-rc));
@@ -112,160 +126,212 @@ static void end_round(struct daemon *d)
 	maybe_compact(d);
 }
 
-static void on_udp(struct evloop *loop, int fd, uint32_t events, void *arg)
+/* One datagram with the local address it was sent to; false when none is
+ * left (EAGAIN ends the round; errors are retried next time). */
+static bool receive_one(int fd, uint8_t *buf, size_t size, size_t *len, struct sockaddr_in *from,
+			struct in_addr *local)
 {
-	struct daemon *d = arg;
-	uint8_t buf[65536];
-	hsrv_live_round(d->live, evloop_now_ms(loop));
-	for (int i = 0; i < ROUND_MAX; i++) {
-		struct sockaddr_in from;
+	for (;;) {
 		union {
 			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
 			struct cmsghdr align;
 		} cbuf;
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-				     .msg_iovlen = 1, .msg_control = cbuf.buf,
+		struct iovec iov = { .iov_base = buf, .iov_len = size };
+		struct msghdr mh = { .msg_name = from, .msg_namelen = sizeof(*from),
+				     .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
 				     .msg_controllen = sizeof(cbuf.buf) };
 		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
 		if (n < 0)
-			break;	/* EAGAIN ends the round; errors are retried next time */
+			return false;
 		if (mh.msg_flags & MSG_TRUNC)
 			continue;	/* larger than any valid datagram */
-		struct in_addr local = { 0 };
-		bool have_local = false;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
 			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 				struct in_pktinfo pi;
 				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-				local = pi.ipi_addr;	/* the header destination */
-				have_local = true;
+				*local = pi.ipi_addr;	/* the header destination */
+				*len = (size_t)n;
+				return true;
 			}
-		if (!have_local)
-			continue;
-		hsrv_input(d->srv, from.sin_addr, ntohs(from.sin_port), local, buf, (size_t)n,
+	}
+}
+
+static void on_udp(struct evloop *loop, int fd, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+	uint8_t buf[65536];
+	(void)events;
+	hsrv_live_round(d->live, evloop_now_ms(loop));
+	for (int i = 0; i < ROUND_MAX; i++) {
+		struct sockaddr_in from;
+		struct in_addr local;
+		size_t n;
+		if (!receive_one(fd, buf, sizeof(buf), &n, &from, &local))
+			break;
+		hsrv_input(d->srv, from.sin_addr, ntohs(from.sin_port), local, buf, n,
 			   evloop_now_ms(loop), wall_seconds());
 	}
 	end_round(d);
 }
 
-/* ---- control socket ---- */
+/* ---- control commands (common/ctl.h protocol) ---- */
 
-static int control_path(const char *dir, struct sockaddr_un *sun)
+static bool take_json(int *argc, char **argv, struct ctl_out *out)
 {
-	memset(sun, 0, sizeof(*sun));
-	sun->sun_family = AF_UNIX;
-	int n = snprintf(sun->sun_path, sizeof(sun->sun_path), "%s/%s", dir, CONTROL_NAME);
-	return n < 0 || (size_t)n >= sizeof(sun->sun_path) ? -ENAMETOOLONG : 0;
+	for (int i = 1; i < *argc; i++)
+		if (strcmp(argv[i], "--json") == 0) {
+			out->json = true;
+			memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
+			(*argc)--;
+			i--;
+		}
+	return out->json;
 }
 
-/* One request per connection: "block A.B.C.D SECONDS" or "status". */
-static void handle_request(struct daemon *d, const char *req, FILE *out)
+static int cmd_status(void *ctx, int argc, char **argv, struct ctl_out *out)
 {
-	char addr[64];
-	unsigned long long secs;
-	if (strcmp(req, "status") == 0) {
-		hsrv_status(d->srv, out, wall_seconds());
-		return;
-	}
-	if (sscanf(req, "block %63s %llu", addr, &secs) == 2) {
-		struct in_addr a;
-		if (inet_pton(AF_INET, addr, &a) != 1 || secs > HANDOFF_BLOCK_FOREVER) {
-			fprintf(out, "error: bad address or duration\n");
-			return;
-		}
-		int n = hsrv_block(d->srv, a, (uint32_t)secs, wall_seconds());
-		if (n < 0) {
-			fprintf(out, "error: no session with %s\n", addr);
-			return;
-		}
-		end_round(d);
-		log_notice("handoffd: asked translator %s to block this host for %llu s", addr, secs);
-		fprintf(out, "ok: BLOCK sent on %d session(s)\n", n);
-		return;
-	}
-	fprintf(out, "error: unknown request\n");
-}
-
-static void on_control(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct daemon *d = arg;
-	int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return;
-	/* The client writes its request at once; never wait long for it. */
-	struct timeval tv = { .tv_sec = 1 };
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	char req[128];
-	ssize_t n = read(c, req, sizeof(req) - 1);
-	if (n <= 0) {
-		close(c);
-		return;
-	}
-	req[n] = '\0';
-	req[strcspn(req, "\r\n")] = '\0';
-	char *text = NULL;
-	size_t len = 0;
-	FILE *out = open_memstream(&text, &len);
-	if (out) {
-		handle_request(d, req, out);
-		fclose(out);
-		for (size_t off = 0; off < len;) {
-			ssize_t w = write(c, text + off, len - off);
-			if (w <= 0)
-				break;
-			off += (size_t)w;
-		}
-		free(text);
-	}
-	close(c);
-}
-
-static int control_client(const char *dir, const char *req)
-{
-	struct sockaddr_un sun;
-	if (control_path(dir, &sun) < 0)
+	struct daemon *d = ctx;
+	take_json(&argc, argv, out);
+	if (argc != 1) {
+		ctl_printf(out, "usage: status [--json]\n");
 		return EXIT_USAGE;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		fprintf(stderr, "sixfour-handoffd: cannot reach the daemon at %s: %s\n",
-			sun.sun_path, strerror(errno));
+	}
+	hsrv_status(d->srv, out, wall_seconds());
+	return 0;
+}
+
+static int cmd_block(void *ctx, int argc, char **argv, struct ctl_out *out)
+{
+	struct daemon *d = ctx;
+	struct in_addr a;
+	unsigned long long secs = HANDOFF_BLOCK_FOREVER;
+	char *end = NULL;
+	if (argc < 2 || argc > 3 || inet_pton(AF_INET, argv[1], &a) != 1 ||
+	    (argc == 3 && ((secs = strtoull(argv[2], &end, 10)) == 0 || *end ||
+			   secs > HANDOFF_BLOCK_FOREVER))) {
+		ctl_printf(out, "usage: block A.B.C.D [SECONDS]\n");
+		return EXIT_USAGE;
+	}
+	int n = hsrv_block(d->srv, a, (uint32_t)secs, wall_seconds());
+	if (n < 0) {
+		ctl_printf(out, "error: no session with %s\n", argv[1]);
 		return EXIT_FAIL;
 	}
-	if (write(fd, req, strlen(req)) < 0) {
-		close(fd);
+	end_round(d);
+	log_notice("handoffd: asked translator %s to block this host for %llu s", argv[1], secs);
+	ctl_printf(out, "ok: BLOCK sent on %d session(s)\n", n);
+	return 0;
+}
+
+static const struct ctl_command commands[] = {
+	{ "status", "[--json]", "entries, sessions and counters", cmd_status },
+	{ "block", "A.B.C.D [SECONDS]", "ask a NAT64 to stop all traffic with this host",
+	  cmd_block },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static int control_path(const char *dir, char *path, size_t size)
+{
+	int n = snprintf(path, size, "%s/%s", dir, CONTROL_NAME);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* `sixfour-handoffd [-d DIR] status|block ...`: one request to the daemon. */
+static int run_command(const struct options *o, int argc, char **argv, bool json)
+{
+	char path[108];
+	if (control_path(o->dir, path, sizeof(path)) < 0)
+		return EXIT_USAGE;
+	int rc = ctl_call(path, argc, argv, json, stdout);
+	if (rc < 0) {
+		fprintf(stderr, "sixfour-handoffd: cannot reach the daemon at %s: %s\n", path,
+			strerror(-rc));
 		return EXIT_FAIL;
 	}
-	shutdown(fd, SHUT_WR);
-	char buf[4096];
-	ssize_t n;
-	bool error = false, any = false;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		if (!any && n >= 6 && memcmp(buf, "error:", 6) == 0)
-			error = true;
-		any = true;
-		fwrite(buf, 1, (size_t)n, stdout);
+	return rc;
+}
+
+/* ---- options ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sixfour-handoffd [-p PORT] [-d STATEDIR] [-l LOGFILE] [-u USER]\n"
+		"                        [-c CAPACITY] [-k PER_NAT64_PROTO] [-r MS] [-L] [-n] [-v]\n"
+		"       sixfour-handoffd [-d STATEDIR] block A.B.C.D [SECONDS]\n"
+		"       sixfour-handoffd [-d STATEDIR] status [--json]\n");
+}
+
+static int parse_number(const char *text, unsigned long long lo, unsigned long long hi,
+			unsigned long long *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || *end || !*text || v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* 0, or EXIT_USAGE after a message; optind is left at the first operand. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	*o = (struct options){
+		.dir = DEFAULT_STATEDIR, .user = DEFAULT_USER, .port = HANDOFF_PORT_DEFAULT,
+		.live_age_ms = HSRV_LIVE_MAX_AGE_MS, .level = LOG_LVL_NOTICE,
+		.cfg = { .capacity = HSRV_TABLE_DEFAULT_CAPACITY,
+			 .per_group = HSRV_TABLE_DEFAULT_PER_GROUP,
+			 .accept_caps = HANDOFF_CAP_LOOKUP | HANDOFF_CAP_BLOCK },
+	};
+	int opt;
+	unsigned long long v;
+	while ((opt = getopt(argc, argv, "+p:d:l:u:c:k:r:Lnvh")) != -1) {
+		switch (opt) {
+		case 'p':
+			if (parse_number(optarg, 1, 65535, &v) < 0)
+				goto bad;
+			o->port = (uint16_t)v;
+			break;
+		case 'd': o->dir = optarg; break;
+		case 'l': o->log_path = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'c':
+		case 'k':
+			if (parse_number(optarg, 1, 1ull << 32, &v) < 0)
+				goto bad;
+			*(opt == 'c' ? &o->cfg.capacity : &o->cfg.per_group) = (size_t)v;
+			break;
+		case 'r':
+			if (parse_number(optarg, 0, 60000, &v) < 0)
+				goto bad;
+			o->live_age_ms = (uint32_t)v;
+			break;
+		case 'L': o->cfg.local_time = true; break;
+		case 'n': o->cfg.accept_caps = 0; break;
+		case 'v': o->level = LOG_LVL_DEBUG; break;
+		case 'h': usage(stdout); exit(EXIT_OK);
+		default: usage(stderr); return EXIT_USAGE;
+		}
 	}
-	close(fd);
-	return error || !any ? EXIT_FAIL : EXIT_OK;
+	if (o->cfg.per_group > 65536)
+		o->cfg.per_group = 65536;
+	return 0;
+bad:
+	fprintf(stderr, "sixfour-handoffd: bad value '%s' for -%c\n", optarg, opt);
+	return EXIT_USAGE;
 }
 
 /* ---- start-up ---- */
 
-static void on_stop(struct evloop *loop, int signo, void *arg)
-{
-	evloop_stop(loop);
-}
-
 static int open_log(struct daemon *d)
 {
-	if (!d->log_path) {
+	if (!d->opt->log_path) {
 		d->log = stdout;
 		setvbuf(stdout, NULL, _IOLBF, 0);
 		return 0;
 	}
-	FILE *f = fopen(d->log_path, "ae");
+	FILE *f = fopen(d->opt->log_path, "ae");
 	if (!f)
 		return -errno;
 	setvbuf(f, NULL, _IOLBF, 0);
@@ -275,17 +341,80 @@ static int open_log(struct daemon *d)
 	return 0;
 }
 
-/* SIGHUP: reopen -l FILE after log rotation. */
-static void on_hup(struct evloop *loop, int signo, void *arg)
+static void reset_table(void *srv)
 {
-	struct daemon *d = arg;
-	if (!d->log_path)
-		return;
-	int rc = open_log(d);
-	if (rc)
-		log_err("handoffd: reopen %s: %s", d->log_path, strerror(-rc));
-	else
-		hsrv_set_log(d->srv, d->log);
+	hsrv_reset(srv);
+}
+
+/* Says at error level what the journal lost; true when it was damaged. */
+static bool report_journal(const char *dir, const struct hsrv_journal_report *rep)
+{
+	const struct hsrv_journal_scan *c = &rep->cur;
+	if (c->torn_octets)
+		log_warn("handoffd: %s/journal ends in a partial record of %llu octets (a write "
+			 "cut short, never acknowledged): dropped", dir,
+			 (unsigned long long)c->torn_octets);
+	if (!hsrv_journal_damaged(c))
+		return false;
+	log_err("handoffd: %s/journal is damaged: %zu records intact and kept, %zu damaged "
+		"records skipped (%llu octets)%s; the damaged file is kept as journal.damaged",
+		dir, c->records, c->bad_records, (unsigned long long)c->bad_octets,
+		c->bad_magic ? ", header damaged" : "");
+	if (rep->used_prev)
+		log_err("handoffd: rebuilt from %s/journal.prev first (%zu intact records, %zu "
+			"damaged), then the intact records of the journal", dir,
+			rep->prev.records, rep->prev.bad_records);
+	return true;
+}
+
+static int open_state(struct daemon *d)
+{
+	const struct options *o = d->opt;
+	if (mkdir(o->dir, 0700) < 0 && errno != EEXIST) {
+		log_err("handoffd: mkdir %s: %s", o->dir, strerror(errno));
+		return -errno;
+	}
+	uint8_t secret[HANDOFF_SECRET_LEN];
+	int rc = hsrv_secret_load(o->dir, secret);
+	if (rc) {
+		log_err("handoffd: secret in %s: %s", o->dir, strerror(-rc));
+		return rc;
+	}
+	struct hsrv_config cfg = o->cfg;
+	cfg.log = d->log;
+	d->srv = hsrv_new(&cfg, secret);
+	memset(secret, 0, sizeof(secret));
+	if (!d->srv) {
+		log_err("handoffd: out of memory");
+		return -ENOMEM;
+	}
+	struct hsrv_journal_report rep;
+	rc = hsrv_journal_load(o->dir, hsrv_replay_record, reset_table, d->srv, &rep);
+	if (rc == -EBADMSG) {
+		log_err("handoffd: %s/journal holds no intact record and there is no "
+			"journal.prev: no table can be rebuilt. Nothing was changed; move the "
+			"file aside to start with an empty table", o->dir);
+		return rc;
+	}
+	if (rc) {
+		log_err("handoffd: journal in %s: %s", o->dir, strerror(-rc));
+		return rc;
+	}
+	bool damaged = report_journal(o->dir, &rep);
+	/* Compaction right away; a damaged journal is kept aside rather than
+	 * becoming journal.prev, so nothing intact is ever lost for good. */
+	rc = hsrv_journal_rewrite(o->dir, hsrv_compact_fill, d->srv,
+				  damaged ? HSRV_KEEP_AS_DAMAGED : HSRV_KEEP_AS_PREV, &d->journal);
+	if (rc) {
+		log_err("handoffd: compacting the journal in %s: %s", o->dir, strerror(-rc));
+		return rc;
+	}
+	log_notice("handoffd: %zu journal records replayed, %zu entries kept",
+		   rep.cur.records + rep.prev.records, hsrv_entries(d->srv));
+	hsrv_set_journal(d->srv, d->journal);
+	d->live = hsrv_live_new(o->live_age_ms);
+	hsrv_set_live_fn(d->srv, hsrv_live_check, d->live);
+	return d->live ? 0 : -ENOMEM;
 }
 
 static int open_udp(uint16_t port)
@@ -306,223 +435,142 @@ static int open_udp(uint16_t port)
 	return fd;
 }
 
-static int open_control(const char *dir)
+static int open_sockets(struct daemon *d)
 {
-	struct sockaddr_un sun;
-	int rc = control_path(dir, &sun);
-	if (rc)
-		return rc;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(sun.sun_path);
-	mode_t old = umask(0077);	/* only the daemon's user and root may block */
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
-	umask(old);
-	if (!rc && listen(fd, 8) < 0)
-		rc = -errno;
-	if (rc) {
-		close(fd);
-		return rc;
+	d->udp = open_udp(d->opt->port);
+	if (d->udp < 0) {
+		log_err("handoffd: UDP port %u: %s", d->opt->port, strerror(-d->udp));
+		return d->udp;
 	}
-	return fd;
+	char path[108];
+	d->loop = evloop_new();
+	if (!d->loop || control_path(d->opt->dir, path, sizeof(path)) < 0)
+		return -ENOMEM;
+	d->ctl = ctl_server_new(d->loop, path, commands, NULL, d);
+	if (!d->ctl) {
+		log_err("handoffd: control socket %s could not be opened", path);
+		return -EIO;
+	}
+	return 0;
 }
 
-/* Gives STATEDIR and its files to the unprivileged user before the switch,
- * so the next start (as root or as that user) can still write them. */
-static int hand_over_files(const char *dir, const char *user, const char *log_path)
+/* As root: STATEDIR and everything in it (journal, secret: 0600) and the log
+ * belong to the daemon's own user, then the switch. The shared `nobody`
+ * would let any other daemon running as nobody read the secret and forge
+ * cookies, or rewrite the journal. */
+static int drop_privileges(struct daemon *d)
 {
-	if (geteuid() != 0)
-		return 0;
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		log_err("handoffd: no user '%s'", user);
-		return -ENOENT;
-	}
-	static const char *const names[] = { "", "journal", "secret", CONTROL_NAME };
-	char path[4096];
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+	const struct options *o = d->opt;
+	if (geteuid() == 0) {
+		errno = 0;
+		struct passwd *pw = getpwnam(o->user);
+		if (!pw) {
+			log_err("handoffd: no user '%s': create it (adduser --system --group "
+				"--no-create-home %s) or name another with -u", o->user, o->user);
+			return -ENOENT;
+		}
+		if (strcmp(o->user, "nobody") == 0)
+			log_warn("handoffd: running as nobody: every other nobody process can read "
+				 "the secret; use a user of its own");
+		static const char *const names[] = { "", "journal", "journal.prev",
+						     "journal.damaged", "secret", CONTROL_NAME };
+		char path[4096];
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+			snprintf(path, sizeof(path), "%s/%s", o->dir, names[i]);
+			if (chown(path, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+				return -errno;
+		}
+		if (o->log_path && chown(o->log_path, pw->pw_uid, pw->pw_gid) < 0)
 			return -errno;
 	}
-	if (log_path && chown(log_path, pw->pw_uid, pw->pw_gid) < 0)
-		return -errno;
+	int rc = privdrop(o->user, 0);
+	if (rc) {
+		log_err("handoffd: dropping privileges to %s: %s", o->user, strerror(-rc));
+		return rc;
+	}
+	/* Right after the drop, before the loop (common/sandbox_lists.h). */
+	return sandbox_enter(SANDBOX_HANDOFFD);
+}
+
+static void on_stop(struct evloop *loop, int signo, void *arg)
+{
+	(void)signo;
+	(void)arg;
+	evloop_stop(loop);
+}
+
+/* SIGHUP: reopen -l FILE after log rotation. */
+static void on_hup(struct evloop *loop, int signo, void *arg)
+{
+	struct daemon *d = arg;
+	(void)loop;
+	(void)signo;
+	if (!d->opt->log_path)
+		return;
+	int rc = open_log(d);
+	if (rc)
+		log_err("handoffd: reopen %s: %s", d->opt->log_path, strerror(-rc));
+	else
+		hsrv_set_log(d->srv, d->log);
+}
+
+static int setup_loop(struct daemon *d)
+{
+	d->send_limit.interval_ms = 10000;
+	d->send_limit.burst = 3;
+	if (evloop_add_fd(d->loop, d->udp, EPOLLIN, on_udp, d) < 0 ||
+	    evloop_add_signal(d->loop, SIGTERM, on_stop, d) < 0 ||
+	    evloop_add_signal(d->loop, SIGINT, on_stop, d) < 0 ||
+	    evloop_add_signal(d->loop, SIGHUP, on_hup, d) < 0) {
+		log_err("handoffd: event loop set-up failed");
+		return -EIO;
+	}
+	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
 
-static void usage(FILE *f)
+static void teardown(struct daemon *d)
 {
-	fprintf(f,
-		"usage: sixfour-handoffd [-p PORT] [-d STATEDIR] [-l LOGFILE] [-u USER]\n"
-		"                        [-c CAPACITY] [-k PER_NAT64_PROTO] [-r MS] [-L] [-n] [-v]\n"
-		"       sixfour-handoffd [-d STATEDIR] block A.B.C.D [SECONDS]\n"
-		"       sixfour-handoffd [-d STATEDIR] status\n");
-}
-
-static int parse_size(const char *text, size_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno || *end || v == 0 || v > (1ull << 32))
-		return -EINVAL;
-	*out = (size_t)v;
-	return 0;
+	ctl_server_free(d->ctl);
+	hsrv_journal_close(d->journal);
+	hsrv_free(d->srv);
+	hsrv_live_free(d->live);
+	if (d->loop)
+		evloop_free(d->loop);
+	if (d->udp >= 0)
+		close(d->udp);
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .udp = -1, .ctl = -1 };
-	const char *dir = DEFAULT_STATEDIR, *user = DEFAULT_USER;
-	struct hsrv_config cfg = { .capacity = HSRV_TABLE_DEFAULT_CAPACITY,
-				   .per_group = HSRV_TABLE_DEFAULT_PER_GROUP,
-				   .accept_caps = HANDOFF_CAP_LOOKUP | HANDOFF_CAP_BLOCK };
-	unsigned long port = HANDOFF_PORT_DEFAULT;
-	uint32_t live_age_ms = HSRV_LIVE_MAX_AGE_MS;
-	enum log_level level = LOG_LVL_NOTICE;
-	int opt;
-	while ((opt = getopt(argc, argv, "+p:d:l:u:c:k:r:Lnvh")) != -1) {
-		char *end;
-		switch (opt) {
-		case 'p':
-			port = strtoul(optarg, &end, 10);
-			if (*end || port == 0 || port > 65535) {
-				fprintf(stderr, "sixfour-handoffd: bad port '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'd': dir = optarg; break;
-		case 'l': d.log_path = optarg; break;
-		case 'u': user = optarg; break;
-		case 'c':
-		case 'k':
-			if (parse_size(optarg, opt == 'c' ? &cfg.capacity : &cfg.per_group) < 0) {
-				fprintf(stderr, "sixfour-handoffd: bad number '%s'\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'r': {
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || v > 60000) {
-				fprintf(stderr, "sixfour-handoffd: bad refresh '%s' (0-60000 ms)\n", optarg);
-				return EXIT_USAGE;
-			}
-			live_age_ms = (uint32_t)v;
-			break;
-		}
-		case 'L': cfg.local_time = true; break;
-		case 'n': cfg.accept_caps = 0; break;
-		case 'v': level = LOG_LVL_DEBUG; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (cfg.per_group > 65536)
-		cfg.per_group = 65536;
-	if (optind < argc) {
-		char req[128];
-		if (strcmp(argv[optind], "status") == 0 && optind + 1 == argc)
-			return control_client(dir, "status");
-		if (strcmp(argv[optind], "block") == 0 && optind + 2 <= argc && optind + 3 >= argc) {
-			struct in_addr a;
-			unsigned long long secs = HANDOFF_BLOCK_FOREVER;
-			if (inet_pton(AF_INET, argv[optind + 1], &a) != 1) {
-				fprintf(stderr, "sixfour-handoffd: bad IPv4 address '%s'\n", argv[optind + 1]);
-				return EXIT_USAGE;
-			}
-			if (optind + 3 == argc) {
-				char *end;
-				secs = strtoull(argv[optind + 2], &end, 10);
-				if (*end || secs == 0 || secs > HANDOFF_BLOCK_FOREVER) {
-					fprintf(stderr, "sixfour-handoffd: bad duration '%s'\n", argv[optind + 2]);
-					return EXIT_USAGE;
-				}
-			}
-			snprintf(req, sizeof(req), "block %s %llu", argv[optind + 1], secs);
-			return control_client(dir, req);
-		}
-		usage(stderr);
+	struct options o;
+	if (parse_options(argc, argv, &o) != 0)
 		return EXIT_USAGE;
+	if (optind < argc) {
+		char **args = argv + optind;
+		int n = argc - optind;
+		bool json = n >= 2 && strcmp(args[n - 1], "--json") == 0;
+		if (strcmp(args[0], "status") != 0 && strcmp(args[0], "block") != 0) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		return run_command(&o, json ? n - 1 : n, args, json);
 	}
 
-	log_init("sixfour-handoffd", true, level);
-	if (open_log(&d) < 0) {
-		log_err("handoffd: open %s: %s", d.log_path, strerror(errno));
-		return EXIT_FAIL;
-	}
-	cfg.log = d.log;
-	d.dir = dir;
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_err("handoffd: mkdir %s: %s", dir, strerror(errno));
-		return EXIT_FAIL;
-	}
-	uint8_t secret[HANDOFF_SECRET_LEN];
-	int rc = hsrv_secret_load(dir, secret);
+	struct daemon d = { .opt = &o, .udp = -1 };
+	log_init("sixfour-handoffd", true, o.level);
+	int rc = open_log(&d);
 	if (rc) {
-		log_err("handoffd: secret in %s: %s", dir, strerror(-rc));
+		log_err("handoffd: open %s: %s", o.log_path, strerror(-rc));
 		return EXIT_FAIL;
 	}
-	d.srv = hsrv_new(&cfg, secret);
-	memset(secret, 0, sizeof(secret));
-	if (!d.srv) {
-		log_err("handoffd: out of memory");
+	if (open_state(&d) < 0 || open_sockets(&d) < 0 || drop_privileges(&d) < 0 ||
+	    setup_loop(&d) < 0) {
+		teardown(&d);
 		return EXIT_FAIL;
 	}
-	size_t nrec = 0, torn = 0;
-	rc = hsrv_journal_replay(dir, hsrv_replay_record, d.srv, &nrec, &torn);
-	if (rc) {
-		log_err("handoffd: journal in %s: %s", dir, strerror(-rc));
-		return EXIT_FAIL;
-	}
-	if (torn)
-		log_warn("handoffd: dropped a torn journal tail of %zu octets", torn);
-	rc = hsrv_journal_rewrite(dir, hsrv_compact_fill, d.srv, &d.journal);
-	if (rc) {
-		log_err("handoffd: compacting the journal in %s: %s", dir, strerror(-rc));
-		return EXIT_FAIL;
-	}
-	log_notice("handoffd: %zu journal records replayed, %zu entries kept", nrec,
-		   hsrv_entries(d.srv));
-	hsrv_set_journal(d.srv, d.journal);
-	d.live = hsrv_live_new(live_age_ms);
-	hsrv_set_live_fn(d.srv, hsrv_live_check, d.live);
-
-	d.udp = open_udp((uint16_t)port);
-	if (d.udp < 0) {
-		log_err("handoffd: UDP port %lu: %s", port, strerror(-d.udp));
-		return EXIT_FAIL;
-	}
-	d.ctl = open_control(dir);
-	if (d.ctl < 0) {
-		log_err("handoffd: control socket in %s: %s", dir, strerror(-d.ctl));
-		return EXIT_FAIL;
-	}
-	if ((rc = hand_over_files(dir, user, d.log_path)) < 0 || (rc = privdrop(user, 0)) < 0) {
-		log_err("handoffd: dropping privileges to %s: %s", user, strerror(-rc));
-		return EXIT_FAIL;
-	}
-	if (sandbox_enter(SANDBOX_HANDOFFD) != 0)
-		return EXIT_FAIL;
-	d.send_limit.interval_ms = 10000;
-	d.send_limit.burst = 3;
-	d.loop = evloop_new();
-	if (!d.loop || evloop_add_fd(d.loop, d.udp, EPOLLIN, on_udp, &d) < 0 ||
-	    evloop_add_fd(d.loop, d.ctl, EPOLLIN, on_control, &d) < 0 ||
-	    evloop_add_signal(d.loop, SIGTERM, on_stop, &d) < 0 ||
-	    evloop_add_signal(d.loop, SIGINT, on_stop, &d) < 0 ||
-	    evloop_add_signal(d.loop, SIGHUP, on_hup, &d) < 0) {
-		log_err("handoffd: event loop set-up failed");
-		return EXIT_FAIL;
-	}
-	signal(SIGPIPE, SIG_IGN);
-	log_notice("handoffd: listening on UDP port %lu, state in %s", port, dir);
+	log_notice("handoffd: listening on UDP port %u, state in %s", o.port, o.dir);
 	rc = evloop_run(d.loop);
-	hsrv_journal_close(d.journal);
-	hsrv_free(d.srv);
-	hsrv_live_free(d.live);
-	evloop_free(d.loop);
-	close(d.udp);
-	close(d.ctl);
+	teardown(&d);
 	return rc ? EXIT_FAIL : EXIT_OK;
 }

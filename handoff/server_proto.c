@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/counters.h"
+#include "common/ctl.h"
 #include "common/log.h"
 #include "common/util.h"
 
@@ -23,16 +25,13 @@
 #define RATE_SLOTS 4096
 #define SESSION_BUCKETS 4096
 
-static const char *const counter_names[] = {
-#define X(name, text) [HSRV_##name] = #name,
-	HSRV_COUNTERS(X)
-#undef X
-};
+static const struct counter_desc counter_desc[] = { HSRV_COUNTERS(COUNTER_DESC) };
 
 struct session {
 	uint32_t nat64, server4;
 	uint8_t nonce[HANDOFF_NONCE_LEN];
 	uint16_t nat_port;	/* the translator's UDP source port */
+	uint16_t range_lo, range_hi;	/* its ports on nat64, from HELLO (P-2) */
 	uint64_t last_wall_s;
 	struct session *next;
 };
@@ -63,6 +62,20 @@ struct hsrv {
 	struct log_limit io_limit;
 };
 
+static void sessions_free(struct hsrv *s)
+{
+	for (size_t i = 0; i < SESSION_BUCKETS; i++) {
+		struct session *x = s->sessions[i];
+		while (x) {
+			struct session *n = x->next;
+			free(x);
+			x = n;
+		}
+		s->sessions[i] = NULL;
+	}
+	s->nsessions = 0;
+}
+
 struct hsrv *hsrv_new(const struct hsrv_config *cfg, const uint8_t secret[HANDOFF_SECRET_LEN])
 {
 	struct hsrv *s = calloc(1, sizeof(*s));
@@ -85,18 +98,22 @@ void hsrv_free(struct hsrv *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < SESSION_BUCKETS; i++) {
-		struct session *x = s->sessions[i];
-		while (x) {
-			struct session *n = x->next;
-			free(x);
-			x = n;
-		}
-	}
+	sessions_free(s);
 	hsrv_table_free(s->table);
 	free(s->out);
 	memset(s->secret, 0, sizeof(s->secret));
 	free(s);
+}
+
+int hsrv_reset(struct hsrv *s)
+{
+	struct hsrv_table *t = hsrv_table_new(s->cfg.capacity, s->cfg.per_group);
+	if (!t)
+		return -ENOMEM;
+	hsrv_table_free(s->table);
+	s->table = t;
+	sessions_free(s);
+	return 0;
 }
 
 void hsrv_set_journal(struct hsrv *s, struct hsrv_journal *j) { s->journal = j; }
@@ -173,12 +190,19 @@ static void journal_entry(struct hsrv *s, uint8_t type, const struct hsrv_key *k
 	journal(s, &r);
 }
 
+static void session_jrec(const struct session *x, struct hsrv_jrec *r)
+{
+	*r = (struct hsrv_jrec){ .type = HSRV_JREC_SESSION, .server4 = x->server4,
+				 .nat64 = x->nat64, .nat_src_port = x->nat_port,
+				 .range_lo = x->range_lo, .range_hi = x->range_hi,
+				 .wall_s = x->last_wall_s };
+	memcpy(r->nonce, x->nonce, HANDOFF_NONCE_LEN);
+}
+
 static void journal_session(struct hsrv *s, const struct session *x)
 {
-	struct hsrv_jrec r = { .type = HSRV_JREC_SESSION, .server4 = x->server4,
-			       .nat64 = x->nat64, .nat_src_port = x->nat_port,
-			       .wall_s = x->last_wall_s };
-	memcpy(r.nonce, x->nonce, HANDOFF_NONCE_LEN);
+	struct hsrv_jrec r;
+	session_jrec(x, &r);
 	journal(s, &r);
 }
 
@@ -272,9 +296,15 @@ int hsrv_replay_record(void *srv, const struct hsrv_jrec *r)
 	case HSRV_JREC_DEL:
 		hsrv_table_remove(s->table, &k);
 		break;
-	case HSRV_JREC_SESSION:
-		session_set(s, r->nat64, r->server4, r->nonce, r->nat_src_port, r->wall_s);
+	case HSRV_JREC_SESSION: {
+		struct session *x = session_set(s, r->nat64, r->server4, r->nonce, r->nat_src_port,
+						r->wall_s);
+		if (x) {
+			x->range_lo = r->range_lo;
+			x->range_hi = r->range_hi;
+		}
 		break;
+	}
 	}
 	return 0;
 }
@@ -293,10 +323,8 @@ int hsrv_compact_fill(void *srv, struct hsrv_journal *j)
 	session_sweep(s, (uint64_t)time(NULL));	/* idle ones are not kept */
 	for (size_t i = 0; i < SESSION_BUCKETS; i++)
 		for (struct session *x = s->sessions[i]; x; x = x->next) {
-			struct hsrv_jrec r = { .type = HSRV_JREC_SESSION, .server4 = x->server4,
-					       .nat64 = x->nat64, .nat_src_port = x->nat_port,
-					       .wall_s = x->last_wall_s };
-			memcpy(r.nonce, x->nonce, HANDOFF_NONCE_LEN);
+			struct hsrv_jrec r;
+			session_jrec(x, &r);
 			int rc = hsrv_journal_append(j, &r);
 			if (rc)
 				return rc;
@@ -422,8 +450,8 @@ static bool proto_ok(uint8_t proto)
 	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_ICMP;
 }
 
-static void on_entry_created(struct hsrv *s, struct reply *r, const struct hsrv_key *k,
-			     const struct handoff_er *er)
+static void on_entry_created(struct hsrv *s, struct reply *r, const struct session *x,
+			     const struct hsrv_key *k, const struct handoff_er *er)
 {
 	struct hsrv_put_result res;
 	int rc = hsrv_table_put(s->table, k, er, &res);
@@ -448,8 +476,8 @@ static void on_entry_created(struct hsrv *s, struct reply *r, const struct hsrv_
 		s->counters[HSRV_ENTRIES_REFRESHED]++;
 		break;
 	}
-	uint16_t hint = hsrv_table_hint(s->table, k->server4, k->nat64, k->proto, s->live,
-					s->live_arg);
+	uint16_t hint = hsrv_table_hint(s->table, k->server4, k->nat64, k->proto, x->range_lo,
+					x->range_hi, s->live, s->live_arg);
 	if (reply_room(r, 10))
 		handoff_put_entry_ack(&r->b, k->proto, k->port, hint);
 }
@@ -471,6 +499,34 @@ static void on_lookup(struct hsrv *s, struct reply *r, const struct hsrv_key *k,
 	handoff_put_lookup_reply(&r->b, id, found ? &er : NULL);
 	if (echo)
 		handoff_put_packet(&r->b, echo->raw, echo->raw_len);
+}
+
+/* Profile P-1: the entry of a client, asked for by its IPv6 side. */
+static void on_lookup_client(struct hsrv *s, struct reply *r, const struct handoff_msg *m,
+			     uint32_t server4, uint32_t nat64)
+{
+	struct handoff_er er;
+	bool found = hsrv_table_lookup_client(s->table, server4, nat64, m->u.lookup_client.proto,
+					      &m->u.lookup_client.client,
+					      m->u.lookup_client.client_port, &er);
+	s->counters[found ? HSRV_CLIENT_LOOKUPS_FOUND : HSRV_CLIENT_LOOKUPS_MISSED]++;
+	if (reply_room(r, 2 + (found ? 30 : 6)))
+		handoff_put_lookup_reply(&r->b, m->u.lookup_client.id, found ? &er : NULL);
+}
+
+/* Profile P-3: a batch of distinct hints inside the session's range. */
+static void on_hint_request(struct hsrv *s, struct reply *r, const struct session *x,
+			    uint8_t proto, uint8_t count)
+{
+	uint16_t ports[HANDOFF_HINTS_MAX];
+	size_t n = hsrv_table_hints(s->table, x->server4, x->nat64, proto, x->range_lo,
+				    x->range_hi, s->live, s->live_arg, ports,
+				    MIN((size_t)count, (size_t)HANDOFF_HINTS_MAX));
+	s->counters[HSRV_HINT_REQUESTS]++;
+	if (n && reply_room(r, 2 + 2 + 2 * n)) {
+		handoff_put_hints(&r->b, proto, ports, n);
+		s->counters[HSRV_HINTS_SENT] += n;
+	}
 }
 
 static void handle_session(struct hsrv *s, struct in_addr src, uint16_t sport, struct in_addr dst,
@@ -512,6 +568,13 @@ static void handle_session(struct hsrv *s, struct in_addr src, uint16_t sport, s
 				s->counters[HSRV_DROP_HELLO_VERSION]++;
 				break;
 			}
+			/* It tells the NAT64's port range (P-2): hints stay in it. */
+			if (m.u.hello.range_lo <= m.u.hello.range_hi &&
+			    (m.u.hello.range_lo != x->range_lo || m.u.hello.range_hi != x->range_hi)) {
+				x->range_lo = m.u.hello.range_lo;
+				x->range_hi = m.u.hello.range_hi;
+				journal_session(s, x);
+			}
 			uint8_t c[HANDOFF_COOKIE_LEN];
 			if (handoff_cookie(s->secret, sizeof(s->secret), src, dst, m.u.hello.nonce, c))
 				break;
@@ -530,7 +593,7 @@ static void handle_session(struct hsrv *s, struct in_addr src, uint16_t sport, s
 			}
 			k.proto = m.u.entry.proto;
 			k.port = m.u.entry.nat_port;
-			on_entry_created(s, &r, &k, &m.u.entry);
+			on_entry_created(s, &r, x, &k, &m.u.entry);
 			break;
 		case HANDOFF_ENTRY_DELETED:
 			/* Only a TCP close matters: the port is ranked first for
@@ -563,6 +626,20 @@ static void handle_session(struct hsrv *s, struct in_addr src, uint16_t sport, s
 			on_lookup(s, &r, &k, id, has_echo ? &echo : NULL);
 			break;
 		}
+		case HANDOFF_LOOKUP_CLIENT:
+			if (!proto_ok(m.u.lookup_client.proto)) {
+				s->counters[HSRV_DROP_BAD_PROTO]++;
+				break;
+			}
+			on_lookup_client(s, &r, &m, dst.s_addr, src.s_addr);
+			break;
+		case HANDOFF_HINT_REQUEST:
+			if (!proto_ok(m.u.hint_request.proto) || m.u.hint_request.count == 0) {
+				s->counters[HSRV_DROP_BAD_PROTO]++;
+				break;
+			}
+			on_hint_request(s, &r, x, m.u.hint_request.proto, m.u.hint_request.count);
+			break;
 		case HANDOFF_BLOCK:
 			s->counters[HSRV_BLOCKS_CONFIRMED]++;
 			log_debug("handoffd: translator confirmed a block (%u s)", m.u.block.duration);
@@ -672,17 +749,40 @@ int hsrv_block(struct hsrv *s, struct in_addr nat64, uint32_t duration, uint64_t
 	return told ? told : -ENOENT;
 }
 
-void hsrv_status(const struct hsrv *s, FILE *out, uint64_t wall_s)
+void hsrv_status(const struct hsrv *s, struct ctl_out *out, uint64_t wall_s)
 {
-	fprintf(out, "entries %zu\nsessions %zu\n", hsrv_table_count(s->table), s->nsessions);
+	const struct counter_group g = {
+		.key = "counters", .metric = "handoffd_events", .help = "sixfour-handoffd events.",
+		.label = "kind", .kind = COUNTER_TOTAL, .desc = counter_desc, .n = HSRV__COUNT,
+		.values = s->counters,
+	};
+	bool json = out->json;
+	if (json)
+		ctl_printf(out, "{\"entries\":%zu,\"sessions\":[", hsrv_table_count(s->table));
+	else
+		ctl_printf(out, "entries %zu\nsessions %zu\n", hsrv_table_count(s->table),
+			   s->nsessions);
+	bool first = true;
 	for (size_t i = 0; i < SESSION_BUCKETS; i++)
 		for (const struct session *x = s->sessions[i]; x; x = x->next) {
 			char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &x->nat64, a, sizeof(a));
 			inet_ntop(AF_INET, &x->server4, b, sizeof(b));
-			fprintf(out, "session %s:%u -> %s idle %llus\n", a, x->nat_port, b,
-				(unsigned long long)(wall_s > x->last_wall_s ? wall_s - x->last_wall_s : 0));
+			unsigned long long idle = wall_s > x->last_wall_s ? wall_s - x->last_wall_s : 0;
+			if (json)
+				ctl_printf(out, "%s{\"nat64\":\"%s\",\"port\":%u,\"server\":\"%s\","
+					   "\"idle_s\":%llu,\"range\":[%u,%u]}", first ? "" : ",",
+					   a, x->nat_port, b, idle, x->range_lo, x->range_hi);
+			else
+				ctl_printf(out, "session %s:%u -> %s idle %llus ports %u-%u\n", a,
+					   x->nat_port, b, idle, x->range_lo, x->range_hi);
+			first = false;
 		}
-	for (size_t i = 0; i < HSRV__COUNT; i++)
-		fprintf(out, "counter %s %llu\n", counter_names[i], (unsigned long long)s->counters[i]);
+	if (json) {
+		ctl_printf(out, "],");
+		counters_emit(out, COUNTERS_JSON, &g, 1, NULL);
+		ctl_printf(out, "}\n");
+	} else {
+		counters_emit(out, COUNTERS_TEXT, &g, 1, NULL);
+	}
 }

@@ -40,6 +40,10 @@
 	X(ENTRIES_CLOSED, "entries flagged CLOSED") \
 	X(LOOKUPS_FOUND, "lookups answered found") \
 	X(LOOKUPS_MISSED, "lookups answered not found") \
+	X(CLIENT_LOOKUPS_FOUND, "IPv6-side lookups answered found") \
+	X(CLIENT_LOOKUPS_MISSED, "IPv6-side lookups answered not found") \
+	X(HINT_REQUESTS, "hint requests answered") \
+	X(HINTS_SENT, "next-port hints sent in HINTS batches") \
 	X(BLOCKS_SENT, "BLOCK messages sent") \
 	X(BLOCKS_CONFIRMED, "BLOCK echoes received")
 
@@ -98,8 +102,11 @@ void hsrv_outbox_clear(struct hsrv *s);
 /* Queues SESSION + BLOCK(duration) to every active session with `nat64`
  * (section 7.9). The number of sessions told, or -ENOENT. */
 int hsrv_block(struct hsrv *s, struct in_addr nat64, uint32_t duration, uint64_t wall_s);
-/* Human-readable state and counters. */
-void hsrv_status(const struct hsrv *s, FILE *out, uint64_t wall_s);
+/* State and counters, as text or JSON (out->json). */
+struct ctl_out;
+void hsrv_status(const struct hsrv *s, struct ctl_out *out, uint64_t wall_s);
+/* Empties the table and the sessions (journal replay starting over). */
+int hsrv_reset(struct hsrv *s);
 uint64_t hsrv_counter(const struct hsrv *s, enum hsrv_counter c);
 size_t hsrv_entries(const struct hsrv *s);
 

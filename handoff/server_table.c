@@ -25,7 +25,9 @@ struct entry {
 	struct hsrv_key key;
 	struct handoff_er er;
 	struct group *grp;
+	uint64_t seq;		/* when last stored or looked up (table clock) */
 	struct entry *hnext;	/* hash chain */
+	struct entry *cnext;	/* client-side hash chain (LOOKUP-CLIENT) */
 	struct link all;	/* global LRU: head = most recently used */
 	struct link in_grp;	/* group LRU */
 };
@@ -47,8 +49,9 @@ struct group {
 struct hsrv_table {
 	size_t capacity, per_group, count, ngroups;
 	size_t nbuckets;	/* power of two */
-	uint64_t seed;
+	uint64_t seed, clock;
 	struct entry **buckets;
+	struct entry **cbuckets;	/* by (server, NAT64, proto, client, client port) */
 	struct list lru;
 	struct group *groups;
 };
@@ -105,6 +108,44 @@ static size_t hash_key(const struct hsrv_table *t, const struct hsrv_key *k)
 	return (size_t)h & (t->nbuckets - 1);
 }
 
+static size_t hash_client(const struct hsrv_table *t, uint32_t server4, uint32_t nat64,
+			  uint8_t proto, const struct in6_addr *client, uint16_t client_port)
+{
+	uint64_t h = t->seed ^ 0x5851F42D4C957F2Dull;
+	uint64_t w[2];
+	memcpy(w, client, sizeof(w));
+	h ^= ((uint64_t)server4 << 32 | nat64) * 0x9E3779B97F4A7C15ull;
+	h ^= ((uint64_t)proto << 16 | client_port) * 0xC2B2AE3D27D4EB4Full;
+	h ^= w[0] * 0x94D049BB133111EBull;
+	h ^= h >> 31;
+	h ^= w[1] * 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	h ^= h >> 32;
+	return (size_t)h & (t->nbuckets - 1);
+}
+
+static size_t hash_entry_client(const struct hsrv_table *t, const struct entry *e)
+{
+	return hash_client(t, e->key.server4, e->key.nat64, e->key.proto, &e->er.client,
+			   e->er.client_port);
+}
+
+static void client_link(struct hsrv_table *t, struct entry *e)
+{
+	size_t b = hash_entry_client(t, e);
+	e->cnext = t->cbuckets[b];
+	t->cbuckets[b] = e;
+}
+
+static void client_unlink(struct hsrv_table *t, struct entry *e)
+{
+	struct entry **pp = &t->cbuckets[hash_entry_client(t, e)];
+	while (*pp != e)
+		pp = &(*pp)->cnext;
+	*pp = e->cnext;
+}
+
 static bool key_eq(const struct hsrv_key *a, const struct hsrv_key *b)
 {
 	return a->server4 == b->server4 && a->nat64 == b->nat64 && a->proto == b->proto &&
@@ -122,8 +163,11 @@ struct hsrv_table *hsrv_table_new(size_t capacity, size_t per_group)
 	while (t->nbuckets < t->capacity / 2 && t->nbuckets < ((size_t)1 << 24))
 		t->nbuckets <<= 1;
 	t->buckets = calloc(t->nbuckets, sizeof(*t->buckets));
-	if (!t->buckets || handoff_random((uint8_t *)&t->seed, sizeof(t->seed)) < 0) {
+	t->cbuckets = calloc(t->nbuckets, sizeof(*t->cbuckets));
+	if (!t->buckets || !t->cbuckets ||
+	    handoff_random((uint8_t *)&t->seed, sizeof(t->seed)) < 0) {
 		free(t->buckets);
+		free(t->cbuckets);
 		free(t);
 		return NULL;
 	}
@@ -147,6 +191,7 @@ void hsrv_table_free(struct hsrv_table *t)
 		g = n;
 	}
 	free(t->buckets);
+	free(t->cbuckets);
 	free(t);
 }
 
@@ -205,6 +250,7 @@ static void view(const struct entry *e, struct hsrv_entry_view *v)
 
 static void touch(struct hsrv_table *t, struct entry *e)
 {
+	e->seq = ++t->clock;
 	list_unlink(&t->lru, e, true);
 	list_push_head(&t->lru, e, true);
 	list_unlink(&e->grp->lru, e, false);
@@ -217,6 +263,7 @@ static void destroy(struct hsrv_table *t, struct entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
+	client_unlink(t, e);
 	list_unlink(&t->lru, e, true);
 	list_unlink(&e->grp->lru, e, false);
 	port_set(e->grp, e->key.port, false);
@@ -246,8 +293,10 @@ int hsrv_table_put(struct hsrv_table *t, const struct hsrv_key *key, const struc
 		} else {
 			res->kind = HSRV_PUT_REPLACED;
 			view(e, &res->old);
+			client_unlink(t, e);
 			e->er = *er;
 			e->er.flags = 0;
+			client_link(t, e);
 		}
 		touch(t, e);
 		return 0;
@@ -277,6 +326,8 @@ int hsrv_table_put(struct hsrv_table *t, const struct hsrv_key *key, const struc
 	size_t b = hash_key(t, key);
 	e->hnext = t->buckets[b];
 	t->buckets[b] = e;
+	e->seq = ++t->clock;
+	client_link(t, e);
 	list_push_head(&t->lru, e, true);
 	list_push_head(&g->lru, e, false);
 	port_set(g, key->port, true);
@@ -293,6 +344,27 @@ bool hsrv_table_lookup(struct hsrv_table *t, const struct hsrv_key *key, struct 
 		return false;
 	touch(t, e);
 	*out = e->er;
+	return true;
+}
+
+bool hsrv_table_lookup_client(struct hsrv_table *t, uint32_t server4, uint32_t nat64,
+			      uint8_t proto, const struct in6_addr *client, uint16_t client_port,
+			      struct handoff_er *out)
+{
+	/* A client port reused after its mapping went away leaves an older
+	 * entry with the same IPv6 side: the most recent one is the answer. */
+	struct entry *best = NULL;
+	size_t b = hash_client(t, server4, nat64, proto, client, client_port);
+	for (struct entry *e = t->cbuckets[b]; e; e = e->cnext)
+		if (e->key.server4 == server4 && e->key.nat64 == nat64 && e->key.proto == proto &&
+		    e->er.client_port == client_port &&
+		    memcmp(&e->er.client, client, sizeof(*client)) == 0 &&
+		    (!best || e->seq > best->seq))
+			best = e;
+	if (!best)
+		return false;
+	touch(t, best);
+	*out = best->er;
 	return true;
 }
 
@@ -327,46 +399,90 @@ static bool hint_ok(struct group *g, uint16_t port, hsrv_live_fn live, void *arg
 	return !live || !live(arg, g->nat64, g->proto, port);
 }
 
-uint16_t hsrv_table_hint(struct hsrv_table *t, uint32_t server4, uint32_t nat64, uint8_t proto,
-			 hsrv_live_fn live, void *arg)
+static bool listed(const uint16_t *out, size_t n, uint16_t port)
 {
-	struct group *g = group_get(t, server4, nat64, proto, false);
-	if (!g)
-		return 0;
-	uint32_t lo = proto == IPPROTO_ICMP ? 1 : 1024;
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == port)
+			return true;
+	return false;
+}
+
+/* Up to `max` distinct hints into `out`, in the order of profile P-8:
+ * free ports (round robin from the group's cursor), then the least
+ * recently used ports (CLOSED entries sit at that end); never one with a
+ * live local socket, never the previous hint again first. */
+static size_t group_hints(struct hsrv_table *t, struct group *g, uint32_t lo, uint32_t hi,
+			  hsrv_live_fn live, void *arg, uint16_t *out, size_t max)
+{
+	size_t n = 0;
 	unsigned probes = 0;
-	/* 1. A free port, scanning on from the last position so consecutive
-	 *    hints differ and the space is used round robin. */
+	uint32_t span = hi - lo + 1;
 	if (g->count < t->per_group) {
-		uint32_t span = 65536 - lo;
-		uint32_t p = g->cursor < lo ? lo : g->cursor;
-		for (uint32_t n = 0; n < span && probes < HINT_MAX_PROBES; n++) {
+		uint32_t p = g->cursor < lo || g->cursor > hi ? lo : g->cursor;
+		for (uint32_t k = 0; k < span && n < max && probes < HINT_MAX_PROBES; k++) {
 			uint16_t port = (uint16_t)p;
-			p = p + 1 > 65535 ? lo : p + 1;
-			if ((port % 64) == 0 && port + 63u <= 65535u && g->used[port / 64] == ~UINT64_C(0)) {
-				n += 63;	/* whole word taken */
-				p = port + 64u > 65535u ? lo : port + 64u;
+			p = p >= hi ? lo : p + 1;
+			if ((port % 64) == 0 && port + 63u <= hi &&
+			    g->used[port / 64] == ~UINT64_C(0)) {
+				k += 63;	/* whole word taken */
+				p = port + 64u > hi ? lo : port + 64u;
 				continue;
 			}
 			if (port_used(g, port))
 				continue;
 			probes++;
-			if (hint_ok(g, port, live, arg)) {
+			if (hint_ok(g, port, live, arg) && !listed(out, n, port)) {
+				out[n++] = port;
 				g->cursor = (uint16_t)p;
-				g->last_hint = port;
-				return port;
 			}
 		}
 	}
-	/* 2. The least recently used port (CLOSED entries sit at this end). */
 	probes = 0;
-	for (struct entry *e = g->lru.tail; e && probes < HINT_MAX_PROBES; e = e->in_grp.prev, probes++) {
-		if (hint_ok(g, e->key.port, live, arg)) {
-			g->last_hint = e->key.port;
-			return e->key.port;
-		}
+	for (struct entry *e = g->lru.tail; e && n < max && probes < HINT_MAX_PROBES;
+	     e = e->in_grp.prev, probes++) {
+		uint16_t port = e->key.port;
+		if (port >= lo && port <= hi && hint_ok(g, port, live, arg) && !listed(out, n, port))
+			out[n++] = port;
 	}
-	return 0;
+	if (n)
+		g->last_hint = out[n - 1];
+	return n;
+}
+
+static void hint_range(uint8_t proto, uint16_t lo, uint16_t hi, uint32_t *plo, uint32_t *phi)
+{
+	if (lo == 0 && hi == 0) {
+		*plo = proto == IPPROTO_ICMP ? 1 : 1024;
+		*phi = 65535;
+	} else {
+		*plo = lo ? lo : 1;
+		*phi = hi >= *plo ? hi : *plo;
+	}
+}
+
+uint16_t hsrv_table_hint(struct hsrv_table *t, uint32_t server4, uint32_t nat64, uint8_t proto,
+			 uint16_t lo, uint16_t hi, hsrv_live_fn live, void *arg)
+{
+	uint16_t port = 0;
+	hsrv_table_hints(t, server4, nat64, proto, lo, hi, live, arg, &port, 1);
+	return port;
+}
+
+size_t hsrv_table_hints(struct hsrv_table *t, uint32_t server4, uint32_t nat64, uint8_t proto,
+			uint16_t lo, uint16_t hi, hsrv_live_fn live, void *arg, uint16_t *out,
+			size_t max)
+{
+	uint32_t plo, phi;
+	hint_range(proto, lo, hi, &plo, &phi);
+	struct group *g = group_get(t, server4, nat64, proto, false);
+	if (!g) {
+		/* Nothing stored for this NAT64 yet: every port of the range is
+		 * free, so a new group starts at its low end. */
+		g = group_get(t, server4, nat64, proto, true);
+		if (!g)
+			return 0;
+	}
+	return group_hints(t, g, plo, phi, live, arg, out, max);
 }
 
 int hsrv_table_foreach(const struct hsrv_table *t,

@@ -60,18 +60,28 @@ int hsrv_table_put(struct hsrv_table *t, const struct hsrv_key *key, const struc
 		   struct hsrv_put_result *res);
 /* Finds an entry and counts the lookup as use (section 7.4 step 2). */
 bool hsrv_table_lookup(struct hsrv_table *t, const struct hsrv_key *key, struct handoff_er *out);
+/* The same by the IPv6 side (profile P-1): the most recently used entry of
+ * (server, NAT64, proto) for that client address and port. */
+bool hsrv_table_lookup_client(struct hsrv_table *t, uint32_t server4, uint32_t nat64,
+			      uint8_t proto, const struct in6_addr *client, uint16_t client_port,
+			      struct handoff_er *out);
 /* TCP close seen: if the stored mapping is the same client, flag it CLOSED
  * and rank its port first among used ports for reuse. True when it did. */
 bool hsrv_table_mark_closed(struct hsrv_table *t, const struct hsrv_key *key,
 			    const struct handoff_er *er);
 /* Removes an entry (journal replay of a delete). */
 bool hsrv_table_remove(struct hsrv_table *t, const struct hsrv_key *key);
-/* Next-port hint for (server, NAT64, proto): a free port first, else the
- * least recently used port (CLOSED ones rank first); never a port for which
- * `live` says a socket exists, never the previous hint twice in a row.
- * 0 = no preference. */
+/* Next-port hint for (server, NAT64, proto) within the NAT64's port range
+ * [lo, hi] (0, 0: unknown, then 1024-65535, ICMP 1-65535): a free port
+ * first, else the least recently used port (CLOSED ones rank first); never
+ * a port for which `live` says a socket exists, never the previous hint
+ * twice in a row. 0 = no preference. */
 uint16_t hsrv_table_hint(struct hsrv_table *t, uint32_t server4, uint32_t nat64, uint8_t proto,
-			 hsrv_live_fn live, void *arg);
+			 uint16_t lo, uint16_t hi, hsrv_live_fn live, void *arg);
+/* Up to `max` distinct hints in that order (profile P-3, P-8); how many. */
+size_t hsrv_table_hints(struct hsrv_table *t, uint32_t server4, uint32_t nat64, uint8_t proto,
+			uint16_t lo, uint16_t hi, hsrv_live_fn live, void *arg, uint16_t *out,
+			size_t max);
 /* Visits every entry from least to most recently used; stops on non-zero. */
 int hsrv_table_foreach(const struct hsrv_table *t,
 		       int (*fn)(void *arg, const struct hsrv_entry_view *e), void *arg);

@@ -86,6 +86,9 @@ static size_t min_payload(uint8_t type)
 	case HANDOFF_LOOKUP_REPLY:	return 6;
 	case HANDOFF_MODE:		return 2;
 	case HANDOFF_BLOCK:		return 6;
+	case HANDOFF_LOOKUP_CLIENT:	return 28;
+	case HANDOFF_HINT_REQUEST:	return 2;
+	case HANDOFF_HINTS:		return 4;	/* at least one port */
 	default:			return SIZE_MAX;
 	}
 }
@@ -115,6 +118,10 @@ static bool decode_control(struct handoff_iter *it, struct handoff_msg *m,
 		m->u.hello.version = q[0];
 		m->u.hello.caps = q[1];
 		memcpy(m->u.hello.nonce, q + 4, HANDOFF_NONCE_LEN);
+		if (plen >= 16) {
+			m->u.hello.range_lo = get_be16(q + 12);
+			m->u.hello.range_hi = get_be16(q + 14);
+		}
 		break;
 	case HANDOFF_HELLO_ACK:
 		m->u.hello_ack.version = q[0];
@@ -152,6 +159,25 @@ static bool decode_control(struct handoff_iter *it, struct handoff_msg *m,
 			parse_er(q + 6, &m->u.lookup_reply.er);
 		}
 		break;
+	case HANDOFF_LOOKUP_CLIENT:
+		m->u.lookup_client.proto = q[0];
+		m->u.lookup_client.server_port = get_be16(q + 2);
+		m->u.lookup_client.client_port = get_be16(q + 4);
+		m->u.lookup_client.id = get_be32(q + 8);
+		memcpy(&m->u.lookup_client.client, q + 12, 16);
+		break;
+	case HANDOFF_HINT_REQUEST:
+		m->u.hint_request.proto = q[0];
+		m->u.hint_request.count = q[1];
+		break;
+	case HANDOFF_HINTS: {
+		m->u.hints.proto = q[0];
+		size_t n = MIN((plen - 2) / 2, (size_t)HANDOFF_HINTS_MAX);
+		m->u.hints.n = (uint8_t)n;
+		for (size_t i = 0; i < n; i++)
+			m->u.hints.port[i] = get_be16(q + 2 + 2 * i);
+		break;
+	}
 	case HANDOFF_MODE:
 		m->u.mode.mode = q[0];
 		break;
@@ -271,14 +297,22 @@ int handoff_put_text(struct handoff_builder *b, const char *text, size_t n)
 }
 
 int handoff_put_hello(struct handoff_builder *b, uint8_t caps,
-		      const uint8_t nonce[HANDOFF_NONCE_LEN], bool pad_to_ack)
+		      const uint8_t nonce[HANDOFF_NONCE_LEN], uint16_t range_lo,
+		      uint16_t range_hi, bool pad_to_ack)
 {
-	uint8_t *q = reserve(b, HANDOFF_HELLO, pad_to_ack ? 20 : 12);
+	bool range = range_lo || range_hi;
+	if (range && range_lo > range_hi)
+		return -EINVAL;
+	uint8_t *q = reserve(b, HANDOFF_HELLO, pad_to_ack || range ? 20 : 12);
 	if (!q)
 		return -ENOSPC;
 	q[0] = HANDOFF_VERSION;
 	q[1] = caps;
 	memcpy(q + 4, nonce, HANDOFF_NONCE_LEN);
+	if (pad_to_ack || range) {	/* the padding exists: it holds the range */
+		put_be16(q + 12, range_lo);
+		put_be16(q + 14, range_hi);
+	}
 	return 0;
 }
 
@@ -340,6 +374,45 @@ int handoff_put_lookup(struct handoff_builder *b, uint8_t proto, uint16_t nat_po
 	q[0] = proto;
 	put_be16(q + 2, nat_port);
 	put_be32(q + 4, id);
+	return 0;
+}
+
+int handoff_put_lookup_client(struct handoff_builder *b, uint8_t proto, uint16_t server_port,
+			      const struct in6_addr *client, uint16_t client_port, uint32_t id)
+{
+	uint8_t *q = reserve(b, HANDOFF_LOOKUP_CLIENT, 28);
+	if (!q)
+		return -ENOSPC;
+	q[0] = proto;
+	put_be16(q + 2, server_port);
+	put_be16(q + 4, client_port);
+	put_be32(q + 8, id);
+	memcpy(q + 12, client, 16);
+	return 0;
+}
+
+int handoff_put_hint_request(struct handoff_builder *b, uint8_t proto, uint8_t count)
+{
+	if (count == 0 || count > HANDOFF_HINTS_MAX)
+		return -EINVAL;
+	uint8_t *q = reserve(b, HANDOFF_HINT_REQUEST, 2);
+	if (!q)
+		return -ENOSPC;
+	q[0] = proto;
+	q[1] = count;
+	return 0;
+}
+
+int handoff_put_hints(struct handoff_builder *b, uint8_t proto, const uint16_t *ports, size_t n)
+{
+	if (n == 0 || n > HANDOFF_HINTS_MAX)
+		return -EINVAL;
+	uint8_t *q = reserve(b, HANDOFF_HINTS, 2 + 2 * n);
+	if (!q)
+		return -ENOSPC;
+	q[0] = proto;
+	for (size_t i = 0; i < n; i++)
+		put_be16(q + 2 + 2 * i, ports[i]);
 	return 0;
 }
 

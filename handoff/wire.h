@@ -36,6 +36,11 @@ enum handoff_type {
 	HANDOFF_LOOKUP_REPLY	= 0x39,
 	HANDOFF_MODE		= 0x3A,
 	HANDOFF_BLOCK		= 0x3B,
+	/* doc/handoff-profile.md (P-1, P-3): the IPv6-side lookup and hint
+	 * batches. */
+	HANDOFF_LOOKUP_CLIENT	= 0x3C,
+	HANDOFF_HINT_REQUEST	= 0x3D,
+	HANDOFF_HINTS		= 0x3E,
 	/* Not 0x3X: the message is a raw IP packet. */
 	HANDOFF_IPV4		= 0x40,
 	HANDOFF_IPV6		= 0x60,
@@ -51,6 +56,7 @@ enum handoff_type {
 #define HANDOFF_LOOKUP_FOUND	0
 #define HANDOFF_LOOKUP_NOT_FOUND 1
 #define HANDOFF_BLOCK_FOREVER	0xFFFFFFFFu
+#define HANDOFF_HINTS_MAX	32	/* ports in one HINTS message we send or read */
 
 /* Why the parser skipped or stopped: counted by the receivers. */
 #define HANDOFF_WIRE_EVENTS(X) \
@@ -92,6 +98,9 @@ struct handoff_msg {
 		struct {
 			uint8_t version, caps;
 			uint8_t nonce[HANDOFF_NONCE_LEN];
+			/* the NAT64's port range on its address, from the
+			 * padding (profile P-2); 0, 0 = not said */
+			uint16_t range_lo, range_hi;
 		} hello;
 		struct {
 			uint8_t version, caps;
@@ -105,6 +114,18 @@ struct handoff_msg {
 		struct handoff_er entry;	/* ENTRY-CREATED / ENTRY-DELETED */
 		struct { uint8_t proto; uint16_t nat_port, hint; } entry_ack;
 		struct { uint8_t proto; uint16_t nat_port; uint32_t id; } lookup;
+		struct {
+			uint8_t proto;
+			uint16_t server_port, client_port;
+			uint32_t id;
+			struct in6_addr client;
+		} lookup_client;
+		struct { uint8_t proto, count; } hint_request;
+		struct {
+			uint8_t proto;
+			uint8_t n;	/* ports read, at most HANDOFF_HINTS_MAX */
+			uint16_t port[HANDOFF_HINTS_MAX];
+		} hints;
 		struct { uint8_t status; uint32_t id; struct handoff_er er; } lookup_reply;
 		struct { uint8_t mode; } mode;
 		struct { uint8_t flags; uint32_t duration; } block;
@@ -147,10 +168,13 @@ static inline size_t handoff_builder_room(const struct handoff_builder *b)
 /* UTF-8 without NUL or 0xFF octets, at most 510 octets; odd lengths get one
  * 0xFF pad. */
 int handoff_put_text(struct handoff_builder *b, const char *text, size_t n);
-/* `pad_to_ack`: zero-extend the payload so the message is as long as a
- * HELLO-ACK (22 octets), which lets a lone HELLO be answered (section 7.1). */
+/* `pad_to_ack`: extend the payload so the message is as long as a HELLO-ACK
+ * (22 octets), which lets a lone HELLO be answered (section 7.1). The
+ * padding carries the port range [range_lo, range_hi] of the NAT64 address
+ * (profile P-2; 0, 0 = not said); a range forces the long form. */
 int handoff_put_hello(struct handoff_builder *b, uint8_t caps,
-		      const uint8_t nonce[HANDOFF_NONCE_LEN], bool pad_to_ack);
+		      const uint8_t nonce[HANDOFF_NONCE_LEN], uint16_t range_lo,
+		      uint16_t range_hi, bool pad_to_ack);
 int handoff_put_hello_ack(struct handoff_builder *b, uint8_t version, uint8_t caps,
 			  const uint8_t nonce[HANDOFF_NONCE_LEN],
 			  const uint8_t cookie[HANDOFF_COOKIE_LEN]);
@@ -162,6 +186,14 @@ int handoff_put_entry_ack(struct handoff_builder *b, uint8_t proto, uint16_t nat
 			  uint16_t hint);
 int handoff_put_lookup(struct handoff_builder *b, uint8_t proto, uint16_t nat_port,
 		       uint32_t id);
+/* Profile P-1: a lookup by the IPv6 side (proto, client, client port; the
+ * server port is informative). */
+int handoff_put_lookup_client(struct handoff_builder *b, uint8_t proto, uint16_t server_port,
+			      const struct in6_addr *client, uint16_t client_port, uint32_t id);
+/* Profile P-3: asks for `count` (1..HANDOFF_HINTS_MAX) next-port hints. */
+int handoff_put_hint_request(struct handoff_builder *b, uint8_t proto, uint8_t count);
+/* Profile P-3: `n` (1..HANDOFF_HINTS_MAX) distinct hints for `proto`. */
+int handoff_put_hints(struct handoff_builder *b, uint8_t proto, const uint16_t *ports, size_t n);
 /* `er` NULL means not found. */
 int handoff_put_lookup_reply(struct handoff_builder *b, uint32_t id, const struct handoff_er *er);
 int handoff_put_mode(struct handoff_builder *b, uint8_t mode);

@@ -1,112 +1,53 @@
-/* The handoff protocol engine (handoff/client.c) inside the translator: the
- * event queue from the workers to the main loop, the engine's callbacks
- * onto the session table and the TUN, and the two tables workers read.
- * The design (transport through the TUN, threads) is in handoff_glue.h. */
+/* The handoff protocol engine (handoff/client.c) inside the translator: its
+ * callbacks onto the session table and the TUN, the entry points of the
+ * packet path, the view workers read, saving and resuming sessions, and
+ * the control output. The design is in handoff_glue.h. */
 #include "autoconf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/config.h"
+#include "common/counters.h"
 #include "common/ctl.h"
 #include "common/evloop.h"
 #include "common/log.h"
+#include "common/publish.h"
 #include "common/rfc6052.h"
 #include "common/util.h"
 #include "handoff/client.h"
+#include "nat64/checksum.h"
 #include "nat64/handoff_glue.h"
+#include "nat64/handoff_ports.h"
+#include "nat64/handoff_priv.h"
+#include "nat64/handoff_queue.h"
+#include "nat64/handoff_state.h"
 #include "nat64/nat64_priv.h"
 #include "nat64/pool4.h"
 #include "nat64/session_handoff.h"
+#include "nat64/xlate_priv.h"
+
+const struct counter_desc handoff_glue_counter_desc[GLUE__COUNT] = {
+	GLUE_COUNTERS(COUNTER_DESC)
+};
 
 #define QUEUE_EVENTS 8192		/* events waiting for the main loop */
 #define QUEUE_BYTES (4u << 20)		/* packet copies waiting with them */
-#define MAX_BLOCKS 1024
+#define MAX_RESUMED 4096		/* sessions resumed at start */
 #define PROBE_ADDRS 16			/* pool addresses a probe goes out from */
-#define TEXT_MAX 128			/* section 10.2 */
-#define IPV4_HDR 20
-#define UDP_HDR 8
-
-#define GLUE_COUNTERS(X) \
-	X(DATAGRAMS_IN, "handoff datagrams recognised in the IPv4 path") \
-	X(MISSES_TAKEN, "IPv4 misses handed to a LOOKUP") \
-	X(DELIVERED, "packets translated after a found LOOKUP") \
-	X(INSTALL_FAILED, "found entries that could not be installed") \
-	X(PROBES, "probes after an IPv6-side miss") \
-	X(QUEUE_FULL, "events lost: the queue to the main loop was full") \
-	X(SEND_ERRORS, "handoff datagrams the TUN refused")
-
-enum glue_counter {
-#define X(name, text) GLUE_##name,
-	GLUE_COUNTERS(X)
-#undef X
-	GLUE__COUNT
-};
-
-static const char *const glue_counter_names[] = {
-#define X(name, text) [GLUE_##name] = #name,
-	GLUE_COUNTERS(X)
-#undef X
-};
-
-enum ev_type { EV_CREATED, EV_REMOVED, EV_MISS, EV_INPUT, EV_PROBE };
-
-struct event {
-	uint8_t type;		/* enum ev_type */
-	uint8_t why;		/* enum handoff_removal */
-	uint8_t proto;
-	uint16_t port;		/* MISS: NAT64 port; INPUT: source port */
-	struct in_addr nat64, server;
-	struct handoff_er er;
-	uint8_t *data;		/* MISS, INPUT: a copy */
-	size_t len;
-};
-
-struct block {
-	struct in_addr server;
-	uint64_t until_ms;	/* UINT64_MAX: until restart */
-};
-
-struct nat64_handoff {
-	struct nat64 *n;
-	struct handoff_client *client;
-	uint16_t port;
-	char text[TEXT_MAX + 1];
-
-	/* workers -> main loop */
-	int efd;
-	pthread_mutex_t qlock;
-	struct event *q;
-	size_t qhead, qlen, qbytes;
-
-	/* (T, S) pairs with an established LOOKUP session: sorted keys,
-	 * written by the main thread, read by workers on a miss. */
-	pthread_rwlock_t est_lock;
-	uint64_t *est;
-	size_t nest, cap_est;
-
-	/* active BLOCKs; `nblocks` lets every packet skip the lock */
-	pthread_rwlock_t block_lock;
-	atomic_uint nblocks;
-	struct block blocks[MAX_BLOCKS];
-
-	/* the main thread's translation context for delivered packets */
-	struct nat64_worker w;
-	uint8_t tx[IPV4_HDR + UDP_HDR + HANDOFF_MAX_DGRAM];
-	uint16_t ip_id;
-
-	uint64_t c[GLUE__COUNT];
-};
+#define SAVE_MS 1000			/* the state file is rewritten at most this often */
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
 
 static void bump(struct nat64_handoff *h, enum glue_counter i)
 {
-	__atomic_fetch_add(&h->c[i], 1, __ATOMIC_RELAXED);
+	counter_add(&h->c[i], 1);
 }
 
 static uint64_t pair_key(struct in_addr t, struct in_addr s)
@@ -114,118 +55,24 @@ static uint64_t pair_key(struct in_addr t, struct in_addr s)
 	return (uint64_t)ntohl(t.s_addr) << 32 | ntohl(s.s_addr);
 }
 
+static struct pool4 *pool_of(struct nat64_handoff *h)
+{
+	return atomic_load_explicit(&h->n->pool, memory_order_acquire);
+}
+
 uint16_t nat64_handoff_port(const struct sixfour_config *cfg)
 {
 	return cfg->handoff.enable ? (uint16_t)cfg->handoff.port : 0;
 }
 
-/* ---- the queue ---- */
+/* ---- the published view ---- */
 
-/* Called from workers and through the session hook (never under the table
- * lock): it takes only the queue lock. `data` is copied. */
-static bool push(struct nat64_handoff *h, const struct event *ev, const uint8_t *data,
-		 size_t len)
+static size_t sorted_pos(const uint64_t *v, size_t n, uint64_t key)
 {
-	uint8_t *copy = NULL;
-	if (data) {
-		copy = malloc(len);
-		if (!copy) {
-			bump(h, GLUE_QUEUE_FULL);
-			return false;
-		}
-		memcpy(copy, data, len);
-	}
-	pthread_mutex_lock(&h->qlock);
-	if (h->qlen == QUEUE_EVENTS || h->qbytes + len > QUEUE_BYTES) {
-		pthread_mutex_unlock(&h->qlock);
-		free(copy);
-		bump(h, GLUE_QUEUE_FULL);
-		return false;
-	}
-	struct event *slot = &h->q[(h->qhead + h->qlen) % QUEUE_EVENTS];
-	*slot = *ev;
-	slot->data = copy;
-	slot->len = data ? len : 0;
-	h->qbytes += slot->len;
-	bool wake = h->qlen++ == 0;
-	pthread_mutex_unlock(&h->qlock);
-	/* Only the first event of a burst wakes the loop; it drains them all. */
-	if (wake) {
-		uint64_t one = 1;
-		if (write(h->efd, &one, sizeof(one)) < 0) {
-			/* the counter is non-zero already: the loop wakes anyway */
-		}
-	}
-	return true;
-}
-
-static void est_set(struct nat64_handoff *h, struct in_addr t, struct in_addr s, bool on);
-
-static void handle(struct nat64_handoff *h, struct event *ev)
-{
-	switch (ev->type) {
-	case EV_CREATED:
-		handoff_client_entry_created(h->client, ev->nat64, ev->server, &ev->er);
-		break;
-	case EV_REMOVED:
-		handoff_client_entry_removed(h->client, ev->nat64, ev->server, &ev->er,
-					     (enum handoff_removal)ev->why);
-		break;
-	case EV_MISS:
-		/* The session may have gone down since the worker looked. */
-		handoff_client_miss(h->client, ev->nat64, ev->server, ev->proto, ev->port,
-				    ev->data, ev->len);
-		break;
-	case EV_INPUT:
-		handoff_client_input(h->client, ev->nat64, ev->server, ev->port, ev->data,
-				     ev->len);
-		est_set(h, ev->nat64, ev->server,
-			handoff_client_can_lookup(h->client, ev->nat64, ev->server));
-		break;
-	case EV_PROBE:
-		handoff_client_probe(h->client, ev->nat64, ev->server);
-		break;
-	}
-}
-
-static void on_events(struct evloop *loop, int fd, uint32_t events, void *arg)
-{
-	struct nat64_handoff *h = arg;
-	(void)loop;
-	(void)events;
-	uint64_t v;
-	if (read(fd, &v, sizeof(v)) < 0) {
-		/* EAGAIN: a previous round drained it */
-	}
-	struct event batch[64];
-	for (;;) {
-		size_t k = 0;
-		pthread_mutex_lock(&h->qlock);
-		while (h->qlen && k < ARRAY_SIZE(batch)) {
-			batch[k] = h->q[h->qhead];
-			h->qbytes -= batch[k].len;
-			h->qhead = (h->qhead + 1) % QUEUE_EVENTS;
-			h->qlen--;
-			k++;
-		}
-		pthread_mutex_unlock(&h->qlock);
-		if (k == 0)
-			break;
-		for (size_t i = 0; i < k; i++) {
-			handle(h, &batch[i]);
-			free(batch[i].data);
-		}
-	}
-}
-
-/* ---- tables the workers read ---- */
-
-static size_t est_pos(const struct nat64_handoff *h, uint64_t key)
-{
-	size_t lo = 0, hi = h->nest;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (h->est[mid] < key)
+		if (v[mid] < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -233,78 +80,109 @@ static size_t est_pos(const struct nat64_handoff *h, uint64_t key)
 	return lo;
 }
 
-static void est_set(struct nat64_handoff *h, struct in_addr t, struct in_addr s, bool on)
+static bool sorted_has(const uint64_t *v, size_t n, uint64_t key)
 {
-	uint64_t key = pair_key(t, s);
-	pthread_rwlock_wrlock(&h->est_lock);
-	size_t i = est_pos(h, key);
-	bool have = i < h->nest && h->est[i] == key;
-	if (on && !have) {
-		if (h->nest == h->cap_est) {
-			size_t cap = h->cap_est ? 2 * h->cap_est : 64;
-			uint64_t *n = realloc(h->est, cap * sizeof(*n));
-			if (!n)
-				goto out;	/* misses from S are then plain drops */
-			h->est = n;
-			h->cap_est = cap;
-		}
-		memmove(&h->est[i + 1], &h->est[i], (h->nest - i) * sizeof(*h->est));
-		h->est[i] = key;
-		h->nest++;
-	} else if (!on && have) {
-		memmove(&h->est[i], &h->est[i + 1], (h->nest - i - 1) * sizeof(*h->est));
-		h->nest--;
-	}
-out:
-	pthread_rwlock_unlock(&h->est_lock);
+	size_t i = sorted_pos(v, n, key);
+	return i < n && v[i] == key;
 }
 
-static bool est_has(struct nat64_handoff *h, struct in_addr t, struct in_addr s)
+static int cmp_u64(const void *a, const void *b)
 {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct collect {
+	uint64_t *pairs;
+	size_t n, cap;
+};
+
+static void collect_pair(void *arg, const struct handoff_peer_info *pi)
+{
+	struct collect *c = arg;
+	if (!pi->established || !(pi->caps & HANDOFF_CAP_LOOKUP) || c->n == c->cap)
+		return;
+	c->pairs[c->n++] = pair_key(pi->nat64, pi->server);
+}
+
+static void view_free(void *p)
+{
+	free(p);
+}
+
+static void count_peer(void *arg, const struct handoff_peer_info *pi)
+{
+	(void)pi;
+	(*(size_t *)arg)++;
+}
+
+/* Rebuilds the view from the engine and the BLOCKs when either changed,
+ * publishes it and retires the old one. */
+static void view_update(struct nat64_handoff *h, bool force)
+{
+	uint64_t gen = handoff_client_generation(h->client);
+	if (!force && gen == h->view_gen)
+		return;
+	h->view_gen = gen;
+	uint64_t now = monotonic_ms();
+	size_t w = 0;
+	for (size_t i = 0; i < h->nblocks; i++)
+		if (h->blocks[i].until_ms > now)
+			h->blocks[w++] = h->blocks[i];
+	h->nblocks = w;
+	size_t npeers = 0;
+	handoff_client_foreach_peer(h->client, count_peer, &npeers);
+	/* One allocation: header, pairs, resumed flags, blocks. */
+	size_t size = sizeof(struct view) + npeers * sizeof(uint64_t) + npeers +
+		      sizeof(uint64_t) + h->nblocks * sizeof(struct block);
+	struct view *v = calloc(1, size);
+	if (!v)
+		return;	/* the old view stays: a stale answer, not a crash */
+	v->pairs = (uint64_t *)(v + 1);
+	struct collect c = { v->pairs, 0, npeers };
+	handoff_client_foreach_peer(h->client, collect_pair, &c);
+	qsort(v->pairs, c.n, sizeof(*v->pairs), cmp_u64);
+	v->npairs = c.n;
+	v->resumed = (uint8_t *)(v->pairs + npeers);
+	for (size_t i = 0; i < c.n; i++)
+		v->resumed[i] = sorted_has(h->resumed, h->nresumed, v->pairs[i]);
+	uintptr_t b = ((uintptr_t)(v->resumed + npeers) + 7) & ~(uintptr_t)7;
+	v->blocks = (struct block *)b;
+	memcpy(v->blocks, h->blocks, h->nblocks * sizeof(*v->blocks));
+	v->nblocks = h->nblocks;
+	struct view *old = atomic_exchange_explicit(&h->view, v, memory_order_acq_rel);
+	publish_retire(h->n->ctx->publish, old, view_free);
+}
+
+/* The pair's place in the view: -1 when it has no LOOKUP session, else 1
+ * when it was resumed (our port knowledge is partial), 0 otherwise. */
+static int view_pair(struct nat64_handoff *h, struct in_addr t, struct in_addr s)
+{
+	const struct view *v = atomic_load_explicit(&h->view, memory_order_acquire);
+	if (!v)
+		return -1;
 	uint64_t key = pair_key(t, s);
-	pthread_rwlock_rdlock(&h->est_lock);
-	size_t i = est_pos(h, key);
-	bool have = i < h->nest && h->est[i] == key;
-	pthread_rwlock_unlock(&h->est_lock);
-	return have;
+	size_t i = sorted_pos(v->pairs, v->npairs, key);
+	if (i == v->npairs || v->pairs[i] != key)
+		return -1;
+	return v->resumed[i];
 }
 
 bool nat64_handoff_blocked(struct nat64_handoff *h, struct in_addr server)
 {
-	if (!h || atomic_load_explicit(&h->nblocks, memory_order_relaxed) == 0)
+	if (!h)
+		return false;
+	const struct view *v = atomic_load_explicit(&h->view, memory_order_acquire);
+	if (!v || v->nblocks == 0)
 		return false;
 	uint64_t now = monotonic_ms();
-	bool hit = false;
-	pthread_rwlock_rdlock(&h->block_lock);
-	for (unsigned i = 0; i < MAX_BLOCKS && !hit; i++)
-		hit = h->blocks[i].until_ms > now && h->blocks[i].server.s_addr == server.s_addr;
-	pthread_rwlock_unlock(&h->block_lock);
-	return hit;
+	for (size_t i = 0; i < v->nblocks; i++)
+		if (v->blocks[i].server == server.s_addr && v->blocks[i].until_ms > now)
+			return true;
+	return false;
 }
 
 /* ---- the engine's callbacks (main thread) ---- */
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	return sum;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 /* One datagram from T:port to S:port, as an IPv4 packet into the TUN: the
  * kernel forwards it like translated traffic. */
@@ -314,25 +192,20 @@ static void cb_send(void *ctx, struct in_addr nat64, struct in_addr server, cons
 	struct nat64_handoff *h = ctx;
 	if (len > HANDOFF_MAX_DGRAM)
 		return;
-	uint8_t *ip = h->tx, *udp = ip + IPV4_HDR;
-	size_t total = IPV4_HDR + UDP_HDR + len;
-	memset(ip, 0, IPV4_HDR + UDP_HDR);
-	ip[0] = 0x45;
-	put16(ip + 2, (uint16_t)total);
-	put16(ip + 4, h->ip_id++);
-	put16(ip + 6, 0x4000);		/* DF: at most 1500 octets */
-	ip[8] = 64;
-	ip[9] = IPPROTO_UDP;
-	memcpy(ip + 12, &nat64, 4);
-	memcpy(ip + 16, &server, 4);
-	put16(ip + 10, csum_fold(csum_add(0, ip, IPV4_HDR)));
-	put16(udp, h->port);
-	put16(udp + 2, h->port);
-	put16(udp + 4, (uint16_t)(UDP_HDR + len));
+	uint8_t *ip = h->tx, *udp = ip + IPV4_HDR_LEN;
+	uint16_t ulen = (uint16_t)(UDP_HDR + len);
+	/* DF: at most 1500 octets, and never fragmented on the way. */
+	nat64_write_ipv4(ip, 0, (uint16_t)(IPV4_HDR_LEN + ulen), h->ip_id++, 0x4000, 64,
+			 IPPROTO_UDP, nat64, server);
+	put_be16(udp, h->port);
+	put_be16(udp + 2, h->port);
+	put_be16(udp + 4, ulen);
+	put_be16(udp + 6, 0);
 	memcpy(udp + UDP_HDR, p, len);
-	uint32_t sum = csum_add(0, ip + 12, 8) + IPPROTO_UDP + (uint32_t)(UDP_HDR + len);
-	uint16_t c = csum_fold(csum_add(sum, udp, UDP_HDR + len));
-	put16(udp + 6, c ? c : 0xffff);
+	uint32_t sum = nat64_csum_pseudo4(nat64, server, ulen, IPPROTO_UDP);
+	uint16_t c = nat64_csum_finish(nat64_csum_add(sum, udp, ulen));
+	put_be16(udp + 6, c ? c : 0xffff);	/* RFC 768: 0 means none */
+	size_t total = IPV4_HDR_LEN + ulen;
 	if (write(h->n->fds[0], h->tx, total) != (ssize_t)total)
 		bump(h, GLUE_SEND_ERRORS);
 }
@@ -373,6 +246,7 @@ static void cb_entry_acked(void *ctx, struct in_addr nat64, struct in_addr serve
 {
 	struct nat64_handoff *h = ctx;
 	session_ack_flow(h->n->sessions, proto, nat64, nat_port, server, monotonic_ms());
+	handoff_ports_hold(h->ports, nat64, proto, nat_port, server);
 }
 
 /* The IPv6 form of S for a re-installed entry: the record does not say
@@ -406,16 +280,17 @@ static void cb_install(void *ctx, struct in_addr nat64, struct in_addr server,
 		.remote4 = server, .remote_port = er->proto == IPPROTO_ICMP ? 0 : er->server_port,
 		.pool4 = nat64, .pool_port = er->nat_port, .state = SESSION_ACKED,
 	};
-	struct pool4 *pool = atomic_load_explicit(&h->n->pool, memory_order_acquire);
 	int rc = -EINVAL;
 	/* Only our own transport addresses: a server cannot make us map
 	 * anything outside the pool. */
-	if (pool4_contains(pool, nat64, er->nat_port)) {
-		if (remote6_for(h, server, &rec.remote6, &rec.prefix_len))
-			rc = session_install(h->n->sessions, &rec, monotonic_ms());
-	}
-	if (rc != 0)
+	if (pool4_contains(pool_of(h), nat64, er->nat_port) &&
+	    remote6_for(h, server, &rec.remote6, &rec.prefix_len))
+		rc = session_install(h->n->sessions, &rec, monotonic_ms());
+	if (rc != 0) {
 		bump(h, GLUE_INSTALL_FAILED);
+		return;
+	}
+	handoff_ports_hold(h->ports, nat64, er->proto, er->nat_port, server);
 }
 
 static void cb_deliver(void *ctx, struct in_addr nat64, struct in_addr server,
@@ -428,18 +303,37 @@ static void cb_deliver(void *ctx, struct in_addr nat64, struct in_addr server,
 	nat64_path4_deliver(&h->w, pkt, len);
 }
 
+static void cb_deliver6(void *ctx, struct in_addr nat64, struct in_addr server,
+			const uint8_t *pkt, size_t len, bool found)
+{
+	struct nat64_handoff *h = ctx;
+	(void)nat64;
+	(void)server;
+	(void)found;	/* either way the path decides again, without asking us */
+	bump(h, GLUE_DELIVERED6);
+	nat64_path6_deliver(&h->w, pkt, len);
+}
+
+static void cb_hints(void *ctx, struct in_addr nat64, struct in_addr server, uint8_t proto,
+		     const uint16_t *ports, size_t n)
+{
+	struct nat64_handoff *h = ctx;
+	handoff_ports_add_hints(h->ports, nat64, server, proto, ports, n);
+}
+
 static void cb_session_down(void *ctx, struct in_addr nat64, struct in_addr server)
 {
 	struct nat64_handoff *h = ctx;
-	est_set(h, nat64, server, false);
 	size_t k = session_release_acked(h->n->sessions, nat64, server, monotonic_ms());
+	handoff_ports_forget(h->ports, nat64, server);
+	view_update(h, true);
 	char t[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &nat64, t, sizeof(t));
 	inet_ntop(AF_INET, &server, s, sizeof(s));
-	log_info("handoff: session %s -> %s down; %zu cached entries back on RFC 6146 timers", t,
-		 s, k);
+	log_info("handoff: %s -> %s: %zu cached entries back on RFC 6146 timers", t, s, k);
 }
 
+/* The glue alone keeps BLOCK state (the engine only reads the message). */
 static void cb_blocked(void *ctx, struct in_addr nat64, struct in_addr server, uint32_t duration)
 {
 	struct nat64_handoff *h = ctx;
@@ -447,24 +341,32 @@ static void cb_blocked(void *ctx, struct in_addr nat64, struct in_addr server, u
 	uint64_t now = monotonic_ms();
 	uint64_t until = duration == HANDOFF_BLOCK_FOREVER ? UINT64_MAX
 							   : now + (uint64_t)duration * 1000;
-	pthread_rwlock_wrlock(&h->block_lock);
-	/* The same server's slot, else a free or expired one. */
 	struct block *slot = NULL;
-	unsigned live = 0;
-	for (unsigned i = 0; i < MAX_BLOCKS; i++) {
-		struct block *b = &h->blocks[i];
-		if (b->until_ms > now && b->server.s_addr == server.s_addr)
-			slot = b;
-	}
-	for (unsigned i = 0; i < MAX_BLOCKS && !slot; i++)
-		if (h->blocks[i].until_ms <= now)
+	for (size_t i = 0; i < h->nblocks && !slot; i++)
+		if (h->blocks[i].server == server.s_addr)
 			slot = &h->blocks[i];
+	if (!slot && h->nblocks < MAX_BLOCKS)
+		slot = &h->blocks[h->nblocks++];
 	if (slot)
-		*slot = (struct block){ server, until };
-	for (unsigned i = 0; i < MAX_BLOCKS; i++)
-		live += h->blocks[i].until_ms > now;
-	atomic_store(&h->nblocks, live);
-	pthread_rwlock_unlock(&h->block_lock);
+		*slot = (struct block){ server.s_addr, until };
+	view_update(h, true);
+}
+
+static void cb_port_range(void *ctx, struct in_addr nat64, uint16_t *lo, uint16_t *hi)
+{
+	struct nat64_handoff *h = ctx;
+	struct pool4 *pool = pool_of(h);
+	*lo = *hi = 0;
+	for (size_t i = 0, n = pool4_count(pool); i < n; i++) {
+		struct in_addr a;
+		uint16_t l, u;
+		pool4_get(pool, i, &a, &l, &u);
+		if (a.s_addr == nat64.s_addr) {
+			*lo = l;
+			*hi = u;
+			return;
+		}
+	}
 }
 
 static const struct handoff_client_ops client_ops = {
@@ -473,17 +375,75 @@ static const struct handoff_client_ops client_ops = {
 	.entry_acked = cb_entry_acked,
 	.install = cb_install,
 	.deliver = cb_deliver,
+	.deliver6 = cb_deliver6,
+	.hints = cb_hints,
 	.session_down = cb_session_down,
 	.blocked = cb_blocked,
+	.port_range = cb_port_range,
 };
 
-/* ---- the session hook (after the table lock, session.h) ---- */
+/* ---- events from the workers and the table (main thread) ---- */
+
+static void handle_event(void *arg, const struct handoff_event *ev)
+{
+	struct nat64_handoff *h = arg;
+	struct handoff_client *c = h->client;
+	switch (ev->type) {
+	case HEV_CREATED:
+		handoff_client_entry_created(c, ev->nat64, ev->server, &ev->er);
+		break;
+	case HEV_REMOVED:
+		/* A closed connection frees its port at the server too (it
+		 * ranks it first for reuse), so S no longer holds it for us. */
+		if (ev->why == HANDOFF_REMOVED_CLOSED)
+			handoff_ports_release(h->ports, ev->nat64, ev->er.proto, ev->er.nat_port,
+					      ev->server);
+		/* An acked entry left the cache: the server keeps it, and for a
+		 * while the client's next packet of it is asked for (P-1). */
+		if (ev->why == HANDOFF_REMOVED_EVICTED)
+			handoff_ports_lost_add(h->ports, ev->server, ev->er.proto, &ev->er.client,
+					       ev->er.client_port);
+		handoff_client_entry_removed(c, ev->nat64, ev->server, &ev->er,
+					     (enum handoff_removal)ev->why);
+		break;
+	case HEV_MISS4:
+		/* The session may have gone down since the worker looked. */
+		handoff_client_miss(c, ev->nat64, ev->server, ev->proto, ev->port, ev->data,
+				    ev->len);
+		break;
+	case HEV_MISS6:
+		/* Not looked up after all (the session went, or over the rate):
+		 * the packet goes on as any other. */
+		if (handoff_client_miss6(c, ev->nat64, ev->server, &ev->key6, ev->data, ev->len) !=
+		    HANDOFF_MISS_PENDING)
+			nat64_path6_deliver(&h->w, ev->data, ev->len);
+		break;
+	case HEV_INPUT:
+		handoff_client_input(c, ev->nat64, ev->server, ev->port, ev->data, ev->len);
+		break;
+	case HEV_ICMP:
+		handoff_client_icmp_error(c, ev->nat64, ev->server);
+		break;
+	case HEV_PROBE:
+		handoff_client_probe(c, ev->nat64, ev->server);
+		break;
+	case HEV_HOLD6:
+		if (handoff_client_hold_for_hints(c, ev->nat64, ev->server, ev->proto, ev->data,
+						  ev->len) != HANDOFF_MISS_PENDING)
+			nat64_path6_deliver(&h->w, ev->data, ev->len);
+		break;
+	case HEV_HINTS_LOW:
+		handoff_client_request_hints(c, ev->nat64, ev->server, ev->proto, 16);
+		break;
+	}
+	view_update(h, false);
+}
 
 static void on_session_event(void *arg, enum session_event ev, const struct session_record *rec)
 {
 	struct nat64_handoff *h = arg;
-	struct event e = { .type = ev == SESSION_EV_CREATED ? EV_CREATED : EV_REMOVED,
-			   .nat64 = rec->pool4, .server = rec->remote4 };
+	struct handoff_event e = { .type = ev == SESSION_EV_CREATED ? HEV_CREATED : HEV_REMOVED,
+				   .nat64 = rec->pool4, .server = rec->remote4 };
 	er_from_record(rec, &e.er);
 	if (ev != SESSION_EV_CREATED) {
 		bool closed = rec->proto == IPPROTO_TCP &&
@@ -493,71 +453,311 @@ static void on_session_event(void *arg, enum session_event ev, const struct sess
 			: ev == SESSION_EV_EVICTED || rec->state == SESSION_ACKED
 			? HANDOFF_REMOVED_EVICTED : HANDOFF_REMOVED_EXPIRED;
 	}
-	push(h, &e, NULL, 0);
+	handoff_queue_push(h->queue, &e, NULL, 0);
 }
 
-/* ---- the packet path ---- */
+/* ---- the packet path (workers) ---- */
 
-bool nat64_handoff_input(struct nat64_handoff *h, const uint8_t *p, size_t len)
+bool nat64_handoff_input(struct nat64_handoff *h, const struct nat64_pkt *pkt,
+			 const struct nat64_tuple *in)
 {
-	if (!h || len < IPV4_HDR + UDP_HDR || p[9] != IPPROTO_UDP)
+	if (!h || in->family != AF_INET || in->proto != IPPROTO_UDP || in->dport != h->port)
 		return false;
-	size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-	size_t tot = (size_t)p[2] << 8 | p[3];
-	if (ihl < IPV4_HDR || tot > len || tot < ihl + UDP_HDR)
+	/* Whole datagrams only: ours fit 1500 octets and carry DF. */
+	if (pkt->is_fragment && !pkt->reassembled)
 		return false;
-	/* Fragments are never ours: handoff datagrams fit 1500 octets. */
-	if (((p[6] & 0x3f) | p[7]) != 0)
+	if (!pool4_has_addr(pool_of(h), in->dst.v4))
 		return false;
-	const uint8_t *udp = p + ihl;
-	if (((uint16_t)udp[2] << 8 | udp[3]) != h->port)
+	struct handoff_event e = { .nat64 = in->dst.v4, .server = in->src.v4, .port = in->sport };
+	if (pkt->is_icmp_error) {
+		/* It quotes our datagram T:port -> S:port: evidence about the
+		 * session, never something to look up (profile P-5). */
+		if (in->sport != h->port)
+			return false;
+		e.type = HEV_ICMP;
+		handoff_queue_push(h->queue, &e, NULL, 0);
+		return true;
+	}
+	size_t off = pkt->l3_len + UDP_HDR;
+	if (pkt->len < off)
 		return false;
-	struct in_addr dst, src;
-	memcpy(&src, p + 12, 4);
-	memcpy(&dst, p + 16, 4);
-	struct pool4 *pool = atomic_load_explicit(&h->n->pool, memory_order_acquire);
-	if (!pool4_has_addr(pool, dst))
-		return false;
-	size_t ulen = (size_t)udp[4] << 8 | udp[5];
-	if (ulen < UDP_HDR || ulen > tot - ihl)
-		ulen = tot - ihl;	/* the engine validates what it gets */
+	size_t ulen = get_be16(pkt->data + pkt->l3_len + 4);
+	size_t plen = ulen >= UDP_HDR && pkt->l3_len + ulen <= pkt->len ? ulen - UDP_HDR
+									 : pkt->len - off;
 	bump(h, GLUE_DATAGRAMS_IN);
-	struct event e = { .type = EV_INPUT, .nat64 = dst, .server = src,
-			   .port = (uint16_t)((uint16_t)udp[0] << 8 | udp[1]) };
-	push(h, &e, udp + UDP_HDR, ulen - UDP_HDR);
+	e.type = HEV_INPUT;
+	handoff_queue_push(h->queue, &e, pkt->data + off, plen);
 	return true;
 }
 
-bool nat64_handoff_miss(struct nat64_handoff *h, const struct nat64_tuple *in, const uint8_t *p,
-			size_t len)
+/* Profile P-9: could an entry of S hold T:port for proto? Only a port of
+ * our pool that S holds (or, for a session resumed after a restart, any
+ * port of the pool: what S holds from before is not known here). */
+static bool in_scope(struct nat64_handoff *h, struct in_addr t, struct in_addr s, uint8_t proto,
+		     uint16_t port)
 {
-	if (!h || in->family != AF_INET || !est_has(h, in->dst.v4, in->src.v4))
+	int pair = view_pair(h, t, s);
+	if (pair < 0)
 		return false;
-	struct event e = { .type = EV_MISS, .nat64 = in->dst.v4, .server = in->src.v4,
-			   .proto = in->proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : in->proto,
-			   .port = in->dport };
-	if (!push(h, &e, p, len))
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_ICMP)
 		return false;
-	bump(h, GLUE_MISSES_TAKEN);
+	if ((proto == IPPROTO_UDP && port == h->port) || !pool4_contains(pool_of(h), t, port))
+		return false;
+	if (pair == 1)
+		return true;
+	/* Held by S means not held by anyone else: the veto says "no". */
+	struct in_addr none = { 0 };
+	return handoff_ports_veto(h->ports, t, proto, port, none) &&
+	       !handoff_ports_veto(h->ports, t, proto, port, s);
+}
+
+bool nat64_handoff_miss(struct nat64_handoff *h, const struct nat64_pkt *pkt,
+			const struct nat64_tuple *in, const uint8_t *p, size_t len)
+{
+	if (!h || in->family != AF_INET || pkt->reassembled)
+		return false;
+	/* A bare SYN opens something new: nothing to fetch. */
+	if (in->proto == IPPROTO_TCP &&
+	    (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN)
+		return false;
+	uint8_t proto = in->proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : in->proto;
+	if (view_pair(h, in->dst.v4, in->src.v4) < 0)
+		return false;
+	if (!in_scope(h, in->dst.v4, in->src.v4, proto, in->dport)) {
+		bump(h, GLUE_OUT_OF_SCOPE);
+		return false;
+	}
+	struct handoff_event e = { .type = HEV_MISS4, .nat64 = in->dst.v4, .server = in->src.v4,
+				   .proto = proto, .port = in->dport };
+	if (!handoff_queue_push(h->queue, &e, p, len))
+		return false;
+	bump(h, GLUE_MISSES_QUEUED);
 	return true;
 }
 
-void nat64_handoff_probe(struct nat64_handoff *h, struct in_addr server)
+/* The pool address whose session with S a client's lookup goes to: the
+ * client's paired address when it has a LOOKUP session with S (where its
+ * mappings go first), else the lowest address that has one. */
+static bool lookup_addr(struct nat64_handoff *h, const struct in6_addr *client, struct in_addr s,
+			struct in_addr *t)
 {
-	if (!h)
-		return;
-	struct pool4 *pool = atomic_load_explicit(&h->n->pool, memory_order_acquire);
+	struct pool4 *pool = pool_of(h);
+	if (pool4_paired(pool, client, t) && view_pair(h, *t, s) >= 0)
+		return true;
 	size_t n = MIN(pool4_count(pool), (size_t)PROBE_ADDRS);
 	for (size_t i = 0; i < n; i++) {
-		struct event e = { .type = EV_PROBE, .server = server };
 		uint16_t lo, hi;
-		pool4_get(pool, i, &e.nat64, &lo, &hi);
-		if (!est_has(h, e.nat64, server) && push(h, &e, NULL, 0))
-			bump(h, GLUE_PROBES);
+		pool4_get(pool, i, t, &lo, &hi);
+		if (view_pair(h, *t, s) >= 0)
+			return true;
+	}
+	return false;
+}
+
+bool nat64_handoff_miss6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
+			 const struct nat64_tuple *in, const uint8_t *p, size_t len)
+{
+	if (!h || pkt->is_icmp_error || in->family != AF_INET6)
+		return false;
+	struct in_addr s = pkt->dst4, t;
+	uint8_t proto = in->proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : in->proto;
+	if (!lookup_addr(h, &in->src.v6, s, &t)) {
+		/* No session with S yet: shake hands, so that S's next packet
+		 * (or our client's) can be looked up. Our client's packet only. */
+		struct pool4 *pool = pool_of(h);
+		size_t n = MIN(pool4_count(pool), (size_t)PROBE_ADDRS);
+		for (size_t i = 0; i < n; i++) {
+			struct handoff_event e = { .type = HEV_PROBE, .server = s };
+			uint16_t lo, hi;
+			pool4_get(pool, i, &e.nat64, &lo, &hi);
+			if (handoff_queue_push(h->queue, &e, NULL, 0))
+				bump(h, GLUE_PROBES);
+		}
+		return false;
+	}
+	struct handoff_event e = {
+		.type = HEV_MISS6, .nat64 = t, .server = s,
+		.key6 = { .proto = proto, .client = in->src.v6, .client_port = in->sport,
+			  .server_port = proto == IPPROTO_ICMP ? 0 : in->dport },
+	};
+	if (!handoff_queue_push(h->queue, &e, p, len))
+		return false;
+	bump(h, GLUE_MISSES6_QUEUED);
+	return true;
+}
+
+bool nat64_handoff_before6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
+			   const struct nat64_tuple *in, const uint8_t *p, size_t len)
+{
+	if (!h || pkt->is_icmp_error || in->family != AF_INET6)
+		return false;
+	uint8_t proto = in->proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : in->proto;
+	bool syn = proto == IPPROTO_TCP &&
+		   (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+	if (!syn && proto != IPPROTO_UDP && proto != IPPROTO_ICMP)
+		return false;	/* other TCP segments: a miss is NO_SESSION (miss6) */
+	struct in_addr s = pkt->dst4, t;
+	int pair;
+	if (!pool4_paired(pool_of(h), &in->src.v6, &t) || (pair = view_pair(h, t, s)) < 0)
+		return false;	/* not toward a handoff server we hold a session with */
+	/* A client's UDP or ICMP flow toward S whose entry lately left our
+	 * cache, or any such flow in the while after a restart, may be one S
+	 * holds: ask S by its IPv6 side (P-1). */
+	bool ask = !syn && (handoff_ports_lost_maybe(h->ports, s, proto, &in->src.v6, in->sport) ||
+			    handoff_ports_recovering(h->ports, t, s, monotonic_ms()));
+	/* A new flow toward S takes one of S's hints. With none, the veto
+	 * keeps it off the ports S holds that we know of; when we cannot know
+	 * them all (a session resumed after a restart, or the record of held
+	 * ports overflowed), it waits for hints instead (one round trip), so it
+	 * never takes a port S still holds (P-7). */
+	bool unknown = pair == 1 ||
+		       counter_get(&handoff_ports_counters(h->ports)[HANDOFF_PORTS_HELD_DROPPED]) > 0;
+	bool wait = !ask && unknown && handoff_ports_hints_left(h->ports, t, s, proto) == 0;
+	if ((!ask && !wait) || session_exists6(h->n->sessions, in, s))
+		return false;
+	struct handoff_event e = { .type = ask ? HEV_MISS6 : HEV_HOLD6, .nat64 = t, .server = s,
+				   .proto = proto };
+	if (ask)
+		e.key6 = (struct handoff_client_key6){
+			.proto = proto, .client = in->src.v6, .client_port = in->sport,
+			.server_port = proto == IPPROTO_ICMP ? 0 : in->dport };
+	if (!handoff_queue_push(h->queue, &e, p, len))
+		return false;
+	bump(h, ask ? GLUE_MISSES6_QUEUED : GLUE_HELD_NEW);
+	return true;
+}
+
+/* ---- the port policy of new mappings (session_port_policy) ---- */
+
+static uint16_t policy_preferred(void *arg, uint8_t proto, struct in_addr t, struct in_addr s)
+{
+	struct nat64_handoff *h = arg;
+	size_t left = 0;
+	uint16_t port = handoff_ports_take_hint(h->ports, t, s, proto, NULL, NULL, &left);
+	if (port && left < HANDOFF_PORTS_LOW) {
+		/* Running low: ask for more before the next burst needs them. */
+		struct handoff_event e = { .type = HEV_HINTS_LOW, .nat64 = t, .server = s,
+					   .proto = proto };
+		handoff_queue_push(h->queue, &e, NULL, 0);
+	}
+	return port;
+}
+
+static bool policy_veto(void *arg, uint8_t proto, struct in_addr t, uint16_t port)
+{
+	struct nat64_handoff *h = arg;
+	struct in_addr any = { 0 };
+	return handoff_ports_veto(h->ports, t, proto, port, any);
+}
+
+/* ---- sessions across restarts ---- */
+
+static void save_state(struct nat64_handoff *h)
+{
+	uint64_t gen = handoff_client_generation(h->client);
+	if (!h->state_dir || gen == h->saved_gen)
+		return;
+	int rc = handoff_state_save(h->state_dir, h->client, h->n->pool_key);
+	if (rc) {
+		bump(h, GLUE_STATE_ERRORS);
+		log_ratelimited(&h->save_log, LOG_LVL_WARN, "handoff: saving sessions in %s: %s", h->state_dir,
+				strerror(-rc));
+		return;
+	}
+	h->saved_gen = gen;
+	bump(h, GLUE_STATE_SAVED);
+}
+
+static void on_save_timer(struct evloop *loop, struct ev_timer *t, void *arg)
+{
+	struct nat64_handoff *h = arg;
+	(void)loop;
+	save_state(h);
+	view_update(h, false);
+	handoff_ports_lost_age(h->ports, monotonic_ms(), h->recover_ms);
+	ev_timer_arm(t, SAVE_MS);
+}
+
+static void resume_one(void *arg, const struct handoff_session_state *st)
+{
+	struct nat64_handoff *h = arg;
+	/* Only sessions of addresses that are still ours. */
+	if (!pool4_has_addr(pool_of(h), st->nat64) || h->nresumed == MAX_RESUMED)
+		return;
+	if (handoff_client_resume(h->client, st) == 0) {
+		h->resumed[h->nresumed++] = pair_key(st->nat64, st->server);
+		/* Everything S holds for us left our table with the restart. */
+		handoff_ports_mark_lost(h->ports, st->nat64, st->server,
+					monotonic_ms() + h->recover_ms);
 	}
 }
 
+/* The directory belongs to the user sixfourd runs as (it writes there
+ * after dropping privileges); nobody else reads the cookies. */
+static int make_state_dir(const char *dir, const char *user)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwnam(user);
+	if (pw && chown(dir, pw->pw_uid, pw->pw_gid) < 0)
+		return -errno;
+	char file[4096];
+	snprintf(file, sizeof(file), "%s/%s", dir, HANDOFF_STATE_FILE);
+	if (pw && chown(file, pw->pw_uid, pw->pw_gid) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+static void resume_sessions(struct nat64_handoff *h)
+{
+	size_t bad = 0;
+	h->resumed = calloc(MAX_RESUMED, sizeof(*h->resumed));
+	if (!h->resumed)
+		return;
+	int rc = handoff_state_load(h->state_dir, resume_one, h, &bad, NULL);
+	if (rc)
+		log_warn("handoff: reading %s/%s: %s", h->state_dir, HANDOFF_STATE_FILE,
+			 strerror(-rc));
+	if (bad)
+		log_err("handoff: %s/%s: %zu damaged lines skipped", h->state_dir,
+			HANDOFF_STATE_FILE, bad);
+	qsort(h->resumed, h->nresumed, sizeof(*h->resumed), cmp_u64);
+	if (h->nresumed)
+		log_notice("handoff: %zu sessions with servers resumed from %s", h->nresumed,
+			   h->state_dir);
+	h->saved_gen = handoff_client_generation(h->client);
+}
+
 /* ---- life cycle ---- */
+
+static void config_of(struct nat64_handoff *h, const struct sixfour_config *cfg,
+		      struct handoff_client_config *cc)
+{
+	if (cfg->handoff.contact && cfg->handoff.contact[0])
+		snprintf(h->text, sizeof(h->text), "%s Contact: %s", cfg->handoff.message,
+			 cfg->handoff.contact);
+	else
+		snprintf(h->text, sizeof(h->text), "%s", cfg->handoff.message);
+	handoff_client_config_default(cc);
+	cc->port = h->port;
+	cc->text = h->text;	/* the engine cuts it at 128 octets, UTF-8 safe */
+	cc->caps = (cfg->handoff.lookup ? HANDOFF_CAP_LOOKUP : 0) | HANDOFF_CAP_BLOCK;
+	cc->probe_rate = cfg->handoff.probe_rate;
+	cc->session_rate = cfg->handoff.session_rate;
+	cc->batch_delay_ms = (uint32_t)cfg->handoff.batch_delay_ms;
+	cc->keepalive_ms = (uint32_t)cfg->handoff.keepalive_ms;
+	cc->lookup_rate = cfg->handoff.lookup_rate;
+	cc->lookup_rate_total = cfg->handoff.lookup_rate_total;
+}
+
+void nat64_handoff_saved_key(const struct sixfour_config *cfg, uint64_t *pool_key)
+{
+	size_t bad;
+	if (cfg->handoff.enable && cfg->general.state_dir && cfg->general.state_dir[0])
+		handoff_state_load(cfg->general.state_dir, NULL, NULL, &bad, pool_key);
+}
 
 struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_config *cfg)
 {
@@ -567,17 +767,10 @@ struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_co
 	if (!h)
 		return NULL;
 	h->n = n;
-	h->efd = -1;
 	h->port = (uint16_t)cfg->handoff.port;
-	pthread_mutex_init(&h->qlock, NULL);
-	pthread_rwlock_init(&h->est_lock, NULL);
-	pthread_rwlock_init(&h->block_lock, NULL);
-	if (cfg->handoff.contact && cfg->handoff.contact[0])
-		snprintf(h->text, sizeof(h->text), "%s Contact: %s", cfg->handoff.message,
-			 cfg->handoff.contact);
-	else
-		snprintf(h->text, sizeof(h->text), "%s", cfg->handoff.message);
-	h->q = calloc(QUEUE_EVENTS, sizeof(*h->q));
+	h->recover_ms = cfg->nat64.udp_timeout_ms;
+	h->save_log.interval_ms = 60000;
+	h->save_log.burst = 1;
 	h->w.n = n;
 	h->w.id = n->nworkers;
 	h->w.fd = n->fds[0];
@@ -585,22 +778,31 @@ struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_co
 	h->w.in = malloc(NAT64_BUF_SIZE);
 	h->w.out = malloc(NAT64_BUF_SIZE);
 	h->w.out2 = malloc(NAT64_BUF_SIZE);
-	h->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!h->q || !h->w.in || !h->w.out || !h->w.out2 || h->efd < 0)
+	h->ports = handoff_ports_new(MAX((size_t)cfg->nat64.max_sessions, (size_t)65536));
+	h->queue = handoff_queue_new(n->ctx->loop, QUEUE_EVENTS, QUEUE_BYTES, handle_event, h);
+	h->save_timer = ev_timer_new(n->ctx->loop, on_save_timer, h);
+	if (!h->w.in || !h->w.out || !h->w.out2 || !h->ports || !h->queue || !h->save_timer)
 		goto fail;
 	struct handoff_client_config cc;
-	handoff_client_config_default(&cc);
-	cc.port = h->port;
-	cc.text = h->text;	/* the engine cuts it at 128 octets, UTF-8 safe */
-	cc.caps = (cfg->handoff.lookup ? HANDOFF_CAP_LOOKUP : 0) | HANDOFF_CAP_BLOCK;
-	cc.probe_rate = cfg->handoff.probe_rate;
-	cc.session_rate = cfg->handoff.session_rate;
-	cc.batch_delay_ms = (uint32_t)cfg->handoff.batch_delay_ms;
-	cc.keepalive_ms = (uint32_t)cfg->handoff.keepalive_ms;
+	config_of(h, cfg, &cc);
 	h->client = handoff_client_new(n->ctx->loop, &cc, &client_ops, h);
-	if (!h->client || evloop_add_fd(n->ctx->loop, h->efd, EPOLLIN, on_events, h) != 0)
+	if (!h->client)
 		goto fail;
+	if (cfg->general.state_dir && cfg->general.state_dir[0]) {
+		int rc = make_state_dir(cfg->general.state_dir, cfg->general.user);
+		if (rc)
+			log_warn("handoff: state directory %s: %s; sessions are not kept across "
+				 "restarts", cfg->general.state_dir, strerror(-rc));
+		else
+			h->state_dir = cfg->general.state_dir;
+	}
+	if (h->state_dir)
+		resume_sessions(h);
+	view_update(h, true);
+	ev_timer_arm(h->save_timer, SAVE_MS);
 	session_table_set_hook(n->sessions, on_session_event, h);
+	const struct session_port_policy policy = { policy_preferred, policy_veto, h };
+	session_table_set_port_policy(n->sessions, &policy);
 	log_info("handoff: notices to UDP port %u of every server, from the pool addresses",
 		 h->port);
 	return h;
@@ -610,139 +812,35 @@ fail:
 	return NULL;
 }
 
+void nat64_handoff_reload(struct nat64_handoff *h, const struct sixfour_config *cfg)
+{
+	if (!h)
+		return;
+	struct handoff_client_config cc;
+	config_of(h, cfg, &cc);
+	handoff_client_reconfigure(h->client, &cc);
+	view_update(h, false);
+}
+
 void nat64_handoff_free(struct nat64_handoff *h)
 {
 	if (!h)
 		return;
-	if (h->client)
+	if (h->client) {
 		session_table_set_hook(h->n->sessions, NULL, NULL);
-	if (h->efd >= 0) {
-		evloop_del_fd(h->n->ctx->loop, h->efd);
-		close(h->efd);
+		session_table_set_port_policy(h->n->sessions, NULL);
+		save_state(h);
 	}
+	if (h->save_timer)
+		ev_timer_free(h->save_timer);
+	handoff_queue_free(h->queue);
 	handoff_client_free(h->client);
-	if (h->q)
-		for (size_t i = 0; i < h->qlen; i++)
-			free(h->q[(h->qhead + i) % QUEUE_EVENTS].data);
-	free(h->q);
-	free(h->est);
+	handoff_ports_free(h->ports);
+	free(atomic_load(&h->view));	/* the workers have stopped */
+	free(h->resumed);
 	free(h->w.in);
 	free(h->w.out);
 	free(h->w.out2);
-	pthread_mutex_destroy(&h->qlock);
-	pthread_rwlock_destroy(&h->est_lock);
-	pthread_rwlock_destroy(&h->block_lock);
 	free(h);
 }
 
-/* ---- control ---- */
-
-struct print_arg {
-	struct ctl_out *out;
-	bool first;
-};
-
-static void print_peer(void *arg, const struct handoff_peer_info *pi)
-{
-	struct print_arg *pa = arg;
-	struct ctl_out *out = pa->out;
-	char t[INET_ADDRSTRLEN], s[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &pi->nat64, t, sizeof(t));
-	inet_ntop(AF_INET, &pi->server, s, sizeof(s));
-	const char *state = pi->established ? "established" : "probing";
-	if (out->json) {
-		ctl_printf(out, "%s{\"nat64\":\"%s\",\"server\":\"%s\",\"state\":\"%s\","
-			   "\"lookup\":%s,\"blocked\":%s,\"outstanding_lookups\":%u,"
-			   "\"queued_packets\":%u,\"unacked\":%u,\"counters\":{",
-			   pa->first ? "" : ",", t, s, state,
-			   pi->caps & HANDOFF_CAP_LOOKUP ? "true" : "false",
-			   pi->blocked ? "true" : "false", pi->outstanding_lookups,
-			   pi->queued_packets, pi->unacked);
-		for (unsigned i = 0; i < HANDOFF_CLIENT__COUNT; i++)
-			ctl_printf(out, "%s\"%s\":%llu", i ? "," : "",
-				   handoff_client_counter_name(i),
-				   (unsigned long long)pi->counters[i]);
-		ctl_printf(out, "}}");
-	} else {
-		ctl_printf(out, "%s -> %s %s%s%s lookups-out %u queued %u unacked %u\n", t, s, state,
-			   pi->established && (pi->caps & HANDOFF_CAP_LOOKUP) ? " (lookup)" : "",
-			   pi->blocked ? " BLOCKED" : "", pi->outstanding_lookups,
-			   pi->queued_packets, pi->unacked);
-		ctl_printf(out, " ");
-		for (unsigned i = 0; i < HANDOFF_CLIENT__COUNT; i++)
-			if (pi->counters[i])
-				ctl_printf(out, " %s %llu", handoff_client_counter_name(i),
-					   (unsigned long long)pi->counters[i]);
-		ctl_printf(out, "\n");
-	}
-	pa->first = false;
-}
-
-void nat64_handoff_print(struct nat64_handoff *h, struct ctl_out *out)
-{
-	if (!h) {
-		ctl_printf(out, out->json ? "{\"enabled\":false}\n" : "handoff: disabled\n");
-		return;
-	}
-	struct print_arg pa = { out, true };
-	if (out->json) {
-		ctl_printf(out, "{\"enabled\":true,\"port\":%u,\"totals\":{", h->port);
-		for (unsigned i = 0; i < HANDOFF_CLIENT__COUNT; i++)
-			ctl_printf(out, "%s\"%s\":%llu", i ? "," : "", handoff_client_counter_name(i),
-				   (unsigned long long)handoff_client_total(h->client, i));
-		for (unsigned i = 0; i < GLUE__COUNT; i++)
-			ctl_printf(out, ",\"%s\":%llu", glue_counter_names[i],
-				   (unsigned long long)__atomic_load_n(&h->c[i], __ATOMIC_RELAXED));
-		ctl_printf(out, "},\"sessions\":[");
-		handoff_client_foreach_peer(h->client, print_peer, &pa);
-		ctl_printf(out, "]}\n");
-		return;
-	}
-	ctl_printf(out, "handoff: port %u\ntotals:", h->port);
-	for (unsigned i = 0; i < HANDOFF_CLIENT__COUNT; i++)
-		ctl_printf(out, " %s %llu", handoff_client_counter_name(i),
-			   (unsigned long long)handoff_client_total(h->client, i));
-	for (unsigned i = 0; i < GLUE__COUNT; i++)
-		ctl_printf(out, " %s %llu", glue_counter_names[i],
-			   (unsigned long long)__atomic_load_n(&h->c[i], __ATOMIC_RELAXED));
-	ctl_printf(out, "\nsessions:\n");
-	handoff_client_foreach_peer(h->client, print_peer, &pa);
-}
-
-struct count_arg {
-	unsigned established, probing, blocked;
-};
-
-static void count_peer(void *arg, const struct handoff_peer_info *pi)
-{
-	struct count_arg *ca = arg;
-	if (pi->established)
-		ca->established++;
-	else
-		ca->probing++;
-	ca->blocked += pi->blocked;
-}
-
-void nat64_handoff_metrics(struct nat64_handoff *h, struct ctl_out *out)
-{
-	if (!h)
-		return;
-	ctl_printf(out, "# HELP sixfour_nat64_handoff_events_total NAT64 handoff protocol events "
-		   "by kind.\n# TYPE sixfour_nat64_handoff_events_total counter\n");
-	for (unsigned i = 0; i < HANDOFF_CLIENT__COUNT; i++)
-		ctl_printf(out, "sixfour_nat64_handoff_events_total{kind=\"%s\"} %llu\n",
-			   handoff_client_counter_name(i),
-			   (unsigned long long)handoff_client_total(h->client, i));
-	for (unsigned i = 0; i < GLUE__COUNT; i++)
-		ctl_printf(out, "sixfour_nat64_handoff_events_total{kind=\"%s\"} %llu\n",
-			   glue_counter_names[i],
-			   (unsigned long long)__atomic_load_n(&h->c[i], __ATOMIC_RELAXED));
-	struct count_arg ca = { 0 };
-	handoff_client_foreach_peer(h->client, count_peer, &ca);
-	ctl_printf(out, "# HELP sixfour_nat64_handoff_sessions Handoff sessions by state.\n"
-		   "# TYPE sixfour_nat64_handoff_sessions gauge\n"
-		   "sixfour_nat64_handoff_sessions{state=\"established\"} %u\n"
-		   "sixfour_nat64_handoff_sessions{state=\"probing\"} %u\n"
-		   "sixfour_nat64_handoff_sessions{state=\"blocked\"} %u\n",
-		   ca.established, ca.probing, ca.blocked);
-}

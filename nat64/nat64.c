@@ -301,6 +301,8 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	n->enabled = true;
 	if (getrandom(&n->pool_key, sizeof(n->pool_key), 0) != (ssize_t)sizeof(n->pool_key))
 		n->pool_key = monotonic_us();
+	/* The key of before a restart, kept with the handoff sessions. */
+	nat64_handoff_saved_key(cfg, &n->pool_key);
 	strlcpy_ok(n->dev, cfg->nat64.device, sizeof(n->dev));
 	n->mtu = cfg->nat64.mtu;
 	live_settings(n, cfg);
@@ -419,6 +421,8 @@ static int nat64_reload(void *state, const struct sixfour_config *cfg, char *err
 	session_cfg_from(cfg, &sc);
 	session_table_reconfigure(n->sessions, &sc);
 	live_settings(n, cfg);
+	/* [handoff]: everything but enable and port applies to live sessions. */
+	nat64_handoff_reload(n->handoff, cfg);
 	/* Routes and nftables follow the new translate prefixes. */
 	if (apply_routing(n, cfg) != 0) {
 		snprintf(err, errlen, "routes or nftables could not be updated (see the log)");

@@ -139,6 +139,9 @@ void nat64_workers_stop(struct nat64 *n);
  * belongs to the calling thread: a worker, or a pseudo-worker of its own
  * with its own buffers. */
 void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len);
+/* The same for an IPv6 packet the handoff glue held (a LOOKUP-CLIENT or a
+ * wait for hints): it is not given to the glue again. */
+void nat64_path6_deliver(struct nat64_worker *w, const uint8_t *p, size_t len);
 /* Answers a stored inbound SYN whose wait ran out (RFC 6146 3.5.2.2). */
 void nat64_syn_timeout(void *arg, const uint8_t *pkt, size_t len);
 /* Sums the workers' counters (ICMP limiters included). */

@@ -169,10 +169,6 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		  size_t len, bool hairpin, bool looked_up)
 {
 	struct nat64_handoff *ho = w->n->handoff;
-	/* Handoff datagrams to T:port are the protocol's, before anything
-	 * else (a BLOCK never stops them). */
-	if (!hairpin && !looked_up && nat64_handoff_input(ho, p, len))
-		return;
 	struct nat64_pkt pkt;
 	struct nat64_tuple in, out_tuple;
 	memset(&pkt, 0, sizeof(pkt));
@@ -184,6 +180,10 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 			drop(w, v);
 		return;
 	}
+	/* Handoff datagrams to T:port (and ICMP errors about ours) are the
+	 * protocol's, before anything else: a BLOCK never stops them. */
+	if (!hairpin && !looked_up && nat64_handoff_input(ho, &pkt, &in))
+		return;
 	if (nat64_handoff_blocked(ho, in.src.v4)) {
 		drop(w, NAT64_DROP_BLOCKED);	/* handoff BLOCK (spec 7.9) */
 		return;
@@ -199,7 +199,7 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	bool bare_syn = in.proto == IPPROTO_TCP &&
 			(pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	if (v == NAT64_DROP_NO_SESSION && !stored && !hairpin && !looked_up && !bare_syn &&
-	    !pkt.reassembled && nat64_handoff_miss(ho, &in, p, len))
+	    !pkt.reassembled && nat64_handoff_miss(ho, &pkt, &in, p, len))
 		return;
 	if (v != NAT64_CONTINUE) {
 		if (!stored)	/* a stored SYN: the session table counts it */
@@ -245,7 +245,19 @@ void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
 /* --- IPv6 -> IPv4 --- */
 
 static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
-		  size_t len)
+		  size_t len, bool handoff_done);
+
+void nat64_path6_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
+{
+	struct nat64_xlate_cfg xc;
+	xcfg_for_packet(w, &xc);
+	counter_inc(&w->c.c[NAT64_PC_rx6], 1);
+	counter_inc(&w->c.c[NAT64_PC_rx_bytes], len);
+	path6(w, &xc, p, len, true);	/* the handoff engine decided already */
+}
+
+static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
+		  size_t len, bool handoff_done)
 {
 	struct nat64_pkt pkt;
 	struct nat64_tuple in, out_tuple;
@@ -263,6 +275,10 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		drop(w, NAT64_DROP_BLOCKED);	/* handoff BLOCK (spec 7.9) */
 		return;
 	}
+	/* A flow toward a handoff server may wait one round trip for it: the
+	 * server may hold its entry, or must choose its port. */
+	if (!handoff_done && nat64_handoff_before6(w->n->handoff, &pkt, &in, p, len))
+		return;
 	struct session_events evs;
 	v = session_handle6(w->n->sessions, &in, pkt.dst4, pkt.prefix ? pkt.prefix->len : 96,
 			    pkt.tcp_flags, pkt.is_icmp_error, monotonic_ms(), &out_tuple, &evs);
@@ -273,9 +289,11 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		    v == NAT64_DROP_CLIENT_LIMIT)
 			send_error(w, xc, &pkt, ICMP6_DST_UNREACH_TYPE, ICMP6_DST_UNREACH_ADDR, 0);
 		/* Our client's flow lost its entry (restart, flush): a handoff
-		 * server may hold it; shake hands so its next packet is looked up. */
-		if (v == NAT64_DROP_NO_SESSION && !pkt.is_icmp_error)
-			nat64_handoff_probe(w->n->handoff, pkt.dst4);
+		 * server may hold it and is asked by the IPv6 side (the packet
+		 * waits), or is probed so that the next packet can be. */
+		if (v == NAT64_DROP_NO_SESSION && !pkt.is_icmp_error && !handoff_done &&
+		    nat64_handoff_miss6(w->n->handoff, &pkt, &in, p, len))
+			return;
 		drop(w, v);
 		return;
 	}
@@ -314,7 +332,7 @@ static void handle_packet(struct nat64_worker *w, const uint8_t *p, size_t len)
 	switch (len ? p[0] >> 4 : 0) {
 	case 6:
 		counter_inc(&w->c.c[NAT64_PC_rx6], 1);
-		path6(w, &xc, p, len);
+		path6(w, &xc, p, len, false);
 		break;
 	case 4:
 		counter_inc(&w->c.c[NAT64_PC_rx4], 1);

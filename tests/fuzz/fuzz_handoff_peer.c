@@ -49,10 +49,26 @@ static void f_deliver(void *c, struct in_addr t, struct in_addr s, const uint8_t
 		abort();	/* only whole, framed IPv4 packets come back */
 }
 static void f_down(void *c, struct in_addr t, struct in_addr s) { }
+static void f_deliver6(void *c, struct in_addr t, struct in_addr s, const uint8_t *p, size_t l,
+		       bool found) { }
+static void f_hints(void *c, struct in_addr t, struct in_addr s, uint8_t proto,
+		    const uint16_t *ports, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] < 40000 || ports[i] > 49999)
+			abort();	/* only hints inside our range are passed on */
+}
+static void f_blocked(void *c, struct in_addr t, struct in_addr s, uint32_t d) { }
+static void f_range(void *c, struct in_addr t, uint16_t *lo, uint16_t *hi)
+{
+	*lo = 40000;
+	*hi = 49999;
+}
 
 static const struct handoff_client_ops ops = {
 	.send = f_send, .foreach_entry = f_foreach, .entry_acked = f_acked,
-	.install = f_install, .deliver = f_deliver, .session_down = f_down,
+	.install = f_install, .deliver = f_deliver, .deliver6 = f_deliver6, .hints = f_hints,
+	.session_down = f_down, .blocked = f_blocked, .port_range = f_range,
 };
 
 static void init(void)
@@ -77,6 +93,11 @@ static void init(void)
 	handoff_client_input(cli, T, S, HANDOFF_PORT_DEFAULT, buf, b.len);
 	uint8_t pkt[28] = { 0x45, 0, 0, 28 };
 	handoff_client_miss(cli, T, S, 6, 1000, pkt, sizeof(pkt));
+	/* A lookup by the IPv6 side and a wait for hints are outstanding too. */
+	struct handoff_client_key6 k6 = { .proto = 6, .client_port = 1 };
+	uint8_t pkt6[40] = { 0x60 };
+	handoff_client_miss6(cli, T, S, &k6, pkt6, sizeof(pkt6));
+	handoff_client_hold_for_hints(cli, T, S, 6, pkt6, sizeof(pkt6));
 }
 
 static void server_round(const uint8_t *p, size_t len, bool check_unauth)

@@ -35,7 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		case HANDOFF_HELLO:
-			handoff_put_hello(&b, m.u.hello.caps, m.u.hello.nonce, false);
+			if (m.u.hello.range_lo > m.u.hello.range_hi)
+				break;	/* the builder refuses an inverted range */
+			handoff_put_hello(&b, m.u.hello.caps, m.u.hello.nonce, m.u.hello.range_lo,
+					  m.u.hello.range_hi, false);
 			break;
 		case HANDOFF_HELLO_ACK:
 			handoff_put_hello_ack(&b, m.u.hello_ack.version, m.u.hello_ack.caps,
@@ -59,6 +62,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			handoff_put_lookup_reply(&b, m.u.lookup_reply.id,
 						 m.u.lookup_reply.status == HANDOFF_LOOKUP_FOUND
 							 ? &m.u.lookup_reply.er : NULL);
+			break;
+		case HANDOFF_LOOKUP_CLIENT:
+			handoff_put_lookup_client(&b, m.u.lookup_client.proto,
+						  m.u.lookup_client.server_port,
+						  &m.u.lookup_client.client,
+						  m.u.lookup_client.client_port, m.u.lookup_client.id);
+			break;
+		case HANDOFF_HINT_REQUEST:
+			if (m.u.hint_request.count >= 1 && m.u.hint_request.count <= HANDOFF_HINTS_MAX)
+				handoff_put_hint_request(&b, m.u.hint_request.proto,
+							 m.u.hint_request.count);
+			break;
+		case HANDOFF_HINTS:
+			if (m.u.hints.n == 0 || m.u.hints.n > HANDOFF_HINTS_MAX)
+				abort();	/* min_payload promises one port */
+			handoff_put_hints(&b, m.u.hints.proto, m.u.hints.port, m.u.hints.n);
 			break;
 		case HANDOFF_BLOCK:
 			handoff_put_block(&b, m.u.block.flags, m.u.block.duration);

@@ -12,8 +12,12 @@ each on stdout:
   s2c TEXT [SECS] -> "ok" when the client read TEXT, else "fail ..."
   ts2c TEXT       -> like s2c, "ok MICROSECONDS" (tests/bench/handoff_bench.sh)
   c2s TEXT [SECS] -> "ok" when the server read TEXT, else "fail ..."
+  tc2s TEXT       -> like c2s, "ok MICROSECONDS"
   both A B [SECS] -> the server sends A and the client B at once; "ok" when
                      both arrived
+  many K          -> K more connections (kept open, idle): "many PEER_PORT..."
+  manycheck TEXT  -> every one of them, the server then the client sending:
+                     "manycheck OK_COUNT FAILED_PEER_PORTS..."
   quit
 """
 import ctypes
@@ -71,6 +75,7 @@ def main():
     cli = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     libc.setns(home, CLONE_NEWNET)
     srv = None
+    pairs = []  # (client socket, server socket, peer port) of `many`
     out = sys.stdout
     for line in sys.stdin:
         args = line.split()
@@ -84,18 +89,18 @@ def main():
                 cli.connect((dest6, port))
                 srv, peer = lst.accept()
                 print("open %d %s %d" % (cli.getsockname()[1], peer[0], peer[1]), file=out)
-            elif cmd in ("s2c", "c2s", "ts2c"):
+            elif cmd in ("s2c", "c2s", "ts2c", "tc2s"):
                 text = args[1].encode()
                 if len(args) > 2:
                     secs = float(args[2])
-                tx, rx = (cli, srv) if cmd == "c2s" else (srv, cli)
+                tx, rx = (cli, srv) if cmd in ("c2s", "tc2s") else (srv, cli)
                 tx.setblocking(True)
                 t0 = time.monotonic()
                 tx.sendall(text)
                 got = recv_exact(rx, text, secs)
                 us = int((time.monotonic() - t0) * 1e6)
                 res = "ok" if got == text else "fail got %r" % got
-                print(res + (" %d" % us if cmd == "ts2c" else ""), file=out)
+                print(res + (" %d" % us if cmd in ("ts2c", "tc2s") else ""), file=out)
             elif cmd == "both":
                 a, b = args[1].encode(), args[2].encode()
                 if len(args) > 3:
@@ -108,6 +113,33 @@ def main():
                 got_s = recv_exact(srv, b, secs)
                 ok = got_c == a and got_s == b
                 print("ok" if ok else "fail client %r server %r" % (got_c, got_s), file=out)
+            elif cmd == "many":
+                ports = []
+                for _ in range(int(args[1])):
+                    setns(cns)
+                    c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+                    libc.setns(home, CLONE_NEWNET)
+                    c.settimeout(10)
+                    c.connect((dest6, port))
+                    a, peer = lst.accept()
+                    pairs.append((c, a, peer[1]))
+                    ports.append(str(peer[1]))
+                print("many " + " ".join(ports), file=out)
+            elif cmd == "manycheck":
+                good, bad = 0, []
+                for i, (c, a, pp) in enumerate(pairs):
+                    t1, t2 = ("%s-s%d" % (args[1], i)).encode(), ("%s-c%d" % (args[1], i)).encode()
+                    a.setblocking(True)
+                    a.sendall(t1)
+                    got1 = recv_exact(c, t1, 5)
+                    c.setblocking(True)
+                    c.sendall(t2)
+                    got2 = recv_exact(a, t2, 5)
+                    if got1 == t1 and got2 == t2:
+                        good += 1
+                    else:
+                        bad.append(str(pp))
+                print("manycheck %d %s" % (good, " ".join(bad)), file=out)
             elif cmd == "quit":
                 break
             else:

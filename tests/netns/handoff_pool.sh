@@ -11,6 +11,7 @@ set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
 lab_require nft curl
+tap_plan 14
 lab_setup
 : >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 PY=/usr/bin/python3

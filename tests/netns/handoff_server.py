@@ -6,12 +6,16 @@ plays the NAT64 (192.88.99.1, UDP port 64646) with raw UDP sockets built
 by this script: the handshake, the section 8 log lines, ENTRY-ACK hints
 (a port with a live local socket is never hinted), LOOKUP found / not found
 with the echoed packet, spoofed and malformed datagrams, the reply address
-of a multi-homed host, restart durability, BLOCK, and the dropped
-privileges. Prints TAP; needs root.
+of a multi-homed host, restart durability, BLOCK, the dropped privileges
+(the daemon's own user `_sixfour-handoffd`, made to exist in a private mount
+namespace), the profile's IPv6-side lookup and hint batches
+(doc/handoff-profile.md), kill -9 in the middle of a burst, and start-up on a
+damaged journal. Prints TAP; needs root.
 """
 import ctypes
 import hmac
 import ipaddress
+import json
 import os
 import pwd
 import re
@@ -25,6 +29,7 @@ import sys
 import tempfile
 import time
 
+PLAN = 50
 if os.geteuid() != 0:
     print("1..0 # SKIP needs root")
     sys.exit(0)
@@ -39,6 +44,7 @@ RUN = "hs%d" % os.getpid()
 NS_SRV, NS_NAT = RUN + "-srv", RUN + "-nat"
 NAT4, SRV4, SRV4B = "192.88.99.1", "192.88.99.80", "192.88.99.81"
 PORT = 64646
+USER, UID = "_sixfour-handoffd", 64646
 LOG_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} (Initialized \S+|(Created|Deleted) "
                     r"\d+\.\d+\.\d+\.\d+:\d+ \[[0-9a-f:.]+\]:\d+)$")
 
@@ -115,12 +121,29 @@ def ctl(*args):
     return sh("ip", "netns", "exec", NS_SRV, DAEMON, "-d", STATE, *args, check=False)
 
 
-def start_daemon():
-    err = open(ERR, "a")
+def fake_users():
+    """/etc/passwd and /etc/group with the daemon's own user, for a private
+    mount namespace (this machine's files are not touched)."""
+    for name, line in (("passwd", "%s:x:%d:%d::/nonexistent:/usr/sbin/nologin\n" % (USER, UID, UID)),
+                       ("group", "%s:x:%d:\n" % (USER, UID))):
+        with open("/etc/" + name) as f:
+            text = f.read()
+        with open(os.path.join(tmp, name), "w") as f:
+            f.write(text + ("" if text.endswith("\n") else "\n") + line)
+
+
+def daemon_cmd(*extra):
     # -r 0: read the socket tables for every batch, so the hint check below
     # sees a socket the moment it exists (the default caches them for 1 s).
-    p = subprocess.Popen(["ip", "netns", "exec", NS_SRV, DAEMON, "-d", STATE, "-l", LOG,
-                          "-u", "nobody", "-r", "0"], stdout=subprocess.DEVNULL, stderr=err)
+    # No -u: the default is the daemon's own user.
+    return ["ip", "netns", "exec", NS_SRV, "unshare", "-m", "--propagation", "private", "sh",
+            "-c", "mount --bind %s/passwd /etc/passwd && mount --bind %s/group /etc/group && "
+            "exec \"$@\"" % (tmp, tmp), "sh", DAEMON, "-d", STATE, "-l", LOG, "-r", "0"] + list(extra)
+
+
+def start_daemon():
+    err = open(ERR, "a")
+    p = subprocess.Popen(daemon_cmd(), stdout=subprocess.DEVNULL, stderr=err)
     procs.append(p)
     ready = wait_for(lambda: ctl("status").returncode == 0 or p.poll() is not None)
     if not ready or p.poll() is not None:
@@ -180,6 +203,21 @@ def lookup(proto, nat_port, lid):
     return msg(0x38, struct.pack("!BBHI", proto, 0, nat_port, lid))
 
 
+def hello_range(nonce, lo, hi):
+    """HELLO with the NAT64's port range in its padding (profile P-2)."""
+    return msg(0x32, bytes([1, 0x09, 0, 0]) + nonce + struct.pack("!HH", lo, hi) + bytes(4))
+
+
+def lookup_client(proto, client, cport, sport, lid):
+    """LOOKUP-CLIENT 0x3C (profile P-1), layout from doc/handoff-profile.md."""
+    return msg(0x3c, struct.pack("!BBHHHI", proto, 0, sport, cport, 0, lid) +
+               ipaddress.IPv6Address(client).packed)
+
+
+def hint_request(proto, count):
+    return msg(0x3d, bytes([proto, count]))
+
+
 def parse(d):
     """Yields (type, payload or packet) by the first-nibble rules."""
     off = 0
@@ -215,9 +253,14 @@ def main():
         for line in f:
             if line.startswith("Uid:"):
                 uid = [int(x) for x in line.split()[1:]]
-    nobody = pwd.getpwnam("nobody").pw_uid
-    tap(uid is not None and all(u == nobody for u in uid),
-        "daemon runs as nobody (real, effective, saved, fs uid)", "uid %s" % uid)
+    tap(uid is not None and all(u == UID for u in uid),
+        "daemon runs as its own user %s (real, effective, saved, fs uid)" % USER, "uid %s" % uid)
+    modes = {}
+    for name in ("", "journal", "secret"):
+        st = os.stat(os.path.join(STATE, name))
+        modes[name or "."] = (st.st_uid, st.st_mode & 0o777)
+    tap(modes == {".": (UID, 0o700), "journal": (UID, 0o600), "secret": (UID, 0o600)},
+        "state directory 0700, journal and secret 0600, all owned by %s" % USER, modes)
 
     enter_netns(NS_NAT)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -367,6 +410,31 @@ def main():
     r = ctl("block", "192.0.2.200")
     tap(r.returncode != 0 and "no session" in r.stdout, "block without a session is refused")
 
+    # The profile's additions: the port range, hint batches, LOOKUP-CLIENT.
+    reply, _ = exchange(session(nonce, cookie) + hello_range(nonce, 40000, 40009))
+    tap(reply is not None and list(parse(reply))[1][0] == 0x33, "keep-alive with a port range answered")
+    reply, _ = exchange(session(nonce, cookie) + hint_request(6, 16))
+    hints = [m for m in parse(reply or b"") if m[0] == 0x3e]
+    ports = [struct.unpack("!H", hints[0][1][2 + 2 * i:4 + 2 * i])[0]
+             for i in range((len(hints[0][1]) - 2) // 2)] if hints else []
+    tap(len(ports) == 10 and sorted(ports) == list(range(40000, 40010)),
+        "HINT-REQUEST: HINTS with the 10 ports of the range, all distinct", ports)
+    reply, _ = exchange(session(nonce, cookie) + lookup_client(6, "2001:db8:1::200", 34643, 80, 99) +
+                        lookup_client(6, "2001:db8:1::200", 34644, 80, 100))
+    msgs = [m for m in parse(reply or b"") if m[0] == 0x39]
+    tap(len(msgs) == 2 and msgs[0][1][0] == 0 and struct.unpack("!I", msgs[0][1][2:6])[0] == 99 and
+        msgs[0][1][6:30] == er(6, 3719, "2001:db8:1::200", 34643),
+        "LOOKUP-CLIENT by the client's address and port finds NAT64 port 3719", msgs)
+    tap(len(msgs) == 2 and msgs[1][1][0] == 1 and struct.unpack("!I", msgs[1][1][2:6])[0] == 100,
+        "... and answers not found for a port that client does not hold")
+    r = ctl("status", "--json")
+    try:
+        j = json.loads(r.stdout)
+    except ValueError:
+        j = {}
+    tap(j.get("counters", {}).get("CLIENT_LOOKUPS_FOUND") == 1 and j.get("entries") == 3,
+        "status --json over the typed control protocol", r.stdout + r.stderr)
+
     # Restart: the journal and the secret survive.
     before = log_lines()
     stop_daemon(daemon)
@@ -383,14 +451,99 @@ def main():
     tap(log_lines() == before, "after restart: nothing logged again")
     st = ctl("status").stdout
     tap(re.search(r"^entries 3$", st, re.M) is not None, "status shows the 3 stored entries", st)
+    tap(os.path.exists(os.path.join(STATE, "journal.prev")),
+        "the journal a compaction replaced is kept as journal.prev")
+
+    # kill -9 in the middle of a burst: every acked entry is found after.
+    acked = set()
+    sent_ports = list(range(20000, 22000))
+    for i in range(0, len(sent_ports), 50):
+        d = session(nonce, cookie) + b"".join(
+            entry(6, p, "2001:db8:1::%x" % p, p) for p in sent_ports[i:i + 50])
+        s.sendto(d, (SRV4, PORT))
+        # Acks come after each round's fsync; read what is there, briefly.
+        while select.select([s], [], [], 0.003)[0]:
+            r_, _ = s.recvfrom(65535)
+            acked.update(struct.unpack("!H", m[1][2:4])[0] for m in parse(r_) if m[0] == 0x37)
+        if i == 1000:
+            daemon.kill()	# SIGKILL with datagrams of the burst still in flight
+    daemon.wait()
+    while select.select([s], [], [], 0.2)[0]:
+        r_, _ = s.recvfrom(65535)
+        acked.update(struct.unpack("!H", m[1][2:4])[0] for m in parse(r_) if m[0] == 0x37)
+    daemon = start_daemon()
+    tap(daemon is not None and 500 <= len(acked) < len(sent_ports),
+        "kill -9 in the middle of a burst, after %d of %d entries were acked; restarts"
+        % (len(acked), len(sent_ports)))
+    if daemon is None:
+        return
+    lost = []
+    for k, p in enumerate(sorted(acked)):
+        reply, _ = exchange(session(nonce, cookie) + lookup(6, p, 1000 + k))
+        m = [x for x in parse(reply or b"") if x[0] == 0x39]
+        if not m or m[0][1][0] != 0:
+            lost.append(p)
+    tap(not lost, "every acked entry survives kill -9 (%d checked, %d lost)" % (len(acked), len(lost)),
+        lost[:10])
+
+    # A damaged journal: the intact records are kept, the damage is reported
+    # at error level with counts, the damaged file is kept aside.
+    st = ctl("status").stdout
+    n_before = int(re.search(r"^entries (\d+)$", st, re.M).group(1)) if "entries" in st else -1
+    stop_daemon(daemon)
+    jpath = os.path.join(STATE, "journal")
+    with open(jpath, "r+b") as f:
+        f.seek(8 + 10 * 56 + 20)
+        b = f.read(1)
+        f.seek(8 + 10 * 56 + 20)
+        f.write(bytes([b[0] ^ 0xff]))
+    size_before = os.path.getsize(jpath)
+    open(ERR, "w").close()
+    daemon = start_daemon()
+    tap(daemon is not None, "daemon starts on a journal with one damaged record")
+    if daemon is None:
+        return
+    with open(ERR) as f:
+        err = f.read()
+    tap(re.search(r"\[err\].*journal is damaged: \d+ records intact and kept, 1 damaged records skipped",
+                  err) is not None, "the damage is reported at error level, with counts", err)
+    tap(os.path.getsize(os.path.join(STATE, "journal.damaged")) == size_before,
+        "the damaged journal is kept as journal.damaged")
+    reply, _ = exchange(session(nonce, cookie) + lookup(6, 3719, 77) + pkt)
+    m = [x for x in parse(reply or b"") if x[0] == 0x39]
+    tap(m and m[0][1][0] == 0, "entries after the damaged record are still found")
+    st = ctl("status").stdout
+    n_after = int(re.search(r"^entries (\d+)$", st, re.M).group(1)) if "entries" in st else 0
+    tap(n_after == n_before, "no entry was lost (%d of %d: the damaged one came back from "
+        "journal.prev)" % (n_after, n_before), st[:200])
     stop_daemon(daemon)
 
+    # Nothing intact and no journal.prev: no table can be rebuilt, the daemon
+    # refuses to start and leaves the file as it was.
+    os.unlink(os.path.join(STATE, "journal.prev"))
+    with open(jpath, "r+b") as f:
+        f.seek(8)
+        f.write(os.urandom(56 * 20))
+        f.truncate(8 + 56 * 20)
+    with open(jpath, "rb") as f:
+        garbage = f.read()
+    r = subprocess.run(daemon_cmd(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                       timeout=30)
+    tap(r.returncode == 1 and "no table can be rebuilt" in r.stderr,
+        "garbage after the magic and no journal.prev: exit 1, with the reason", r.stderr)
+    with open(jpath, "rb") as f:
+        tap(f.read() == garbage, "... the journal is left untouched")
 
+
+print("1..%d" % PLAN)
+sys.stdout.flush()
 try:
+    fake_users()
     main()
 except Exception as e:  # a crash of the test itself is a failure, not a skip
     tap(False, "test ran to the end", repr(e))
 finally:
     cleanup()
-print("1..%d" % count)
-sys.exit(1 if failed else 0)
+while count < PLAN:
+    tap(False, "not run: the test stopped early")
+sys.exit(1 if failed or count != PLAN else 0)

@@ -589,7 +589,7 @@ lab_sixfourd_start() {
 		args+=(-c /etc/sixfour/sixfour.ini)
 	fi
 	# Mount points must exist on the host; empty directories are harmless.
-	mkdir -p /etc/sixfour /run/sixfour
+	mkdir -p /etc/sixfour /run/sixfour /var/lib/sixfour "$LAB_DIR/state"
 	def=$("$bin" -h 2>/dev/null | sed -n 's/.*(default \([^;)]*\)[;)].*/\1/p' | head -1)
 	cat >"$LAB_DIR/sixfourd-ns.sh" <<'EOF'
 # Runs inside `unshare -m` in the appl netns: the lab's view of the files.
@@ -606,6 +606,8 @@ else
 fi
 mount --bind "$conf" /etc/sixfour
 mount -t tmpfs -o mode=0755 lab-run /run/sixfour
+# [general] state-directory: the lab's, kept from one start to the next.
+mount --bind "$LAB_DIR_STATE" /var/lib/sixfour
 # A sixfour.ini installed on this machine at the compiled-in path must not
 # leak into the lab: hide its directory behind the lab's config dir.
 case $def in
@@ -617,6 +619,7 @@ EOF
 	: >>"$LAB_DIR/sixfourd.log"
 	echo "=== $(date +%T) sixfourd ${args[*]}" >>"$LAB_DIR/sixfourd.log"
 	ip netns exec "$LAB_NS_APPL" unshare -m --propagation private \
+		env LAB_DIR_STATE="$LAB_DIR/state" \
 		/bin/sh "$LAB_DIR/sixfourd-ns.sh" "$LAB_TRUST_ANCHOR" "$LAB_DIR/etc" "$def" \
 		"$bin" "${args[@]}" >>"$LAB_DIR/sixfourd.log" 2>&1 </dev/null &
 	LAB_SIXFOURD_PID=$!

@@ -17,6 +17,9 @@
 #define MAXSENT 4096
 static struct { uint8_t buf[HANDOFF_MAX_DGRAM]; size_t len; } sent[MAXSENT];
 static int nsent, acked, installed, delivered, downs, blocks, oversize;
+static int delivered6, delivered6_found, nhints;
+static uint16_t hints_got[64];
+static uint32_t last_block;
 static struct handoff_er table[3];
 static int ntable;
 static uint16_t last_acked_port;
@@ -53,11 +56,33 @@ static void f_deliver(void *ctx, struct in_addr t, struct in_addr s, const uint8
 	memcpy(last_delivered, p, MIN(len, sizeof(last_delivered)));
 }
 static void f_down(void *ctx, struct in_addr t, struct in_addr s) { downs++; }
-static void f_blocked(void *ctx, struct in_addr t, struct in_addr s, uint32_t d) { blocks++; }
+static void f_blocked(void *ctx, struct in_addr t, struct in_addr s, uint32_t d)
+{
+	blocks++;
+	last_block = d;
+}
+static void f_deliver6(void *ctx, struct in_addr t, struct in_addr s, const uint8_t *p, size_t len,
+		       bool found)
+{
+	delivered6++;
+	delivered6_found += found;
+}
+static void f_hints(void *ctx, struct in_addr t, struct in_addr s, uint8_t proto,
+		    const uint16_t *ports, size_t n)
+{
+	for (size_t i = 0; i < n && nhints < 64; i++)
+		hints_got[nhints++] = ports[i];
+}
+static void f_range(void *ctx, struct in_addr t, uint16_t *lo, uint16_t *hi)
+{
+	*lo = 40000;
+	*hi = 49999;
+}
 
 static const struct handoff_client_ops ops = {
 	.send = f_send, .foreach_entry = f_foreach, .entry_acked = f_acked, .install = f_install,
-	.deliver = f_deliver, .session_down = f_down, .blocked = f_blocked,
+	.deliver = f_deliver, .deliver6 = f_deliver6, .hints = f_hints, .session_down = f_down,
+	.blocked = f_blocked, .port_range = f_range,
 };
 
 static struct in_addr T, S;
@@ -101,8 +126,105 @@ static void tick_to(struct handoff_client *c, uint64_t t)
 	handoff_client_tick(c, now);
 }
 
+/* A fresh client with an ESTABLISHED session to S (cookie 0x11..), the
+ * datagrams it sent so far forgotten. */
+static const uint8_t ck[8] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88 };
+static uint8_t cur_nonce[8];
+
+static struct handoff_client *established_client(const struct handoff_client_config *cfg)
+{
+	struct handoff_client *c = handoff_client_new(NULL, cfg, &ops, NULL);
+	handoff_client_set_time(c, now);
+	nsent = 0;
+	handoff_client_probe(c, T, S);
+	struct handoff_msg m;
+	first_msg(0, &m, 1);
+	memcpy(cur_nonce, m.u.hello.nonce, 8);
+	uint8_t buf[64];
+	struct handoff_builder b;
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_hello_ack(&b, 1, HANDOFF_CAP_LOOKUP | HANDOFF_CAP_BLOCK, cur_nonce, ck);
+	handoff_client_input(c, T, S, 64646, buf, b.len);
+	tick_to(c, now + 10);
+	nsent = 0;
+	return c;
+}
+
+/* Feeds `add` after our SESSION to the client, as if from S. */
+static void from_server(struct handoff_client *c, void (*add)(struct handoff_builder *, void *),
+			void *arg)
+{
+	uint8_t buf[HANDOFF_MAX_DGRAM];
+	struct handoff_builder b;
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_session(&b, cur_nonce, ck);
+	add(&b, arg);
+	handoff_client_input(c, T, S, 64646, buf, b.len);
+}
+
+struct reply_arg {
+	uint32_t id;
+	const struct handoff_er *er;
+};
+
+static void add_reply(struct handoff_builder *b, void *arg)
+{
+	struct reply_arg *r = arg;
+	handoff_put_lookup_reply(b, r->id, r->er);
+}
+
+static void add_hints(struct handoff_builder *b, void *arg)
+{
+	static const uint16_t ports[3] = { 45000, 45001, 7 };
+	(void)arg;
+	handoff_put_hints(b, 6, ports, 3);
+}
+
+/* One round trip: what the client sent so far to the server engine, its
+ * answers back to the client. */
+static void server_round(struct handoff_client *c, struct hsrv *srv)
+{
+	int upto = nsent;
+	nsent = 0;
+	for (int i = 0; i < upto; i++)
+		hsrv_input(srv, T, 64646, S, sent[i].buf, sent[i].len, now, 1700000000);
+	hsrv_commit(srv);
+	const struct hsrv_out *o;
+	size_t no = hsrv_outbox(srv, &o);
+	for (size_t i = 0; i < no; i++)
+		handoff_client_input(c, o[i].dst, o[i].src, o[i].dport, o[i].buf, o[i].len);
+	hsrv_outbox_clear(srv);
+}
+
+/* Runs `rounds` exchanges between a client and a server engine; returns
+ * in which round `done` first held (0 = never). */
+static int exchange(struct handoff_client *c, struct hsrv *srv, int rounds, bool (*done)(void))
+{
+	for (int round = 1; round <= rounds; round++) {
+		server_round(c, srv);
+		if (done())
+			return round;
+		tick_to(c, now + 10);
+	}
+	return 0;
+}
+
+static int hits_before;
+static struct handoff_client *cur;
+static bool answered(void)
+{
+	return (int)(handoff_client_total(cur, HANDOFF_CLIENT_HITS) +
+		     handoff_client_total(cur, HANDOFF_CLIENT_MISSES)) > hits_before;
+}
+
+static void save_one(void *arg, const struct handoff_session_state *st)
+{
+	*(struct handoff_session_state *)arg = *st;
+}
+
 int main(void)
 {
+	plan(84);
 	inet_pton(AF_INET, "192.88.99.1", &T);
 	inet_pton(AF_INET, "192.88.99.80", &S);
 	struct handoff_client_config cfg;
@@ -177,9 +299,15 @@ int main(void)
 	is_int(handoff_client_total(c, HANDOFF_CLIENT_HANDSHAKES), 1, "handshake done");
 	tick_to(c, now + 10);
 	n = nsent ? types(0, ty, 64) : 0;
-	ok(nsent == 1 && n == 3 && ty[0] == HANDOFF_SESSION && ty[1] == HANDOFF_ENTRY_CREATED &&
+	ok(nsent == 2 && n == 4 && ty[0] == HANDOFF_SESSION && ty[1] == HANDOFF_HELLO &&
+	   ty[2] == HANDOFF_HINT_REQUEST && ty[3] == HANDOFF_HINT_REQUEST,
+	   "a keep-alive at once after the handshake, asking for TCP and UDP hints (P-2, P-3)");
+	ok(first_msg(0, &m, 1) && m.u.hello.range_lo == 40000 && m.u.hello.range_hi == 49999,
+	   "... its HELLO tells the port range");
+	n = types(1, ty, 64);
+	ok(n == 3 && ty[0] == HANDOFF_SESSION && ty[1] == HANDOFF_ENTRY_CREATED &&
 	   ty[2] == HANDOFF_ENTRY_CREATED, "resync: SESSION + both live entries");
-	first_msg(0, &m, 0);
+	first_msg(1, &m, 0);
 	ok(!memcmp(m.u.session.nonce, nonce, 8) && !memcmp(m.u.session.cookie, cookie, 8),
 	   "SESSION carries nonce and cookie");
 
@@ -197,8 +325,13 @@ int main(void)
 	handoff_put_entry_ack(&b, 6, 40000, 41000);
 	handoff_client_input(c, T, S, 64646, buf, b.len);
 	ok(acked == 1 && last_acked_port == 40000, "ack makes the entry evictable");
-	is_int(handoff_client_take_hint(c, T, S, 6), 41000, "hint taken");
-	is_int(handoff_client_take_hint(c, T, S, 6), 0, "hint used once");
+	ok(nhints == 1 && hints_got[0] == 41000, "the ack's hint goes to the translator");
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_session(&b, nonce, cookie);
+	handoff_put_entry_ack(&b, 6, 40000, 1000);	/* outside 40000-49999 */
+	handoff_client_input(c, T, S, 64646, buf, b.len);
+	ok(nhints == 1 && handoff_client_total(c, HANDOFF_CLIENT_HINTS_OUT_OF_RANGE) == 1,
+	   "a hint outside our port range is ignored and counted");
 
 	/* Retransmit of the unacked entry (40001): 1 s, at most 3 times. */
 	nsent = 0;
@@ -311,7 +444,7 @@ int main(void)
 	handoff_builder_init(&b, buf, sizeof(buf));
 	handoff_put_block(&b, 0, 30);
 	handoff_client_input(c, T, S, 64646, buf, b.len);
-	ok(!handoff_client_blocked(c, T, S) && blocks == 0, "BLOCK without SESSION ignored");
+	ok(blocks == 0, "BLOCK without SESSION ignored");
 	nsent = 0;
 	handoff_client_entry_created(c, T, S, &e1);
 	tick_to(c, now + 10);
@@ -325,11 +458,9 @@ int main(void)
 	handoff_put_session(&b, nonce, cookie);
 	handoff_put_block(&b, 0, 30);
 	handoff_client_input(c, T, S, 64646, buf, b.len);
-	ok(handoff_client_blocked(c, T, S) && blocks == 1, "BLOCK in session applied");
+	ok(blocks == 1 && last_block == 30, "BLOCK in session handed to the translator");
 	ok(nsent == 1 && first_msg(0, &m, 1) && m.type == HANDOFF_BLOCK && m.u.block.duration == 30,
 	   "BLOCK echoed");
-	tick_to(c, now + 30001);
-	ok(!handoff_client_blocked(c, T, S), "BLOCK expires");
 	handoff_client_free(c);
 
 	/* Against the real server engine. */
@@ -344,20 +475,13 @@ int main(void)
 	ntable = 1;
 	table[0] = e1;
 	for (int round = 0; round < 6; round++) {
-		int from = nsent = 0;
+		nsent = 0;
 		if (round == 0)
 			handoff_client_entry_created(c, T, S, &e1);
 		if (round == 3)
 			handoff_client_miss(c, T, S, 6, 40000, pkt, 40);
 		tick_to(c, now + 10);
-		for (int i = from; i < nsent; i++)
-			hsrv_input(srv, T, 64646, S, sent[i].buf, sent[i].len, now, 1700000000);
-		hsrv_commit(srv);
-		const struct hsrv_out *o;
-		size_t no = hsrv_outbox(srv, &o);
-		for (size_t i = 0; i < no; i++)
-			handoff_client_input(c, o[i].dst, o[i].src, o[i].dport, o[i].buf, o[i].len);
-		hsrv_outbox_clear(srv);
+		server_round(c, srv);
 	}
 	ok(handoff_client_total(c, HANDOFF_CLIENT_HANDSHAKES) == 1, "interop: handshake");
 	ok(hsrv_entries(srv) == 1 && acked == 1, "interop: resynced entry stored and acked");
@@ -373,14 +497,7 @@ int main(void)
 	for (int round = 0; round < 4; round++) {
 		nsent = 0;
 		tick_to(c, now + 10);
-		for (int i = 0; i < nsent; i++)
-			hsrv_input(srv, T, 64646, S, sent[i].buf, sent[i].len, now, 1700000000);
-		hsrv_commit(srv);
-		const struct hsrv_out *o;
-		size_t no = hsrv_outbox(srv, &o);
-		for (size_t i = 0; i < no; i++)
-			handoff_client_input(c, o[i].dst, o[i].src, o[i].dport, o[i].buf, o[i].len);
-		hsrv_outbox_clear(srv);
+		server_round(c, srv);
 	}
 	ok(handoff_client_total(c, HANDOFF_CLIENT_HANDSHAKES) == 2 && hsrv_entries(srv) == 1,
 	   "server lost its secret: new cookie adopted at the next keep-alive, table resynced");
@@ -412,6 +529,196 @@ int main(void)
 	int before = nsent;
 	handoff_client_probe(c, T, S);
 	is_int(nsent, before, "probe: nothing sent in a session");
+	handoff_client_free(c);
+
+
+	/* --- LOOKUP-CLIENT: a miss by the IPv6 side (profile P-1) --- */
+	struct handoff_client_key6 k6 = { .proto = 6, .client_port = 50000, .server_port = 80 };
+	inet_pton(AF_INET6, "2001:db8:1::100", &k6.client);
+	uint8_t p6[60] = { 0x60 };
+	c = handoff_client_new(NULL, &cfg, &ops, NULL);
+	handoff_client_set_time(c, now);
+	is_int(handoff_client_miss6(c, T, S, &k6, p6, sizeof(p6)), HANDOFF_MISS_DROP,
+	       "LOOKUP-CLIENT: none without a session");
+	handoff_client_free(c);
+	c = established_client(&cfg);
+	installed = delivered6 = delivered6_found = 0;
+	is_int(handoff_client_miss6(c, T, S, &k6, p6, sizeof(p6)), HANDOFF_MISS_PENDING,
+	       "LOOKUP-CLIENT: the client's packet is held");
+	n = types(0, ty, 64);
+	ok(nsent == 1 && n == 2 && ty[1] == HANDOFF_LOOKUP_CLIENT, "SESSION + LOOKUP-CLIENT, no echo");
+	first_msg(0, &m, 1);
+	ok(m.u.lookup_client.client_port == 50000 && m.u.lookup_client.server_port == 80 &&
+	   !memcmp(&m.u.lookup_client.client, &k6.client, 16), "it names the client and its port");
+	uint32_t id6 = m.u.lookup_client.id;
+	handoff_client_miss6(c, T, S, &k6, p6, sizeof(p6));
+	is_int(nsent, 1, "a second miss of the same flow waits for the first lookup");
+	struct handoff_er er6 = { .proto = 6, .nat_port = 40123, .server_port = 80,
+				  .client_port = 50001, .client = k6.client };
+	struct reply_arg ra = { id6, &er6 };
+	from_server(c, add_reply, &ra);
+	ok(installed == 0 && delivered6 == 0, "a found reply for another client port is refused");
+	er6.client_port = 50000;
+	from_server(c, add_reply, &ra);
+	ok(installed == 1 && delivered6 == 2 && delivered6_found == 2,
+	   "found: installed, both held packets go on");
+	k6.client_port = 50002;
+	handoff_client_miss6(c, T, S, &k6, p6, sizeof(p6));
+	first_msg(nsent - 1, &m, 1);
+	ra = (struct reply_arg){ m.u.lookup_client.id, NULL };
+	from_server(c, add_reply, &ra);
+	ok(delivered6 == 3 && delivered6_found == 2,
+	   "not found: the packet goes on as a new flow, never dropped");
+	k6.client_port = 50003;
+	handoff_client_miss6(c, T, S, &k6, p6, sizeof(p6));
+	tick_to(c, now + 1000);
+	ok(delivered6 == 4 && delivered6_found == 2, "unanswered: the packet goes on after 1 s");
+
+	/* --- hints for new flows (P-3, P-7) --- */
+	nsent = nhints = 0;
+	delivered6 = 0;
+	is_int(handoff_client_hold_for_hints(c, T, S, 6, p6, sizeof(p6)), HANDOFF_MISS_PENDING,
+	       "a new flow without a hint is held");
+	ok(nsent == 1 && first_msg(0, &m, 1) && m.type == HANDOFF_HINT_REQUEST &&
+	   m.u.hint_request.proto == 6 && m.u.hint_request.count == 16, "... and S is asked for 16");
+	handoff_client_hold_for_hints(c, T, S, 6, p6, sizeof(p6));
+	is_int(nsent, 1, "one HINT-REQUEST per protocol and round trip");
+	from_server(c, add_hints, NULL);
+	ok(nhints == 2 && hints_got[0] == 45000 && hints_got[1] == 45001,
+	   "HINTS: the ports inside our range reach the translator, in order");
+	ok(delivered6 == 2 && delivered6_found == 2, "... and the flows that waited go on");
+	handoff_client_hold_for_hints(c, T, S, 17, p6, sizeof(p6));
+	tick_to(c, now + 1000);
+	ok(delivered6 == 3, "no answer: the flow goes on after 1 s with any port");
+
+	/* --- ICMP errors about our own datagrams (P-5) --- */
+	uint64_t l0 = handoff_client_total(c, HANDOFF_CLIENT_LOOKUPS), s0 = nsent;
+	handoff_client_icmp_error(c, T, S);
+	ok(handoff_client_total(c, HANDOFF_CLIENT_ICMP_ERRORS) == 1 &&
+	   handoff_client_total(c, HANDOFF_CLIENT_LOOKUPS) == l0 && nsent == (int)s0,
+	   "an ICMP error quoting our datagram is counted, never looked up");
+
+	/* --- saving and resuming the session (P-6) --- */
+	struct handoff_session_state st = { 0 };
+	ok(handoff_client_generation(c) > 0, "a handshake changes the generation (state is saved)");
+	handoff_client_foreach_session(c, save_one, &st);
+	ok(st.nat64.s_addr == T.s_addr && !memcmp(st.nonce, cur_nonce, 8) && !memcmp(st.cookie, ck, 8) &&
+	   (st.caps & HANDOFF_CAP_LOOKUP), "the established session is exported");
+	handoff_client_free(c);
+	c = handoff_client_new(NULL, &cfg, &ops, NULL);
+	handoff_client_set_time(c, now);
+	nsent = 0;
+	ok(handoff_client_resume(c, &st) == 0 && handoff_client_can_lookup(c, T, S),
+	   "resumed: LOOKUP possible at once");
+	is_int(handoff_client_resume(c, &st), -EEXIST, "a session is resumed once");
+	pkt[39] = 0x42;
+	handoff_client_miss(c, T, S, 6, 40000, pkt, 40);
+	n = types(0, ty, 64);
+	ok(nsent == 1 && n == 4 && ty[0] == HANDOFF_SESSION && ty[1] == HANDOFF_HELLO &&
+	   ty[2] == HANDOFF_LOOKUP && ty[3] == HANDOFF_IPV4,
+	   "the first LOOKUP after a restart carries a HELLO (SESSION, HELLO, LOOKUP, packet)");
+	struct handoff_builder hb;
+	handoff_builder_init(&hb, buf, sizeof(buf));
+	handoff_put_session(&hb, cur_nonce, ck);
+	handoff_put_hello_ack(&hb, 1, HANDOFF_CAP_LOOKUP | HANDOFF_CAP_BLOCK, cur_nonce, ck);
+	handoff_client_input(c, T, S, 64646, buf, hb.len);
+	nsent = 0;
+	handoff_client_miss(c, T, S, 6, 40001, pkt, 40);
+	n = types(0, ty, 64);
+	ok(n == 3 && ty[1] == HANDOFF_LOOKUP, "once S answered in the session, no more HELLO");
+	handoff_client_free(c);
+
+	/* Against the real server: one round trip after a restart, two when
+	 * the server lost its secret. */
+	secret[0] = 3;
+	srv = hsrv_new(&scfg, secret);
+	c = handoff_client_new(NULL, &cfg, &ops, NULL);
+	handoff_client_set_time(c, now);
+	ntable = 1;
+	table[0] = e1;
+	nsent = 0;
+	handoff_client_entry_created(c, T, S, &e1);
+	tick_to(c, now + 10);
+	cur = c;
+	hits_before = 0;
+	acked = 0;
+	for (int i = 0; i < 4; i++)
+		exchange(c, srv, 1, answered);
+	ok(acked == 1, "restart: the entry is acked before");
+	handoff_client_foreach_session(c, save_one, &st);
+	handoff_client_free(c);
+	c = handoff_client_new(NULL, &cfg, &ops, NULL);
+	handoff_client_set_time(c, now);
+	handoff_client_resume(c, &st);
+	tick_to(c, now + 10);	/* the keep-alive that proves the session */
+	nsent = 0;
+	installed = delivered = 0;
+	cur = c;
+	hits_before = 0;
+	handoff_client_miss(c, T, S, 6, 40000, pkt, 40);
+	is_int(exchange(c, srv, 4, answered), 1,
+	       "after a restart the server's packet is looked up and found in one round trip");
+	ok(installed == 1 && delivered == 1, "... installed and delivered");
+	hsrv_free(srv);
+	secret[0] = 4;
+	srv = hsrv_new(&scfg, secret);	/* the server lost its secret and table */
+	handoff_client_free(c);
+	c = handoff_client_new(NULL, &cfg, &ops, NULL);
+	handoff_client_set_time(c, now);
+	handoff_client_resume(c, &st);
+	nsent = 0;
+	cur = c;
+	hits_before = 0;
+	handoff_client_miss(c, T, S, 6, 40000, pkt, 40);
+	is_int(exchange(c, srv, 4, answered), 2,
+	       "a server that lost its secret: answered in the second round trip (new cookie)");
+	handoff_client_free(c);
+	hsrv_free(srv);
+
+	/* --- lookup rate limits (issue 9 item 4, P-9) --- */
+	struct handoff_client_config rl = cfg;
+	rl.lookup_rate = 5;
+	rl.lookup_rate_total = 0;
+	c = established_client(&rl);
+	for (int i = 0; i < 100; i++)
+		handoff_client_miss(c, T, S, 17, (uint16_t)(41000 + i), pkt, 40);
+	ok(handoff_client_total(c, HANDOFF_CLIENT_LOOKUPS) == 5 &&
+	   handoff_client_total(c, HANDOFF_CLIENT_LOOKUPS_LIMITED) == 95,
+	   "a flood of 100 misses at once: 5 LOOKUPs (lookup-rate 5), 95 counted as limited");
+	now += 1000;
+	handoff_client_set_time(c, now);
+	for (int i = 0; i < 100; i++)
+		handoff_client_miss(c, T, S, 17, (uint16_t)(42000 + i), pkt, 40);
+	ok(handoff_client_total(c, HANDOFF_CLIENT_LOOKUPS) <= 10 + 1,
+	   "... a second later at most 5 more (retries need tokens too)");
+	handoff_client_free(c);
+	rl.lookup_rate = 0;
+	rl.lookup_rate_total = 3;
+	c = established_client(&rl);
+	for (int i = 0; i < 50; i++)
+		handoff_client_miss6(c, T, S, &k6, p6, sizeof(p6)), k6.client_port++;
+	is_int(handoff_client_total(c, HANDOFF_CLIENT_CLIENT_LOOKUPS), 3,
+	       "lookup-rate-total caps IPv6-side lookups too");
+	handoff_client_free(c);
+
+	/* --- reload (issue 18 item 5) --- */
+	c = established_client(&cfg);
+	struct handoff_client_config nc = cfg;
+	nc.text = "NAT64 handoff: new words. Contact: noc@example.net";
+	nc.caps = HANDOFF_CAP_BLOCK;	/* lookup = no */
+	downs = 0;
+	handoff_client_reconfigure(c, &nc);
+	ok(downs == 1 && !handoff_client_can_lookup(c, T, S) &&
+	   handoff_client_total(c, HANDOFF_CLIENT_SESSION_DOWNS) == 0,
+	   "lookup turned off: acked entries handed back, the session itself stays");
+	struct in_addr S4;
+	inet_pton(AF_INET, "192.88.99.82", &S4);
+	nsent = 0;
+	handoff_client_probe(c, T, S4);
+	struct handoff_msg tm;
+	ok(nsent == 1 && first_msg(0, &tm, 0) && tm.type == HANDOFF_TEXT && tm.u.text.len == 50 &&
+	   !memcmp(tm.u.text.p, "NAT64 handoff: new words. Contact: noc@example.net", 50),
+	   "the next TEXT carries the new message");
 	handoff_client_free(c);
 
 	/* With a real event loop the module arms its own timer. */

@@ -8,6 +8,7 @@
 #include <regex.h>
 #include <stdlib.h>
 
+#include "common/ctl.h"
 #include "handoff/server_proto.h"
 #include "tap.h"
 
@@ -58,7 +59,7 @@ static size_t build(uint8_t *buf, bool session, const uint8_t *cookie,
 static void add_text_hello(struct handoff_builder *b, void *arg)
 {
 	handoff_put_text(b, "NAT64 handoff", 13);
-	handoff_put_hello(b, 0x0f, nonce, false);
+	handoff_put_hello(b, 0x0f, nonce, 0, 0, false);
 	handoff_put_entry(b, HANDOFF_ENTRY_CREATED, arg);
 }
 
@@ -97,6 +98,7 @@ static bool lines_match(const char *text, int want)
 
 int main(void)
 {
+	plan(53);
 	inet_pton(AF_INET, "192.0.2.7", &T);
 	inet_pton(AF_INET, "198.51.100.10", &S);
 	inet_pton(AF_INET, "198.51.100.11", &S2);
@@ -126,12 +128,12 @@ int main(void)
 	/* Amplification: a bare 14-octet HELLO is not answered; a padded one is. */
 	struct handoff_builder b;
 	handoff_builder_init(&b, buf, sizeof(buf));
-	handoff_put_hello(&b, 1, nonce, false);
+	handoff_put_hello(&b, 1, nonce, 0, 0, false);
 	feed(T, S, buf, b.len);
 	ok(replies(&o) == 0 && hsrv_counter(srv, HSRV_DROP_HELLO_AMPLIFY) == 1,
 	   "14-octet HELLO gets no 22-octet answer");
 	handoff_builder_init(&b, buf, sizeof(buf));
-	handoff_put_hello(&b, 1, nonce, true);
+	handoff_put_hello(&b, 1, nonce, 0, 0, true);
 	feed(T, S, buf, b.len);
 	ok(replies(&o) == 1 && o[0].len <= b.len, "padded HELLO answered, reply not larger");
 	buf[2] = 2;	/* version 2 */
@@ -143,7 +145,7 @@ int main(void)
 	struct in_addr other;
 	inet_pton(AF_INET, "192.0.2.99", &other);
 	handoff_builder_init(&b, buf, sizeof(buf));
-	handoff_put_hello(&b, 1, nonce, true);
+	handoff_put_hello(&b, 1, nonce, 0, 0, true);
 	for (int i = 0; i < 20; i++) {
 		feed(i % 2 ? T : other, S, buf, b.len);
 		answered += replies(&o) > 0;
@@ -170,7 +172,7 @@ int main(void)
 	ok(replies(&o) == 0 && hsrv_entries(srv) == 0, "cookie for another server address refused");
 	handoff_builder_init(&b, buf, sizeof(buf));
 	handoff_put_session(&b, nonce, bad_cookie);
-	handoff_put_hello(&b, 1, nonce, true);
+	handoff_put_hello(&b, 1, nonce, 0, 0, true);
 	handoff_put_entry(&b, HANDOFF_ENTRY_CREATED, &e1);
 	feed(T, S, buf, b.len);
 	ok(replies(&o) == 1 && o[0].len == 22 && o[0].buf[0] == HANDOFF_HELLO_ACK &&
@@ -250,10 +252,87 @@ int main(void)
 	/* Keep-alive in session. */
 	handoff_builder_init(&b, buf, sizeof(buf));
 	handoff_put_session(&b, nonce, cookie);
-	handoff_put_hello(&b, 1, nonce, true);
+	handoff_put_hello(&b, 1, nonce, 0, 0, true);
 	feed(T, S, buf, b.len);
 	ok(replies(&o) == 1 && o[0].len == 40 && o[0].len <= b.len && o[0].buf[18] == HANDOFF_HELLO_ACK,
 	   "keep-alive answered with SESSION + HELLO-ACK, not larger");
+
+	/* The keep-alive tells the port range (profile P-2): hints stay in it. */
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_session(&b, nonce, cookie);
+	handoff_put_hello(&b, 1, nonce, 61001, 61010, true);
+	feed(T, S, buf, b.len);
+	struct handoff_er e4 = er_of(61001, "2001:db8::4", 4);
+	len = build(buf, true, cookie, add_entry, &e4);
+	feed(T, S, buf, len);
+	hint = replies(&o) == 1 ? (uint16_t)(o[0].buf[24] << 8 | o[0].buf[25]) : 0;
+	ok(hint > 61001 && hint <= 61010, "after a HELLO with a range, ENTRY-ACK hints inside it");
+	log_since();
+
+	/* HINT-REQUEST: a batch of distinct hints in the range (P-3). */
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_session(&b, nonce, cookie);
+	handoff_put_hint_request(&b, 6, 16);
+	feed(T, S, buf, b.len);
+	struct handoff_iter it;
+	struct handoff_msg m;
+	bool got_hints = false, in_range = true;
+	size_t nh = 0;
+	if (replies(&o) == 1) {
+		handoff_iter_init(&it, o[0].buf, o[0].len);
+		while (handoff_iter_next(&it, &m) > 0)
+			if (m.type == HANDOFF_HINTS) {
+				got_hints = true;
+				nh = m.u.hints.n;
+				for (size_t i = 0; i < nh; i++)
+					in_range &= m.u.hints.port[i] >= 61001 &&
+						    m.u.hints.port[i] <= 61010 &&
+						    (m.u.hints.port[i] != 61001) == (i + 1 < nh);
+			}
+	}
+	ok(got_hints && nh == 9 && in_range,
+	   "HINT-REQUEST for 16: the free ports of the range (not the hint just given), then "
+	   "its used one");
+	ok(hsrv_counter(srv, HSRV_HINT_REQUESTS) == 1 && hsrv_counter(srv, HSRV_HINTS_SENT) == nh,
+	   "hint requests and hints counted");
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_hint_request(&b, 6, 16);
+	feed(T, S, buf, b.len);
+	ok(replies(&o) == 0, "a HINT-REQUEST outside a session gets nothing");
+
+	/* LOOKUP-CLIENT (P-1): by the client's address and port. */
+	struct in6_addr c4;
+	inet_pton(AF_INET6, "2001:db8::4", &c4);
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_session(&b, nonce, cookie);
+	handoff_put_lookup_client(&b, 6, 80, &c4, 4, 77);
+	handoff_put_lookup_client(&b, 6, 80, &c4, 5, 78);
+	feed(T, S, buf, b.len);
+	bool found = false, missed = false;
+	if (replies(&o) == 1) {
+		handoff_iter_init(&it, o[0].buf, o[0].len);
+		while (handoff_iter_next(&it, &m) > 0) {
+			if (m.type != HANDOFF_LOOKUP_REPLY)
+				continue;
+			if (m.u.lookup_reply.id == 77)
+				found = m.u.lookup_reply.status == HANDOFF_LOOKUP_FOUND &&
+					m.u.lookup_reply.er.nat_port == 61001 &&
+					m.u.lookup_reply.er.client_port == 4;
+			if (m.u.lookup_reply.id == 78)
+				missed = m.u.lookup_reply.status == HANDOFF_LOOKUP_NOT_FOUND;
+		}
+	}
+	ok(found, "LOOKUP-CLIENT finds the entry of [2001:db8::4]:4 with its NAT64 port");
+	ok(missed, "... and answers not found for a client port it does not hold");
+	ok(hsrv_counter(srv, HSRV_CLIENT_LOOKUPS_FOUND) == 1 &&
+	   hsrv_counter(srv, HSRV_CLIENT_LOOKUPS_MISSED) == 1, "IPv6-side lookups counted");
+	ok(o[0].len <= b.len + 4, "the replies are not much larger than the lookups (30 -> 32 each)");
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_session(&b, nonce, bad_cookie);
+	handoff_put_lookup_client(&b, 6, 80, &c4, 4, 79);
+	feed(T, S, buf, b.len);
+	ok(replies(&o) == 0, "a LOOKUP-CLIENT with a forged cookie is not answered");
+	is_str(log_since(), "", "IPv6-side lookups and hints log nothing");
 
 	/* BLOCK. */
 	hsrv_outbox_clear(srv);
@@ -271,6 +350,16 @@ int main(void)
 	feed(T, S, buf, len);
 	lg = log_since();
 	ok(lines_match(lg, 3) && strstr(lg, "Initialized 192.0.2.7"), "re-handshake logs Initialized");
+	struct ctl_out out = { 0 };
+	hsrv_status(srv, &out, 1700000000);
+	ok(out.buf && strstr(out.buf, "entries 2\n") && strstr(out.buf, "counters:\n") &&
+	   strstr(out.buf, "CLIENT_LOOKUPS_FOUND"), "status: entries and the counters (counters.h)");
+	free(out.buf);
+	out = (struct ctl_out){ .json = true };
+	hsrv_status(srv, &out, 1700000000);
+	ok(out.buf && strstr(out.buf, "\"entries\":2") && strstr(out.buf, "\"HINTS_SENT\":9"),
+	   "status --json");
+	free(out.buf);
 
 	/* The same nonce after more than a day of silence: a new session. */
 	hsrv_outbox_clear(srv);

@@ -52,6 +52,7 @@ int main(void)
 	inet_pton(AF_INET, "198.51.100.10", &S1);
 	struct hsrv_put_result res;
 	struct handoff_er got;
+	plan(36);
 
 	struct hsrv_table *t = hsrv_table_new(4, 3);
 	ok(put(t, T1, 6, 3719, "2001:db8::17", 53186, &res) == 0 && res.kind == HSRV_PUT_NEW &&
@@ -99,21 +100,22 @@ int main(void)
 
 	/* Hints. */
 	t = hsrv_table_new(1000, 65536);
-	is_int(hsrv_table_hint(t, S1, T1, 6, NULL, NULL), 0, "no hint for an unknown group");
+	is_int(hsrv_table_hint(t, S1, T1, 6, 0, 0, NULL, NULL), 1024,
+	       "a NAT64 with no entries yet gets the low end of the range");
 	put(t, T1, 6, 1024, "2001:db8::1", 1, &res);
 	put(t, T1, 6, 1025, "2001:db8::1", 2, &res);
-	uint16_t h1 = hsrv_table_hint(t, S1, T1, 6, NULL, NULL);
+	uint16_t h1 = hsrv_table_hint(t, S1, T1, 6, 0, 0, NULL, NULL);
 	is_int(h1, 1026, "first free port >= 1024 offered");
-	uint16_t h2 = hsrv_table_hint(t, S1, T1, 6, NULL, NULL);
+	uint16_t h2 = hsrv_table_hint(t, S1, T1, 6, 0, 0, NULL, NULL);
 	ok(h2 != h1 && h2 == 1027, "consecutive hints differ");
 	live_port = 1028;
-	is_int(hsrv_table_hint(t, S1, T1, 6, live, NULL), 1029, "port with a live socket skipped");
+	is_int(hsrv_table_hint(t, S1, T1, 6, 0, 0, live, NULL), 1029, "port with a live socket skipped");
 	put(t, T1, 1, 7, "2001:db8::1", 7, &res);
-	is_int(hsrv_table_hint(t, S1, T1, 1, NULL, NULL), 1, "ICMP identifiers start at 1");
+	is_int(hsrv_table_hint(t, S1, T1, 1, 0, 0, NULL, NULL), 1, "ICMP identifiers start at 1");
 	/* A run of 64 used ports is skipped word-wise. */
 	for (unsigned p = 1030; p < 1030 + 200; p++)
 		put(t, T1, 6, (uint16_t)p, "2001:db8::9", (uint16_t)p, &res);
-	is_int(hsrv_table_hint(t, S1, T1, 6, NULL, NULL), 1230, "used ports skipped");
+	is_int(hsrv_table_hint(t, S1, T1, 6, 0, 0, NULL, NULL), 1230, "used ports skipped");
 	hsrv_table_free(t);
 
 	/* Group full: least recently used, CLOSED first, never a live port. */
@@ -122,9 +124,9 @@ int main(void)
 	put(t, T1, 17, 4001, "2001:db8::2", 2, &res);
 	put(t, T1, 17, 4002, "2001:db8::3", 3, &res);
 	live_port = 0;
-	is_int(hsrv_table_hint(t, S1, T1, 17, live, NULL), 4000, "full group: LRU port offered");
+	is_int(hsrv_table_hint(t, S1, T1, 17, 0, 0, live, NULL), 4000, "full group: LRU port offered");
 	live_port = 4001;
-	is_int(hsrv_table_hint(t, S1, T1, 17, live, NULL), 4002,
+	is_int(hsrv_table_hint(t, S1, T1, 17, 0, 0, live, NULL), 4002,
 	       "full group: previous hint and live port skipped");
 	k = key(T1, 17, 4002);
 	struct handoff_er e3 = er(17, 4002, "2001:db8::3", 3);
@@ -132,12 +134,56 @@ int main(void)
 	k = key(T1, 17, 4000);
 	hsrv_table_lookup(t, &k, &got);
 	live_port = 0;
-	is_int(hsrv_table_hint(t, S1, T1, 17, live, NULL), 4001, "LRU order after use");
+	is_int(hsrv_table_hint(t, S1, T1, 17, 0, 0, live, NULL), 4001, "LRU order after use");
 	k = key(T1, 17, 4001);
 	struct handoff_er e2 = er(17, 4001, "2001:db8::2", 2);
 	hsrv_table_mark_closed(t, &k, &e2);
-	is_int(hsrv_table_hint(t, S1, T1, 17, live, NULL), 4002,
+	is_int(hsrv_table_hint(t, S1, T1, 17, 0, 0, live, NULL), 4002,
 	       "CLOSED entries come first (the one just hinted excepted)");
+	hsrv_table_free(t);
+
+	/* Lookups by the IPv6 side (profile P-1). */
+	t = hsrv_table_new(1000, 65536);
+	struct in6_addr c6;
+	inet_pton(AF_INET6, "2001:db8::17", &c6);
+	put(t, T1, 6, 3000, "2001:db8::17", 50000, &res);
+	put(t, T1, 6, 3001, "2001:db8::17", 50001, &res);
+	put(t, T1, 6, 3002, "2001:db8::17", 50000, &res);	/* the client port reused later */
+	ok(hsrv_table_lookup_client(t, S1, T1, 6, &c6, 50000, &got) && got.nat_port == 3002,
+	   "IPv6-side lookup: the most recent entry of a reused client port");
+	k = key(T1, 6, 3000);
+	hsrv_table_lookup(t, &k, &got);	/* the older one is used again */
+	ok(hsrv_table_lookup_client(t, S1, T1, 6, &c6, 50000, &got) && got.nat_port == 3000,
+	   "... most recently used wins");
+	ok(!hsrv_table_lookup_client(t, S1, T1, 17, &c6, 50000, &got) &&
+	   !hsrv_table_lookup_client(t, S1, T2, 6, &c6, 50000, &got),
+	   "protocol and NAT64 address are part of the IPv6-side key");
+	put(t, T1, 6, 3001, "2001:db8::99", 7, &res);	/* port 3001 given to another client */
+	ok(!hsrv_table_lookup_client(t, S1, T1, 6, &c6, 50001, &got),
+	   "a replaced entry is no longer found by its old client");
+	struct in6_addr c99;
+	inet_pton(AF_INET6, "2001:db8::99", &c99);
+	ok(hsrv_table_lookup_client(t, S1, T1, 6, &c99, 7, &got) && got.nat_port == 3001,
+	   "... but by its new one");
+	k = key(T1, 6, 3001);
+	hsrv_table_remove(t, &k);
+	ok(!hsrv_table_lookup_client(t, S1, T1, 6, &c99, 7, &got), "a removed entry is gone from both sides");
+
+	/* Hint batches within the NAT64's range (profile P-2, P-3). */
+	uint16_t hb[HANDOFF_HINTS_MAX];
+	size_t nh = hsrv_table_hints(t, S1, T1, 6, 2999, 3010, NULL, NULL, hb, 8);
+	bool in_range = true, distinct = true;
+	for (size_t i = 0; i < nh; i++) {
+		in_range &= hb[i] >= 2999 && hb[i] <= 3010 && hb[i] != 3000 && hb[i] != 3002;
+		for (size_t j = 0; j < i; j++)
+			distinct &= hb[i] != hb[j];
+	}
+	ok(nh == 8 && in_range && distinct, "8 distinct free hints inside the range");
+	nh = hsrv_table_hints(t, S1, T1, 6, 3000, 3004, NULL, NULL, hb, 8);
+	ok(nh == 5 && hb[0] == 3001 && hb[1] == 3003 && hb[2] == 3004,
+	   "a narrow range: its free ports first");
+	ok(nh == 5 && hb[3] == 3002 && hb[4] == 3000,
+	   "... then its used ports, least recently used first");
 	hsrv_table_free(t);
 
 	/* A million entries fit in the default table. */

@@ -55,7 +55,7 @@ static void test_worked_example(void)
 	handoff_builder_init(&b, buf, sizeof(buf));
 	struct handoff_er er = example_er();
 	ok(handoff_put_text(&b, "NAT64 handoff", 13) == 0, "example: TEXT");
-	ok(handoff_put_hello(&b, 0x0f, nonce, false) == 0, "example: HELLO");
+	ok(handoff_put_hello(&b, 0x0f, nonce, 0, 0, false) == 0, "example: HELLO");
 	ok(handoff_put_entry(&b, HANDOFF_ENTRY_CREATED, &er) == 0, "example: ENTRY-CREATED");
 	is_int(b.len, 56, "example: 56 octets of UDP payload");
 	is_mem(buf, want, sizeof(want), "example: byte for byte as in section 15");
@@ -104,7 +104,7 @@ static void test_every_type(void)
 	   "HELLO-ACK round trip");
 
 	handoff_builder_init(&b, buf, sizeof(buf));
-	ok(handoff_put_hello(&b, 0x01, nonce, true) == 0 && b.len == 22,
+	ok(handoff_put_hello(&b, 0x01, nonce, 0, 0, true) == 0 && b.len == 22,
 	   "padded HELLO is as long as a HELLO-ACK");
 	ok(parse_all(buf, b.len, &m, NULL, NULL) == 1 && m.type == HANDOFF_HELLO &&
 	   m.u.hello.caps == 1 && !memcmp(m.u.hello.nonce, nonce, 8),
@@ -235,11 +235,11 @@ static void test_framing(void)
 	   "a datagram starting 0x00 yields nothing and is not malformed");
 
 	/* Unknown and reserved subtypes are skipped by length. */
-	uint8_t unk[] = { 0x3c, 0x01, 0xaa, 0xbb, 0x30, 0x00, 0x3f, 0x02, 1, 2, 3, 4,
+	uint8_t unk[] = { 0x3f, 0x01, 0xaa, 0xbb, 0x30, 0x00, 0x3f, 0x02, 1, 2, 3, 4,
 			  0x3a, 0x01, 0x02, 0x00 };
 	ok(parse_all(unk, sizeof(unk), &m, &rc, &it) == 1 && m.type == HANDOFF_MODE &&
 	   m.u.mode.mode == 2 && it.events[HANDOFF_WIRE_UNKNOWN_SUBTYPE] == 3,
-	   "0x30, 0x3C, 0x3F skipped, MODE after them parsed");
+	   "0x30 and 0x3F skipped, MODE after them parsed");
 
 	/* Short payloads: that message is dropped, parsing goes on. */
 	uint8_t shortp[] = { 0x34, 0x04, 1, 2, 3, 4, 5, 6, 7, 8, 0x3b, 0x03, 0, 0, 0, 0, 0, 1 };
@@ -341,8 +341,66 @@ static void test_cookie(void)
 	   "two nonces differ");
 }
 
+/* doc/handoff-profile.md P-1 to P-3: HELLO's range, LOOKUP-CLIENT, hints. */
+static void test_profile_messages(void)
+{
+	uint8_t buf[HANDOFF_MAX_DGRAM];
+	struct handoff_builder b;
+	struct handoff_msg m;
+	struct handoff_iter it;
+	int rc;
+	handoff_builder_init(&b, buf, sizeof(buf));
+	ok(handoff_put_hello(&b, 1, nonce, 61001, 65535, false) == 0 && b.len == 22,
+	   "HELLO with a port range takes the padded form");
+	ok(parse_all(buf, b.len, &m, &rc, &it) == 1 && m.u.hello.range_lo == 61001 &&
+	   m.u.hello.range_hi == 65535 && !memcmp(m.u.hello.nonce, nonce, 8),
+	   "... and the range reads back from the padding");
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_hello(&b, 1, nonce, 0, 0, false);
+	ok(parse_all(buf, b.len, &m, &rc, &it) == 1 && b.len == 14 && m.u.hello.range_lo == 0 &&
+	   m.u.hello.range_hi == 0, "a short HELLO says no range");
+	handoff_builder_init(&b, buf, sizeof(buf));
+	is_int(handoff_put_hello(&b, 1, nonce, 2000, 1000, true), -EINVAL, "an inverted range is refused");
+
+	struct in6_addr c;
+	inet_pton(AF_INET6, "2001:db8::17", &c);
+	handoff_builder_init(&b, buf, sizeof(buf));
+	ok(handoff_put_lookup_client(&b, 6, 80, &c, 53186, 0xdeadbeef) == 0 && b.len == 30,
+	   "LOOKUP-CLIENT is 30 octets");
+	ok(buf[0] == 0x3c && buf[1] == 14, "... type 0x3C, L = 14");
+	ok(parse_all(buf, b.len, &m, &rc, &it) == 1 && m.type == HANDOFF_LOOKUP_CLIENT &&
+	   m.u.lookup_client.proto == 6 && m.u.lookup_client.server_port == 80 &&
+	   m.u.lookup_client.client_port == 53186 && m.u.lookup_client.id == 0xdeadbeef &&
+	   !memcmp(&m.u.lookup_client.client, &c, 16), "LOOKUP-CLIENT round trip");
+	uint8_t shortlc[] = { 0x3c, 0x02, 6, 0, 0, 80 };
+	ok(parse_all(shortlc, sizeof(shortlc), &m, &rc, &it) == 0 && rc == 0 &&
+	   it.events[HANDOFF_WIRE_SHORT_PAYLOAD] == 1, "a short LOOKUP-CLIENT is dropped, counted");
+
+	handoff_builder_init(&b, buf, sizeof(buf));
+	ok(handoff_put_hint_request(&b, 17, 16) == 0 && b.len == 4 && buf[0] == 0x3d,
+	   "HINT-REQUEST is 4 octets, type 0x3D");
+	is_int(handoff_put_hint_request(&b, 17, 0), -EINVAL, "a request for no hint is refused");
+	ok(parse_all(buf, 4, &m, &rc, &it) == 1 && m.u.hint_request.proto == 17 &&
+	   m.u.hint_request.count == 16, "HINT-REQUEST round trip");
+	uint16_t ports[HANDOFF_HINTS_MAX + 1];
+	for (int i = 0; i <= HANDOFF_HINTS_MAX; i++)
+		ports[i] = (uint16_t)(40000 + i);
+	handoff_builder_init(&b, buf, sizeof(buf));
+	ok(handoff_put_hints(&b, 17, ports, 3) == 0 && b.len == 10 && buf[0] == 0x3e,
+	   "HINTS with 3 ports is 10 octets, type 0x3E");
+	ok(parse_all(buf, b.len, &m, &rc, &it) == 1 && m.u.hints.proto == 17 && m.u.hints.n == 3 &&
+	   m.u.hints.port[0] == 40000 && m.u.hints.port[2] == 40002, "HINTS round trip, in order");
+	is_int(handoff_put_hints(&b, 17, ports, HANDOFF_HINTS_MAX + 1), -EINVAL,
+	       "more than 32 hints in one message are refused");
+	uint8_t many[2 + 2 + 2 * 40] = { 0x3e, 41, 6, 0 };
+	ok(parse_all(many, sizeof(many), &m, &rc, &it) == 1 && m.u.hints.n == HANDOFF_HINTS_MAX,
+	   "a longer HINTS message is read up to 32 ports");
+}
+
 int main(void)
 {
+	plan(91);
+	test_profile_messages();
 	test_worked_example();
 	test_every_type();
 	test_packets();

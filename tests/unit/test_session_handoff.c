@@ -87,6 +87,7 @@ static int expires_of(struct session_table *t, uint16_t pool_port, uint64_t *exp
 
 int main(void)
 {
+	plan(28);
 	struct session_cfg cfg = {
 		.max_sessions = 16, .max_per_client = 16, .max_ports_per_client = 1024,
 		.client_prefix_len = 56,
