@@ -262,6 +262,9 @@ void session_get_counters(struct session_table *t, struct session_counters *out)
  * under the table lock. */
 void session_pool_usage(struct session_table *t, struct in_addr addr, size_t used[3],
 			size_t *size);
+/* Walks the whole table and checks that its lists, counts and buckets
+ * agree (for tests: O(size)). 0, or the number of the first broken rule. */
+int session_table_check(struct session_table *t);
 /* Bytes allocated for the table (memory per session = this / max). */
 size_t session_table_memory(const struct session_table *t);
 

@@ -409,3 +409,73 @@ int sess_recycle_own_port(struct session_table *t, uint32_t ci, uint8_t proto,
 	}
 	return -ENOSPC;
 }
+
+/* --- the invariants, for tests (session_table_check) --- */
+
+static int check_class(struct session_table *t, unsigned c, uint64_t *est_clients)
+{
+	uint64_t total = 0;
+	for (uint32_t ci = 0; ci < t->max; ci++) {
+		const struct client *cl = &t->cli[ci];
+		if (cl->count == 0)
+			continue;	/* free (or never used) */
+		const struct client_class *cc = &cl->ec[c];
+		uint32_t n = 0, prev = NIL;
+		for (uint32_t i = cc->head; i != NIL; prev = i, i = t->sess[i].enext) {
+			const struct sess *s = &t->sess[i];
+			if (s->ec != c || s->client != ci || s->eprev != prev ||
+			    sess_evict_class(s) != c)
+				return 1;
+			if (++n > t->max)
+				return 2;	/* a loop */
+		}
+		if (n != cc->n || cc->tail != prev)
+			return 3;
+		total += n;
+		if (c == EC_EST && n)
+			(*est_clients)++;
+		if (!n)
+			continue;
+		/* In the bucket of its count, linked both ways. */
+		unsigned b = bucket_of(n);
+		uint32_t k = t->buckets[c].head[b], steps = 0;
+		if (k == NIL || b > t->buckets[c].top)
+			return 4;
+		do {
+			if (t->cli[t->cli[k].ec[c].bnext].ec[c].bprev != k || ++steps > t->max)
+				return 5;
+			k = t->cli[k].ec[c].bnext;
+		} while (k != ci && k != t->buckets[c].head[b]);
+		if (k != ci)
+			return 6;
+	}
+	const struct evict_buckets *bs = &t->buckets[c];
+	if (total != t->ec_total[c] || (bs->top && bs->head[bs->top] == NIL))
+		return 7;
+	for (unsigned b = bs->top + 1; b < EVICT_BUCKETS; b++)
+		if (bs->head[b] != NIL)
+			return 8;
+	return 0;
+}
+
+int session_table_check(struct session_table *t)
+{
+	pthread_mutex_lock(&t->lock);
+	uint64_t est_clients = 0, in_lists = 0;
+	int rc = 0;
+	for (unsigned c = 0; c < EC_COUNT && !rc; c++)
+		rc = check_class(t, c, &est_clients);
+	if (!rc && est_clients != t->est_clients)
+		rc = 9;
+	for (unsigned cl = 0; cl < CL_COUNT && !rc; cl++)
+		for (uint32_t i = t->head[cl]; i != NIL && !rc; i = t->sess[i].next) {
+			const struct sess *s = &t->sess[i];
+			in_lists++;
+			if (s->cls != cl || t->bib[s->bib].client != s->client)
+				rc = 10;
+		}
+	if (!rc && in_lists != t->g[SESSION_G_count])
+		rc = 11;
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}

@@ -836,6 +836,104 @@ static void test_port_policy(void)
 	pool4_free(pool);
 }
 
+/* Random traffic against a small table and pool, with a fake clock: every
+ * step keeps the eviction lists, counts and buckets consistent. */
+struct pick_arg {
+	unsigned want, seen;
+	struct session_record rec;
+};
+
+static void pick_nth(void *arg, const struct session_record *r)
+{
+	struct pick_arg *p = arg;
+	if (p->seen++ == p->want)
+		p->rec = *r;
+}
+
+static void test_random_traffic(void)
+{
+	struct session_cfg cfg = base_cfg();
+	cfg.max_sessions = 64;
+	cfg.max_per_client = 40;
+	cfg.max_ports_per_client = 3;
+	int err;
+	struct pool4 *pool = pool4_new(9);
+	pool4_add(pool, ip4("192.0.2.1"), 32, 5000, 5023);
+	struct session_table *t = session_table_new(&cfg, pool, 3, &err);
+	srand(2024);
+	uint64_t now = 1000;
+	int broken = 0, first_rule = 0, over = 0;
+	unsigned steps = 20000;
+	for (unsigned k = 0; k < steps; k++) {
+		char client[64];
+		snprintf(client, sizeof(client), "2001:db8:%x::%x", rand() % 12, 1 + rand() % 3);
+		uint16_t cport = (uint16_t)(1000 + rand() % 24);
+		uint16_t rport = (uint16_t)(1 + rand() % 6);
+		struct nat64_tuple in, o, r;
+		bool stored;
+		int op = rand() % 10;
+		now += (uint64_t)(rand() % 3000);
+		switch (op) {
+		case 0: case 1: case 2:
+			udp_flow(t, client, cport, rport, rand() % 2, now);
+			break;
+		case 3: case 4:
+			tcp_conn(t, client, cport, rand() % 2, now);
+			break;
+		case 5: {	/* FIN or RST from either side */
+			in = t6(IPPROTO_TCP, client, cport, R4, 443);
+			uint8_t f = rand() % 2 ? FIN | ACK : RST;
+			if (out6(t, &in, f, now, &o) == NAT64_CONTINUE && rand() % 2) {
+				struct nat64_tuple back = t4(IPPROTO_TCP, R4, 443, o.src.v4, o.sport);
+				in4(t, &back, f, now, &stored, &r);
+			}
+			break;
+		}
+		case 6: {	/* a stranger writes to a random pool port */
+			struct nat64_tuple s4 = t4(rand() % 2 ? IPPROTO_UDP : IPPROTO_TCP,
+						   "203.0.113.9", (uint16_t)(rand() % 100),
+						   ip4("192.0.2.1"), (uint16_t)(5000 + rand() % 24));
+			in4(t, &s4, SYN, now, &stored, &r);
+			break;
+		}
+		case 7: case 8: {	/* a handoff server acks (or lets go of) one entry */
+			struct pick_arg p = { .want = (unsigned)rand() % 64 };
+			session_foreach(t, pick_nth, &p);
+			if (p.seen > p.want)
+				session_set_state(t, &p.rec, rand() % 3 ? SESSION_ACKED : SESSION_LOCAL,
+						  rand() % 4 == 0, now);
+			break;
+		}
+		default:
+			session_expire(t, now, NULL, NULL);
+			if (rand() % 200 == 0)
+				session_flush(t);
+			break;
+		}
+		int rc = session_table_check(t);
+		if (rc && !broken++)
+			first_rule = rc, printf("#   step %u: rule %d broken\n", k, rc);
+		over += gauge(t, SESSION_G_count) > 64;
+	}
+	is_int(broken, 0, "random: 20000 steps keep lists, counts and buckets consistent");
+	if (first_rule)
+		printf("#   first broken rule %d\n", first_rule);
+	is_int(over, 0, "random: the table never holds more than its size");
+	printf("#   evicted_cheap %llu pool_reclaimed %llu port_recycled %llu\n",
+	       (unsigned long long)ctr(t, SESSION_C_evicted_cheap),
+	       (unsigned long long)ctr(t, SESSION_C_pool_reclaimed),
+	       (unsigned long long)ctr(t, SESSION_C_port_recycled));
+	ok(ctr(t, SESSION_C_evicted_cheap) > 0 && ctr(t, SESSION_C_pool_reclaimed) > 0 &&
+	   ctr(t, SESSION_C_port_recycled) > 0, "random: eviction, reclaim and recycling all ran");
+	session_flush(t);
+	size_t size;
+	is_int((int)pool4_used(pool, IPPROTO_UDP, ip4("192.0.2.1"), &size) +
+	       (int)pool4_used(pool, IPPROTO_TCP, ip4("192.0.2.1"), &size), 0,
+	       "random: after a flush every port is back in the pool");
+	session_table_free(t);
+	pool4_free(pool);
+}
+
 /* pool4 versions: a new pool knows the live mappings of the old one. */
 static void test_new_pool(void)
 {
@@ -883,7 +981,7 @@ static void test_icmp(void)
 
 int main(void)
 {
-	plan(150);
+	plan(154);
 	alarm(20);	/* a hook called under the lock would deadlock */
 	test_udp_mapping();
 	test_lazy_relink();
@@ -899,6 +997,7 @@ int main(void)
 	test_port_share();
 	test_port_policy();
 	test_new_pool();
+	test_random_traffic();
 	test_events();
 	test_icmp();
 	return tap_done();
