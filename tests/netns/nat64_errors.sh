@@ -51,10 +51,12 @@ if six:
 else:
     s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
 for i in range(count):
-    try:
-        s.sendto(b"hello?", (dst, port + i))
-    except OSError:
-        pass	# an error queued before reports itself here; send on
+    for attempt in range(2):
+        try:
+            s.sendto(b"hello?", (dst, port + i))
+            break
+        except OSError:
+            pass	# an error queued before reports itself here: once more
 errors, end = 0, time.time() + 2
 while time.time() < end:
     try:

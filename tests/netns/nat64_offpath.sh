@@ -28,7 +28,7 @@ lab_server_echo udp 7001
 lab_sixfourd_start "$LAB_DIR/offpath.ini" || lab_bail "sixfourd"
 stat() { lab_ctl --json nat64 stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-lab_bg server tcpdump tcpdump -n -U -i "$LAB_IF_SERVER" -w "$LAB_DIR/ipv4.pcap" ip
+lab_bg server tcpdump tcpdump -n -U -B 16384 -i "$LAB_IF_SERVER" -w "$LAB_DIR/ipv4.pcap" ip
 TCPDUMP=$LAB_LAST_PID
 lab_wait 10 grep -q "listening on" "$LAB_DIR/tcpdump.log" || lab_bail "tcpdump"
 

@@ -51,7 +51,7 @@ for k in 1 2 3 4 5 6 7 8; do
 	fi
 done
 [ -n "$long" ] || lab_bail "no client address paired with $LAB_APPL4"
-lab_bg client longflow /usr/bin/python3 "$UDP" send "$SERVER6" 7000 10 "$long" 40778 30
+lab_bg client longflow /usr/bin/python3 "$UDP" send "$SERVER6" 7000 10 "$long" 40778 300
 LONG=$LAB_LAST_PID
 lab_wait 10 grep -q '^reply' "$LAB_DIR/longflow.log"
 MPORT=$(lab_ctl nat64 sessions | sed -n "s/.*\[$long\]:40778 .* as $LAB_APPL4:\([0-9]*\) .*/\1/p" | head -1)
