@@ -1,6 +1,7 @@
 /* DNS Cookies: SipHash-2-4 and the RFC 9018 server cookie. */
 #include "autoconf.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <string.h>
 #include <netinet/in.h>
@@ -13,10 +14,9 @@
 
 static uint64_t le64(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
 }
 
 #define SIPROUND do { \

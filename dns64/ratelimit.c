@@ -25,14 +25,20 @@ struct rl_key {
 	uint32_t partner;
 };
 
-struct rl_entry {
-	struct rl_key key;
-	uint64_t tat_us;		/* theoretical arrival time; 0 = unused */
-	uint32_t limited;		/* queries limited, for slip */
+/* A bucket keeps what a lookup reads first (a fingerprint of each key, the
+ * arrival times) in two cache lines, and the keys, compared only on a
+ * fingerprint match, apart. */
+struct rl_bucket {
+	uint32_t fp[RL_WAYS];		/* 0 = unused */
+	uint64_t tat_us[RL_WAYS];	/* theoretical arrival time */
+	uint32_t limited[RL_WAYS];	/* queries limited, for slip */
+	struct rl_key key[RL_WAYS];
 };
 
-struct rl_bucket {
-	struct rl_entry e[RL_WAYS];
+/* Where one key lives: its bucket and way. */
+struct rl_slot {
+	struct rl_bucket *b;
+	int way;
 };
 
 struct dns64_ratelimit {
@@ -106,39 +112,45 @@ bool dns64_rl_same_client(const struct dns64_rl_policy *pol, const struct sockad
 	return memcmp(&ka, &kb, sizeof(ka)) == 0;
 }
 
-static size_t bucket_of(const struct dns64_ratelimit *rl, const struct rl_key *k)
+static uint64_t hash_of(const struct dns64_ratelimit *rl, const struct rl_key *k)
 {
-	return (size_t)dns64_siphash24(rl->hash_key, k, sizeof(*k)) & (rl->nbuckets - 1);
+	return dns64_siphash24(rl->hash_key, k, sizeof(*k));
 }
 
-/* The key's entry, made when missing: in a free way, else in place of
- * the entry with the least debt (see the top of ratelimit.h); never in
- * place of `keep` (the other entry of the same query). */
-static struct rl_entry *entry_of(struct dns64_ratelimit *rl, size_t b, const struct rl_key *k,
-				 uint64_t now, const struct rl_entry *keep)
+static size_t bucket_of(const struct dns64_ratelimit *rl, uint64_t h)
+{
+	return (size_t)h & (rl->nbuckets - 1);
+}
+
+/* The key's slot, made when missing: in a free way, else in place of the
+ * entry with the least debt (see the top of ratelimit.h); never in place
+ * of `keep` (the other slot of the same query). */
+static struct rl_slot slot_of(struct dns64_ratelimit *rl, size_t b, uint64_t h,
+			      const struct rl_key *k, uint64_t now, const struct rl_slot *keep)
 {
 	struct rl_bucket *bk = &rl->buckets[b];
-	struct rl_entry *idle = NULL, *least = NULL;
+	uint32_t fp = (uint32_t)(h >> 32) | 1;	/* never 0 */
+	int idle = -1, least = -1;
 	for (int i = 0; i < RL_WAYS; i++) {
-		struct rl_entry *e = &bk->e[i];
-		if (e->tat_us && memcmp(&e->key, k, sizeof(*k)) == 0)
-			return e;
-		if (e == keep)
+		if (bk->fp[i] == fp && memcmp(&bk->key[i], k, sizeof(*k)) == 0)
+			return (struct rl_slot){ bk, i };
+		if (keep && keep->b == bk && keep->way == i)
 			continue;
-		if (e->tat_us <= now) {
-			if (!idle)
-				idle = e;
-		} else if (!least || e->tat_us < least->tat_us) {
-			least = e;
+		if (!bk->fp[i] || bk->tat_us[i] <= now) {
+			if (idle < 0)
+				idle = i;
+		} else if (least < 0 || bk->tat_us[i] < bk->tat_us[least]) {
+			least = i;
 		}
 	}
-	struct rl_entry *e = idle ? idle : least;
-	if (!idle)
+	int w = idle >= 0 ? idle : least;
+	if (idle < 0)
 		counter_add(&rl->evictions, 1);
-	e->key = *k;
-	e->tat_us = now;
-	e->limited = 0;
-	return e;
+	bk->fp[w] = fp;
+	bk->key[w] = *k;
+	bk->tat_us[w] = now;
+	bk->limited[w] = 0;
+	return (struct rl_slot){ bk, w };
 }
 
 static uint64_t interval_us(const struct dns64_rl_limit *l)
@@ -148,17 +160,18 @@ static uint64_t interval_us(const struct dns64_rl_limit *l)
 
 /* GCRA: the arrival time after this query, when it conforms (at most
  * `burst` queries ahead of the rate), else 0. */
-static uint64_t conforms(const struct rl_entry *e, const struct dns64_rl_limit *l, uint64_t now)
+static uint64_t conforms(struct rl_slot s, const struct dns64_rl_limit *l, uint64_t now)
 {
 	uint64_t iv = interval_us(l);
-	uint64_t next = (e->tat_us > now ? e->tat_us : now) + iv;
+	uint64_t tat = s.b->tat_us[s.way];
+	uint64_t next = (tat > now ? tat : now) + iv;
 	return next - now <= iv * (l->burst ? l->burst : 1) ? next : 0;
 }
 
-static enum dns64_rl_verdict limited(struct rl_entry *e, unsigned slip)
+static enum dns64_rl_verdict limited(struct rl_slot s, unsigned slip)
 {
-	e->limited++;
-	return slip && e->limited % slip == 0 ? DNS64_RL_SLIP : DNS64_RL_DROP;
+	uint32_t n = ++s.b->limited[s.way];
+	return slip && n % slip == 0 ? DNS64_RL_SLIP : DNS64_RL_DROP;
 }
 
 static pthread_mutex_t *lock_of(struct dns64_ratelimit *rl, size_t b)
@@ -170,16 +183,17 @@ static pthread_mutex_t *lock_of(struct dns64_ratelimit *rl, size_t b)
 static enum dns64_rl_verdict check_one(struct dns64_ratelimit *rl, const struct rl_key *k,
 				       const struct dns64_rl_limit *l, unsigned slip, uint64_t now)
 {
-	size_t b = bucket_of(rl, k);
+	uint64_t h = hash_of(rl, k);
+	size_t b = bucket_of(rl, h);
 	pthread_mutex_t *lk = lock_of(rl, b);
 	pthread_mutex_lock(lk);
-	struct rl_entry *e = entry_of(rl, b, k, now, NULL);
-	uint64_t next = conforms(e, l, now);
+	struct rl_slot s = slot_of(rl, b, h, k, now, NULL);
+	uint64_t next = conforms(s, l, now);
 	enum dns64_rl_verdict v = DNS64_RL_PASS;
 	if (next)
-		e->tat_us = next;
+		s.b->tat_us[s.way] = next;
 	else
-		v = limited(e, slip);
+		v = limited(s, slip);
 	pthread_mutex_unlock(lk);
 	return v;
 }
@@ -190,25 +204,26 @@ static struct dns64_rl_result check_two(struct dns64_ratelimit *rl, const struct
 					const struct rl_key *ke,
 					const struct dns64_rl_policy *pol, uint64_t now)
 {
-	size_t bc = bucket_of(rl, kc), be = bucket_of(rl, ke);
+	uint64_t hc = hash_of(rl, kc), he = hash_of(rl, ke);
+	size_t bc = bucket_of(rl, hc), be = bucket_of(rl, he);
 	pthread_mutex_t *lc = lock_of(rl, bc), *le = lock_of(rl, be);
 	pthread_mutex_t *first = lc < le ? lc : le, *second = lc < le ? le : lc;
 	pthread_mutex_lock(first);
 	if (second != first)
 		pthread_mutex_lock(second);
-	struct rl_entry *ec = entry_of(rl, bc, kc, now, NULL);
-	struct rl_entry *ee = entry_of(rl, be, ke, now, ec);
-	uint64_t nc = conforms(ec, &pol->client, now);
-	uint64_t ne = conforms(ee, &pol->enclosing, now);
+	struct rl_slot sc = slot_of(rl, bc, hc, kc, now, NULL);
+	struct rl_slot se = slot_of(rl, be, he, ke, now, &sc);
+	uint64_t nc = conforms(sc, &pol->client, now);
+	uint64_t ne = conforms(se, &pol->enclosing, now);
 	struct dns64_rl_result r = { DNS64_RL_PASS, DNS64_RL_client };
 	if (!nc) {
-		r.verdict = limited(ec, pol->slip);
+		r.verdict = limited(sc, pol->slip);
 	} else if (!ne) {
-		r.verdict = limited(ee, pol->slip);
+		r.verdict = limited(se, pol->slip);
 		r.scope = DNS64_RL_enclosing;
 	} else {
-		ec->tat_us = nc;
-		ee->tat_us = ne;
+		sc.b->tat_us[sc.way] = nc;
+		se.b->tat_us[se.way] = ne;
 	}
 	if (second != first)
 		pthread_mutex_unlock(second);
@@ -264,8 +279,10 @@ struct dns64_rl_result dns64_ratelimit_check(struct dns64_ratelimit *rl,
 	}
 	unsigned enc_len = sa->sa_family == AF_INET6 ? pol->v6_enc_len : pol->v4_enc_len;
 	bool client = pol->client.qps != 0, enclosing = enc_len && pol->enclosing.qps;
-	make_key(&kc, sa, pol->v6_len, pol->v4_len, DNS64_RL_client);
-	make_key(&ke, sa, pol->v6_enc_len, pol->v4_enc_len, DNS64_RL_enclosing);
+	if (client)
+		make_key(&kc, sa, pol->v6_len, pol->v4_len, DNS64_RL_client);
+	if (enclosing)
+		make_key(&ke, sa, pol->v6_enc_len, pol->v4_enc_len, DNS64_RL_enclosing);
 	if (client && enclosing)
 		return check_two(rl, &kc, &ke, pol, now);
 	if (client)

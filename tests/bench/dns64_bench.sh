@@ -10,11 +10,12 @@
 # and the server CPU time per answered cache hit: on a 2-core machine
 # dnsperf shares the CPU with the server, so QPS is partly the client's
 # limit, while CPU per query is the server's own cost.
-# sixfourd runs with its default rate limits on, the bench client (::1)
-# exempt as an arranged partner (dns-partner = ::1/128 0).
+# sixfourd runs with its default rate limits on, the bench client
+# (127.0.0.1: the lab's Unbound listens on IPv4 only) exempt as an arranged
+# partner (dns-partner = 127.0.0.1/32 0).
 # Then the cost per cache hit of the rate limiter and of DNS Cookies:
 # server CPU per query with the limiter off, with it on (the client
-# counted at /56 and /48, limits too high to bite), and with cookies
+# counted at /24 and /16, limits too high to bite), and with cookies
 # (a valid server cookie echoed; a client cookie alone, so each reply
 # gets a fresh server cookie), alternating, medians of COST_RUNS.
 # Usage: tests/bench/dns64_bench.sh [RUNS] [SECONDS] (as root)
@@ -52,6 +53,7 @@ bench_ini() { # bench_ini [RATELIMIT LINE...]
 log-level = notice
 workers = $THREADS
 [dns64]
+listen = [::]:53, 127.0.0.1:53
 root-hints = $LAB_ROOT_HINTS
 unbound-option = do-ip6: no
 [health]
@@ -60,9 +62,10 @@ enable = no
 EOF
 	printf '%s\n' "$@"
 }
-bench_ini "dns-partner = ::1/128 0" >"$LAB_DIR/bench.ini"
+bench_ini "dns-partner = 127.0.0.1/32 0" >"$LAB_DIR/bench.ini"
 bench_ini "dns-qps = 0" "dns-enclosing-qps = 0" "dns-cookie-qps = 0" >"$LAB_DIR/cost-off.ini"
-bench_ini "dns-qps = 1000000" "dns-burst = 1000000" "dns-enclosing-qps = 1000000" \
+bench_ini "dns-qps = 1000000" "dns-burst = 1000000" "ipv4-enclosing-prefix-len = 16" \
+	"dns-enclosing-qps = 1000000" \
 	"dns-enclosing-burst = 1000000" "dns-cookie-qps = 1000000" "dns-cookie-burst = 1000000" \
 	>"$LAB_DIR/cost-on.ini"
 lab_sixfourd_start "$LAB_DIR/bench.ini" || lab__bail "sixfourd did not start"
@@ -86,7 +89,7 @@ perf() { # perf PORT ARGS... -> "QPS LATENCY_MS US_CPU_PER_QUERY"
 	shift
 	[ "$port" = 53 ] || pid=$LAB_UNBOUND_PID
 	c0=$(cpu_ticks "$pid")
-	lab_in appl dnsperf -s ::1 -p "$port" -c "$CLIENTS" -T "$CLIENT_THREADS" -q 200 -t 5 "$@" >"$LAB_DIR/perf.out" 2>&1
+	lab_in appl dnsperf -s 127.0.0.1 -p "$port" -c "$CLIENTS" -T "$CLIENT_THREADS" -q 200 -t 5 "$@" >"$LAB_DIR/perf.out" 2>&1
 	c1=$(cpu_ticks "$pid")
 	awk -v t=$((c1 - c0)) -v hz="$TICK" '/Queries completed/ { n = $3 }
 		/Queries per second/ { q = $4 } /Average Latency/ { l = $4 * 1000 }
@@ -98,8 +101,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # Warm both caches with the hot set (and check both synthesize).
 perf 53 -d "$LAB_DIR/hot.txt" -n 2 >/dev/null
 perf "$UB_PORT" -d "$LAB_DIR/hot.txt" -n 2 >/dev/null
-s=$(lab_in appl dig +short @::1 h1.bench AAAA)
-u=$(lab_in appl dig +short @::1 -p "$UB_PORT" h1.bench AAAA)
+s=$(lab_in appl dig +short @127.0.0.1 h1.bench AAAA)
+u=$(lab_in appl dig +short @127.0.0.1 -p "$UB_PORT" h1.bench AAAA)
 echo "# h1.bench AAAA: sixfourd $s, unbound $u"
 [ -n "$s" ] && [ "$s" = "$u" ] || lab__bail "the two resolvers disagree"
 
@@ -140,10 +143,10 @@ printf '%-12s %12s %12s %8s\n' "cold us CPU/q" "$csc" "$cuc" "$(ratio "$csc" "$c
 COST_RUNS=${COST_RUNS:-$RUNS}
 [ "$COST_RUNS" -gt 0 ] || { lab_sixfourd_stop; exit 0; }
 mode_ini() { case $1 in off|cookie|client) echo "$LAB_DIR/cost-off.ini" ;; on) echo "$LAB_DIR/cost-on.ini" ;; esac; }
-# A valid server cookie for ::1 (valid for an hour, echoed for half of it).
+# A valid server cookie for 127.0.0.1 (valid an hour, echoed for half of it).
 lab_sixfourd_config "$LAB_DIR/cost-off.ini"
 lab_ctl reload >/dev/null
-valid=$(lab_in appl dig +cookie @::1 h1.bench AAAA | sed -n 's/^; COOKIE: \([0-9a-f]*\).*/\1/p')
+valid=$(lab_in appl dig +cookie @127.0.0.1 h1.bench AAAA | sed -n 's/^; COOKIE: \([0-9a-f]*\).*/\1/p')
 [ ${#valid} -eq 48 ] || lab__bail "no server cookie from sixfourd ($valid)"
 declare -A cq cc
 for r in $(seq 1 "$COST_RUNS"); do
@@ -169,7 +172,7 @@ printf '%-34s %10s %10s %12s\n' "" "QPS" "us CPU/q" "vs off (ns)"
 for k in off on cookie client; do
 	case $k in
 	off) what="limiter off, no cookie" ;;
-	on) what="limiter on (/56 and /48 counted)" ;;
+	on) what="limiter on (/24 and /16 counted)" ;;
 	cookie) what="valid server cookie (echoed)" ;;
 	client) what="client cookie alone (fresh one)" ;;
 	esac
