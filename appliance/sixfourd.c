@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -424,6 +425,23 @@ static int set_control_group(const struct sixfour_config *cfg)
 	return 0;
 }
 
+/* [general] state-directory: what must survive a restart lives there
+ * (usage.state, the handoff sessions). Made while still root: 0700, owned
+ * by the user sixfourd switches to, who writes there later. */
+static void prepare_state_directory(const struct sixfour_config *cfg)
+{
+	const char *dir = cfg->general.state_dir;
+	if (!dir || !*dir)
+		return;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		log_warn("state directory %s: %s", dir, strerror(errno));
+		return;
+	}
+	struct passwd *pw = geteuid() == 0 ? getpwnam(cfg->general.user) : NULL;
+	if (pw && (chown(dir, pw->pw_uid, pw->pw_gid) != 0 || chmod(dir, 0700) != 0))
+		log_warn("state directory %s: %s", dir, strerror(errno));
+}
+
 static int run_daemon(struct daemon *d)
 {
 	/* First, while nothing else is open: the helper that keeps what the
@@ -470,6 +488,7 @@ static int run_daemon(struct daemon *d)
 	d->ctx.launcher = launcher_new(d->ctx.loop, lfd, lpid);
 	if (!d->ctx.launcher)
 		return EXIT_STARTUP;
+	prepare_state_directory(d->cfg);
 	for (d->nsubsys = 0; appliance_subsystems[d->nsubsys]; d->nsubsys++) {
 		const struct subsys_ops *ops = appliance_subsystems[d->nsubsys];
 		d->state[d->nsubsys] = ops->start(&d->ctx);

@@ -159,6 +159,10 @@ struct sixfour_config {
 		unsigned v6_prefix_len;
 		unsigned v4_prefix_len;
 		struct endpoint_list metrics_listen;
+		uint64_t interval_ms;		/* usage log records */
+		char *usage_log;		/* "" = no log */
+		unsigned top_prefixes;		/* heavy-hitter capacity; 0 = no accounting */
+		unsigned metrics_prefixes;	/* top N exported as metric labels */
 	} stats;
 
 	struct {
@@ -176,6 +180,10 @@ struct sixfour_config {
 		unsigned dns_amplification;	/* x query size without a cookie, 0 = off */
 		struct str_list dns_partners;	/* "PREFIX QPS [BURST]", repeatable */
 		uint64_t bandwidth;		/* bytes/s, 0 = off */
+		uint64_t bandwidth_queue_ms;	/* how long over the cap may wait */
+		uint64_t client_bandwidth;	/* bytes/s per client, 0 = off */
+		struct str_list bandwidth_partners;	/* "PREFIX RATE", repeatable */
+		uint64_t monthly_quota;		/* octets, 0 = none */
 	} ratelimit;
 };
 

@@ -43,10 +43,11 @@ const struct cfg_option cfg_options[] = {
 	  "Worker threads for DNS and packets; 0 means one per CPU." },
 	{ "general", "state-directory", CFG_STR, G(general.state_dir), "/var/lib/sixfour",
 	  .flags = CFG_PATH, .doc =
-	  "Where sixfourd keeps what must survive a restart (the handoff sessions with "
-	  "IPv4 servers: no client, no connection); made 0700 for [general] user. Empty: "
-	  "nothing is kept, and connections to handoff servers survive a restart only when "
-	  "the server speaks first after a new handshake." },
+	  "Where sixfourd keeps what must survive a restart: usage.state (the day's and "
+	  "month's usage per prefix) and the handoff sessions with IPv4 servers (no client, "
+	  "no connection); made 0700 for [general] user. Empty: nothing is kept (usage starts "
+	  "from zero at each start), and connections to handoff servers survive a restart "
+	  "only when the server speaks first after a new handshake." },
 
 	/* [prefix NAME] */
 	{ "prefix", "prefix", CFG_CIDR, P(prefix), "", .flags = CFG_V6, .reload = CFG_LIVE, .doc =
@@ -328,11 +329,29 @@ const struct cfg_option cfg_options[] = {
 
 	/* [stats] */
 	{ "stats", "client-prefix-len", CFG_UINT, G(stats.v6_prefix_len), "32", 16, 64, .reload = CFG_LIVE, .doc =
-	  "IPv6 prefix length packets are counted by." },
+	  "IPv6 prefix length that counts as one client in the usage log and totals. A "
+	  "reload applies a change from the next packet on (the day's and month's totals "
+	  "then hold prefixes of both lengths)." },
 	{ "stats", "ipv4-prefix-len", CFG_UINT, G(stats.v4_prefix_len), "24", 8, 32, .reload = CFG_LIVE, .doc =
 	  "IPv4 prefix length for packets that belong to no IPv6 client." },
 	{ "stats", "metrics-listen", CFG_ENDPOINT_LIST, G(stats.metrics_listen), "",
 	  .port = 9164, .doc = "Serve Prometheus metrics over HTTP here; empty = off." },
+	{ "stats", "interval", CFG_DURATION, G(stats.interval_ms), "5m", SEC(1), SEC(86400),
+	  .reload = CFG_LIVE, .doc = "How often the usage log gets its records: one JSON line "
+	  "per prefix with traffic in the interval (packets and octets from and to it), then "
+	  "one summary line. Intervals are aligned to multiples of their length (UTC)." },
+	{ "stats", "usage-log", CFG_STR, G(stats.usage_log), "/var/log/sixfour/usage.log",
+	  .flags = CFG_PATH, .reload = CFG_LIVE, .doc = "The usage log (JSON lines, appended; "
+	  "never an address beyond the prefix, never a connection); empty = none. Reopened on "
+	  "SIGHUP and by sixfourctl usage reopen (logrotate's postrotate); its folder must be "
+	  "writable by the user (created for it when missing)." },
+	{ "stats", "top-prefixes", CFG_UINT, G(stats.top_prefixes), "65536", 0, 4194304, .doc =
+	  "Client prefixes counted exactly per period (Space-Saving); IPv4 prefixes get a "
+	  "quarter as many. Beyond that the smallest are folded into a counted remainder and "
+	  "every figure carries an error bound of at most total/top-prefixes. About 330 octets "
+	  "each, fixed at start; 0 turns usage accounting off." },
+	{ "stats", "metrics-prefixes", CFG_UINT, G(stats.metrics_prefixes), "10", 0, 1000,
+	  .reload = CFG_LIVE, .doc = "Top prefixes per period exported as metric labels." },
 
 	/* [ratelimit] */
 	{ "ratelimit", "dns-qps", CFG_UINT, G(ratelimit.dns_qps), "100", 0, 1000000, .reload = CFG_LIVE, .doc =
@@ -378,6 +397,27 @@ const struct cfg_option cfg_options[] = {
 	  "defaults to twice QPS; QPS 0 = not limited), e.g. 2001:db8:100::/40 5000; may "
 	  "repeat, the longest match wins." },
 	{ "ratelimit", "bandwidth", CFG_SIZE, G(ratelimit.bandwidth), "0", 0,
-	  UINT64_C(1) << 40, .reload = CFG_LIVE, .doc = "Global translated bandwidth cap in bytes/s; 0 = off." },
+	  UINT64_C(1) << 40, .reload = CFG_LIVE, .doc = "Global cap on translated octets per "
+	  "second, both directions together (10 Mbit/s = 1250000); one budget for all workers; "
+	  "0 = off. Packets over it wait up to bandwidth-queue, then are dropped "
+	  "(RATE_LIMITED)." },
+	{ "ratelimit", "bandwidth-queue", CFG_DURATION, G(ratelimit.bandwidth_queue_ms), "50ms", 0,
+	  SEC(1), .reload = CFG_LIVE, .doc = "How long a packet over the bandwidth cap may wait "
+	  "(the worker holds it; the TUN queues the rest) before packets are dropped. A short "
+	  "queue lets one TCP flow use the whole cap; 0 drops at once (a policer)." },
+	{ "ratelimit", "client-bandwidth", CFG_SIZE, G(ratelimit.client_bandwidth), "0", 0,
+	  UINT64_C(1) << 40, .reload = CFG_LIVE, .doc = "Octets per second each client (prefix-len) "
+	  "may have translated, both directions together; over it packets are dropped "
+	  "(CLIENT_RATE_LIMITED); 0 = off." },
+	{ "ratelimit", "bandwidth-partner", CFG_STR_LIST, G(ratelimit.bandwidth_partners), "",
+	  .flags = CFG_MULTI, .reload = CFG_LIVE, .doc = "\"PREFIX RATE\": an arranged "
+	  "partner's IPv6 prefix with a bandwidth budget of its own, in octets per second, for "
+	  "the whole prefix instead of client-bandwidth per client (RATE 0 = not limited), e.g. "
+	  "2001:db8:100::/40 10M; may repeat, the longest match wins." },
+	{ "ratelimit", "monthly-quota", CFG_SIZE, G(ratelimit.monthly_quota), "0", 0,
+	  UINT64_C(1) << 60, .reload = CFG_LIVE, .doc = "The hosting plan's traffic per calendar "
+	  "month (20T = 20 TiB), held against the octets translated: sixfourctl usage and the "
+	  "metrics show use and projection; warnings are logged at 80, 90 and 100 % with the "
+	  "prefixes that used most; 0 = none." },
 };
 const size_t cfg_noptions = sizeof(cfg_options) / sizeof(cfg_options[0]);

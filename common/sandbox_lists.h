@@ -49,7 +49,8 @@
 	X(bind) X(listen) X(accept4) X(shutdown) X(getpeername) X(sendmmsg) X(recvmmsg) \
 	X(ioctl) X(fsync) X(fdatasync) X(ftruncate) X(renameat) X(renameat2) X(rename) \
 	X(unlink) X(unlinkat) X(mkdirat) X(fchmod) X(fchown) X(umask) X(getrlimit) X(prlimit64) \
-	X(prctl) X(fstatfs) X(statfs) X(wait4)
+	X(prctl) X(fstatfs) X(statfs) X(wait4) \
+	X(link) X(linkat)	/* usage.state.prev: a second link to the file replaced */
 
 /* The privileged helper: netlink, nftables, /proc/sys, re-reading the
  * configuration at reload. */

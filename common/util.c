@@ -215,7 +215,7 @@ static const struct unit duration_units[] = {
 	{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
 };
 static const struct unit size_units[] = {
-	{ "G", 1ull << 30 }, { "M", 1ull << 20 }, { "k", 1ull << 10 },
+	{ "T", 1ull << 40 }, { "G", 1ull << 30 }, { "M", 1ull << 20 }, { "k", 1ull << 10 },
 };
 
 /* A decimal number and an optional unit suffix (a bare number counts
@@ -304,4 +304,22 @@ int list_foreach(const char *text, int (*fn)(const char *item, void *arg), void 
 			return rc;
 	}
 	return 0;
+}
+
+/* CRC-32 (IEEE 802.3, as zlib's crc32), four bits at a time. */
+uint32_t crc32_buf(const void *data, size_t len)
+{
+	static const uint32_t t[16] = {
+		0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
+		0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
+		0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c,
+	};
+	const uint8_t *p = data;
+	uint32_t c = 0xffffffffu;
+	for (size_t i = 0; i < len; i++) {
+		c ^= p[i];
+		c = (c >> 4) ^ t[c & 15];
+		c = (c >> 4) ^ t[c & 15];
+	}
+	return ~c;
 }

@@ -70,13 +70,16 @@ void endpoint_format(const struct endpoint *ep, char *buf, size_t size);
 int duration_parse_ms(const char *text, uint64_t *out_ms);
 /* Canonical form: largest unit that divides the value exactly. */
 void duration_format_ms(uint64_t ms, char *buf, size_t size);
-/* Parses "1024", "64k", "16M", "1G" into bytes. */
+/* Parses "1024", "64k", "16M", "1G", "20T" into bytes (binary units). */
 int size_parse(const char *text, uint64_t *out);
 void size_format(uint64_t bytes, char *buf, size_t size);
 
 /* Splits a comma- or whitespace-separated list; calls `fn` per item.
  * Stops at and returns the first non-zero return of `fn`. */
 int list_foreach(const char *text, int (*fn)(const char *item, void *arg), void *arg);
+
+/* CRC-32 as in IEEE 802.3 and zlib (crc32_buf("123456789", 9) = 0xcbf43926). */
+uint32_t crc32_buf(const void *data, size_t len);
 
 
 #endif

@@ -22,6 +22,7 @@
 #include "common/rfc6052.h"
 #include "common/util.h"
 #include "handoff/client.h"
+#include "nat64/bwlimit.h"
 #include "nat64/checksum.h"
 #include "nat64/handoff_glue.h"
 #include "nat64/handoff_ports.h"
@@ -31,6 +32,7 @@
 #include "nat64/nat64_priv.h"
 #include "nat64/pool4.h"
 #include "nat64/session_handoff.h"
+#include "nat64/usage.h"
 #include "nat64/xlate_priv.h"
 
 const struct counter_desc handoff_glue_counter_desc[GLUE__COUNT] = {
@@ -775,6 +777,9 @@ struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_co
 	h->w.id = n->nworkers;
 	h->w.fd = n->fds[0];
 	h->w.ipv4_id = (uint32_t)monotonic_us();
+	/* The main thread's slots: counted, and never waiting for a limit. */
+	h->w.usage = nat64_usage_slot(n->usage, n->nworkers);
+	h->w.bw = nat64_bw_slot(n->bw, n->nworkers);
 	h->w.in = malloc(NAT64_BUF_SIZE);
 	h->w.out = malloc(NAT64_BUF_SIZE);
 	h->w.out2 = malloc(NAT64_BUF_SIZE);

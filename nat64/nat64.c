@@ -20,6 +20,7 @@
 #include "common/privdrop.h"
 #include "common/publish.h"
 #include "common/rfc6052.h"
+#include "nat64/bwlimit.h"
 #include "nat64/frag.h"
 #include "nat64/handoff_glue.h"
 #include "nat64/nat64.h"
@@ -31,6 +32,7 @@
 #include "nat64/session.h"
 #include "nat64/session_handoff.h"
 #include "nat64/tun.h"
+#include "nat64/usage.h"
 
 /* Default pool4 when [nat64] pool4 is empty: the host's own addresses,
  * above the kernel's default ephemeral range (32768-60999). */
@@ -217,9 +219,6 @@ static void session_cfg_from(const struct sixfour_config *cfg, struct session_cf
  * is harmless): at start and on every reload. */
 static void live_settings(struct nat64 *n, const struct sixfour_config *cfg)
 {
-	atomic_store(&n->v6_stats_len, cfg->stats.v6_prefix_len);
-	atomic_store(&n->v4_stats_len, cfg->stats.v4_prefix_len);
-	atomic_store(&n->bandwidth, cfg->ratelimit.bandwidth);
 	atomic_store(&n->reassemble_udp, cfg->nat64.reassemble_unchecksummed_udp);
 	atomic_store(&n->icmp_rate, cfg->nat64.icmp_errors_per_second);
 	atomic_store(&n->icmp_dst_rate, cfg->nat64.icmp_errors_per_destination);
@@ -344,6 +343,12 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	reserve_ports(n);
 	if (apply_routing(n, cfg) != 0)
 		goto fail;
+	/* Usage accounting and bandwidth limits: a slot per worker, and one
+	 * for the main thread (the handoff glue's deliveries). */
+	n->usage = nat64_usage_new(ctx, n->nworkers);
+	n->bw = nat64_bw_new(ctx, cfg, n->nworkers, n->mtu);
+	if (!n->usage || !n->bw)
+		goto fail;
 	n->workers = calloc(n->nworkers, sizeof(*n->workers));
 	if (!n->workers)
 		goto fail;
@@ -353,6 +358,8 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 		w->id = i;
 		w->fd = n->fds[i];
 		w->ipv4_id = (uint32_t)(monotonic_us() * 2654435761u) + i * 0x10000u;
+		w->usage = nat64_usage_slot(n->usage, i);
+		w->bw = nat64_bw_slot(n->bw, i);
 		w->in = malloc(NAT64_BUF_SIZE);
 		w->out = malloc(NAT64_BUF_SIZE);
 		w->out2 = malloc(NAT64_BUF_SIZE);
@@ -389,7 +396,10 @@ fail:
 static int nat64_run(void *state)
 {
 	struct nat64 *n = state;
-	return n->enabled ? nat64_workers_start(n) : 0;
+	if (!n->enabled)
+		return 0;
+	int rc = nat64_usage_run(n->usage);
+	return rc ? rc : nat64_workers_start(n);
 }
 
 /* Sizes and names of things that exist (device, pool4, table sizes) need
@@ -399,8 +409,9 @@ static int nat64_run(void *state)
 static int nat64_check(void *state, const struct sixfour_config *cfg, char *err, size_t errlen)
 {
 	struct nat64 *n = state;
-	if (!n)
-		return 0;	/* sixfourd -n: config.c checked the values */
+	int rc = nat64_bw_check(cfg, err, errlen);
+	if (rc || !n)
+		return rc;	/* sixfourd -n: config.c checked the other values */
 	bool any = false;
 	for (size_t i = 0; i < cfg->nprefixes; i++)
 		any |= cfg->prefixes[i].translate;
@@ -423,6 +434,8 @@ static int nat64_reload(void *state, const struct sixfour_config *cfg, char *err
 	live_settings(n, cfg);
 	/* [handoff]: everything but enable and port applies to live sessions. */
 	nat64_handoff_reload(n->handoff, cfg);
+	nat64_usage_reload(n->usage, cfg);
+	nat64_bw_reload(n->bw, cfg);
 	/* Routes and nftables follow the new translate prefixes. */
 	if (apply_routing(n, cfg) != 0) {
 		snprintf(err, errlen, "routes or nftables could not be updated (see the log)");
@@ -438,6 +451,9 @@ static void nat64_stop(void *state)
 		return;
 	nat64_workers_stop(n);
 	nat64_handoff_free(n->handoff);
+	/* After the workers: the last counts are folded and saved. */
+	nat64_usage_free(n->usage);
+	nat64_bw_free(n->bw);
 	if (n->ev_fd >= 0)
 		evloop_del_fd(n->ctx->loop, n->ev_fd);
 	if (n->sweep)
@@ -525,6 +541,13 @@ static int cmd_flush(void *ctx, int argc, char **argv, struct ctl_out *out)
 	return 0;
 }
 
+/* `usage [--top N] [--period interval|day|month] [--json]`, `usage reopen`. */
+static int cmd_usage(void *ctx, int argc, char **argv, struct ctl_out *out)
+{
+	struct nat64 *n = ctx;
+	return nat64_usage_cmd(n && n->enabled ? n->usage : NULL, argc, argv, out);
+}
+
 static const struct ctl_command nat64_commands[] = {
 	{ "nat64", "stats|sessions|flush [--json]",
 	  "translator counters, the session list (never logged), or flush every session",
@@ -533,6 +556,9 @@ static const struct ctl_command nat64_commands[] = {
 	  cmd_handoff },
 	{ "flush", "sessions", "remove every translator session (handoff servers give them back)",
 	  cmd_flush },
+	{ "usage", "[--top N] [--period interval|day|month] | reopen",
+	  "traffic by client prefix with shares, the remainder and the monthly quota; reopen "
+	  "the usage log", cmd_usage },
 	{ NULL, NULL, NULL, NULL },
 };
 

@@ -1,5 +1,5 @@
 /* `sixfourctl nat64 stats` and `sixfourctl nat64 sessions`: counters,
- * per-prefix traffic and the session list. The session list is an
+ * limits, the month's top prefixes (usage_ctl.c) and the session list. The session list is an
  * operator's debugging tool and is never written to a log. */
 #include "autoconf.h"
 
@@ -10,11 +10,13 @@
 #include "common/counters.h"
 #include "common/ctl.h"
 #include "common/util.h"
+#include "nat64/bwlimit.h"
 #include "nat64/frag.h"
 #include "nat64/handoff_glue.h"
 #include "nat64/nat64_priv.h"
 #include "nat64/pool4.h"
 #include "nat64/session.h"
+#include "nat64/usage.h"
 
 static const struct counter_desc path_desc[] = { NAT64_PATH_COUNTERS(COUNTER_DESC) };
 static const struct counter_desc drop_desc[] = { NAT64_DROP_REASONS(COUNTER_DESC) };
@@ -30,73 +32,6 @@ static const struct counter_desc gauge_desc[] = {
 static const char *proto_name(uint8_t p)
 {
 	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "icmp";
-}
-
-/* Sums the workers' per-prefix tables into one list. */
-struct merged {
-	struct nat64_traffic_slot *v;
-	size_t n;
-	uint64_t other_packets, other_bytes;
-};
-
-static void merge_traffic(const struct nat64 *n, struct merged *m)
-{
-	m->v = calloc((size_t)n->nworkers * NAT64_TRAFFIC_SLOTS, sizeof(*m->v));
-	m->n = 0;
-	m->other_packets = m->other_bytes = 0;
-	if (!m->v)
-		return;
-	for (unsigned w = 0; w < n->nworkers; w++) {
-		const struct nat64_traffic *t = &n->workers[w].traffic;
-		m->other_packets += counter_get(&t->other_packets);
-		m->other_bytes += counter_get(&t->other_bytes);
-		for (unsigned i = 0; i < NAT64_TRAFFIC_SLOTS; i++) {
-			const struct nat64_traffic_slot *s = &t->slot[i];
-			uint8_t fam = __atomic_load_n(&s->family, __ATOMIC_ACQUIRE);
-			if (!fam)
-				continue;
-			size_t k = 0;
-			while (k < m->n && !(m->v[k].family == fam &&
-					     memcmp(m->v[k].key, s->key, 16) == 0))
-				k++;
-			if (k == m->n) {
-				m->v[k] = (struct nat64_traffic_slot){ .family = fam, .len = s->len };
-				memcpy(m->v[k].key, s->key, 16);
-				m->n++;
-			}
-			m->v[k].packets += counter_get(&s->packets);
-			m->v[k].bytes += counter_get(&s->bytes);
-		}
-	}
-}
-
-static void print_traffic(const struct nat64 *n, struct ctl_out *out)
-{
-	struct merged m;
-	merge_traffic(n, &m);
-	if (out->json)
-		ctl_printf(out, ",\"traffic\":[");
-	else
-		ctl_printf(out, "traffic by prefix:\n");
-	for (size_t k = 0; k < m.n; k++) {
-		char a[INET6_ADDRSTRLEN];
-		inet_ntop(m.v[k].family, m.v[k].key, a, sizeof(a));
-		if (out->json)
-			ctl_printf(out, "%s{\"prefix\":\"%s/%u\",\"packets\":%llu,\"bytes\":%llu}",
-				   k ? "," : "", a, m.v[k].len, (unsigned long long)m.v[k].packets,
-				   (unsigned long long)m.v[k].bytes);
-		else
-			ctl_printf(out, "  %-24s %12llu packets %14llu bytes\n", a,
-				   (unsigned long long)m.v[k].packets,
-				   (unsigned long long)m.v[k].bytes);
-	}
-	if (out->json)
-		ctl_printf(out, "],\"traffic_other\":{\"packets\":%llu,\"bytes\":%llu}",
-			   (unsigned long long)m.other_packets, (unsigned long long)m.other_bytes);
-	else if (m.other_packets)
-		ctl_printf(out, "  %-24s %12llu packets %14llu bytes\n", "(table full)",
-			   (unsigned long long)m.other_packets, (unsigned long long)m.other_bytes);
-	free(m.v);
 }
 
 /* pool4 ports in use per address (the first POOL_SHOWN addresses). */
@@ -178,13 +113,15 @@ void nat64_print_stats(struct nat64 *n, struct ctl_out *out)
 		ctl_printf(out, ",\"queues\":%u,", n->nworkers);
 		counters_emit(out, COUNTERS_JSON, st->groups, 5, NULL);
 		print_pool(n, out);
-		print_traffic(n, out);
+		nat64_bw_print(n->bw, out);
+		nat64_usage_print_traffic(n->usage, out);
 		ctl_printf(out, "}\n");
 	} else {
 		ctl_printf(out, "device %s, %u queue(s)\n", n->dev, n->nworkers);
 		counters_emit(out, COUNTERS_TEXT, st->groups, 5, NULL);
 		print_pool(n, out);
-		print_traffic(n, out);
+		nat64_bw_print(n->bw, out);
+		nat64_usage_print_traffic(n->usage, out);
 	}
 	free(st);
 }
@@ -254,28 +191,7 @@ void nat64_metrics(void *state, struct ctl_out *out)
 	collect(n, st);
 	counters_emit(out, COUNTERS_PROMETHEUS, st->groups, 5, NULL);
 	free(st);
-	/* Per client prefix (or IPv4 prefix for packets of no client). */
-	static const struct counter_desc prefix_desc[] = {
-		{ "packets", "Packets per client IPv6 prefix, or per IPv4 prefix for packets "
-			     "of no client." },
-		{ "bytes", "Octets per client IPv6 prefix, or per IPv4 prefix for packets of "
-			   "no client." },
-	};
-	struct merged m;
-	merge_traffic(n, &m);
-	for (size_t k = 0; k < m.n; k++) {
-		char a[INET6_ADDRSTRLEN], label[INET6_ADDRSTRLEN + 16];
-		inet_ntop(m.v[k].family, m.v[k].key, a, sizeof(a));
-		snprintf(label, sizeof(label), "prefix=\"%s/%u\"", a, m.v[k].len);
-		uint64_t v[2] = { m.v[k].packets, m.v[k].bytes };
-		struct counter_group g = { "prefix", "nat64_prefix", NULL, NULL, label,
-					   COUNTER_TOTAL, prefix_desc, 2, v, false };
-		/* The first prefix writes the families' headers. */
-		if (k == 0)
-			counters_emit(out, COUNTERS_PROMETHEUS, &g, 1, NULL);
-		else
-			counters_prometheus_values(out, &g);
-	}
-	free(m.v);
+	nat64_bw_metrics(n->bw, out);
+	nat64_usage_metrics(n->usage, out);
 	nat64_handoff_metrics(n->handoff, out);
 }

@@ -25,9 +25,6 @@
  * kernel's default ephemeral range (32768-60999). */
 #define NAT64_DEFAULT_PORT_MIN 61001
 #define NAT64_DEFAULT_PORT_MAX 65535
-/* Bounded per-prefix traffic table per worker (ARCHITECTURE: packet counts
- * per IPv6 /32, and per IPv4 /24 for packets that belong to no client). */
-#define NAT64_TRAFFIC_SLOTS 256
 
 /* Path counters beyond the drop reasons (common/counters.h). */
 #define NAT64_PATH_COUNTERS(X) \
@@ -56,20 +53,11 @@ struct nat64_path_counters {
 	uint64_t drops[NAT64_VERDICT_COUNT];	/* by enum nat64_verdict */
 };
 
-struct nat64_traffic_slot {
-	uint8_t family;		/* 0 = free */
-	uint8_t len;
-	uint8_t key[16];	/* prefix, host bits zero */
-	uint64_t packets, bytes;
-};
-
-struct nat64_traffic {
-	struct nat64_traffic_slot slot[NAT64_TRAFFIC_SLOTS];
-	uint64_t other_packets, other_bytes;	/* when every slot is taken */
-	struct nat64_traffic_slot *last;	/* the worker's last hit */
-};
-
 struct nat64;
+struct nat64_usage;
+struct nat64_usage_slot;
+struct nat64_bw;
+struct nat64_bw_slot;
 
 struct nat64_worker {
 	struct nat64 *n;
@@ -83,11 +71,10 @@ struct nat64_worker {
 	struct nat64_path_counters c;
 	/* This worker's limit on the ICMP errors it originates (xlate.h). */
 	struct nat64_icmp_limit icmp_limit;
-	struct nat64_traffic traffic;
-	/* [ratelimit] bandwidth, split evenly between workers so that no
-	 * worker waits for another: this worker's token bucket in bytes. */
-	uint64_t bw_tokens;
-	uint64_t bw_last_us;
+	/* Usage accounting (usage.h) and bandwidth limits (bwlimit.h) of
+	 * this thread; NULL counts or limits nothing. */
+	struct nat64_usage_slot *usage;
+	struct nat64_bw_slot *bw;
 };
 
 struct nat64 {
@@ -111,9 +98,9 @@ struct nat64 {
 	bool nft_installed;
 	struct nat64_xlate_cfg xcfg;	/* own addresses, MTUs (prefixes per packet) */
 	/* Changed by reload while workers run: read with relaxed atomics. */
-	_Atomic unsigned v6_stats_len, v4_stats_len;
 	atomic_bool reassemble_udp;	/* copied into each packet's xlate cfg */
-	_Atomic uint64_t bandwidth;	/* bytes/s for all workers, 0 = no cap */
+	struct nat64_usage *usage;	/* usage accounting, log, quota (usage.h) */
+	struct nat64_bw *bw;		/* [ratelimit] bandwidth limits (bwlimit.h) */
 	/* ICMP errors we originate: per second in all, and to one destination. */
 	_Atomic unsigned icmp_rate, icmp_dst_rate;
 	struct nat64_icmp_limit main_icmp_limit;	/* the main thread's errors */

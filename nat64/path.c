@@ -23,10 +23,12 @@
 #include "common/publish.h"
 #include "common/rfc6052.h"
 #include "common/util.h"
+#include "nat64/bwlimit.h"
 #include "nat64/handoff_glue.h"
 #include "nat64/nat64_priv.h"
 #include "nat64/pool4.h"
 #include "nat64/session.h"
+#include "nat64/usage.h"
 
 #define ICMP6_DST_UNREACH_TYPE 1
 #define ICMP6_DST_UNREACH_ADDR 3	/* RFC 6146 3.5.1: no mapping possible */
@@ -37,87 +39,32 @@
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 
-/* --- per-prefix traffic counts --- */
-
-static void traffic_count(struct nat64_traffic *t, int family, const void *addr, unsigned len,
-			  size_t bytes)
-{
-	uint8_t key[16] = { 0 };
-	unsigned alen = family == AF_INET ? 4 : 16;
-	memcpy(key, addr, alen);
-	if (len < alen * 8) {
-		if (len % 8)
-			key[len / 8] &= (uint8_t)(0xff << (8 - len % 8));
-		memset(key + (len + 7) / 8, 0, alen - (len + 7) / 8);
-	}
-	/* Packets come in trains of one flow: try the last slot first. */
-	struct nat64_traffic_slot *last = t->last;
-	if (last && last->family == family && memcmp(last->key, key, 16) == 0) {
-		counter_inc(&last->packets, 1);
-		counter_inc(&last->bytes, bytes);
-		return;
-	}
-	uint64_t h = 1469598103934665603ull;
-	for (unsigned i = 0; i < alen; i++)
-		h = (h ^ key[i]) * 1099511628211ull;
-	for (unsigned probe = 0; probe < 8; probe++) {
-		struct nat64_traffic_slot *s = &t->slot[(h + probe) % NAT64_TRAFFIC_SLOTS];
-		if (s->family == 0) {
-			memcpy(s->key, key, 16);
-			s->len = (uint8_t)len;
-			__atomic_store_n(&s->family, (uint8_t)family, __ATOMIC_RELEASE);
-		}
-		if (s->family == family && memcmp(s->key, key, 16) == 0) {
-			t->last = s;
-			counter_inc(&s->packets, 1);
-			counter_inc(&s->bytes, bytes);
-			return;
-		}
-	}
-	counter_inc(&t->other_packets, 1);
-	counter_inc(&t->other_bytes, bytes);
-}
-
 /* --- output --- */
 
-/* The global bandwidth cap: a token bucket per worker holding at most
- * 100 ms of its share. True when `len` bytes may go out now. */
-static bool bandwidth_allows(struct nat64_worker *w, size_t len)
-{
-	uint64_t rate = atomic_load_explicit(&w->n->bandwidth, memory_order_relaxed);
-	if (rate == 0)
-		return true;
-	uint64_t share = rate / (w->n->nworkers ? w->n->nworkers : 1);
-	uint64_t burst = MAX(share / 10, (uint64_t)NAT64_BUF_SIZE);
-	uint64_t now = monotonic_us();
-	uint64_t elapsed = now - w->bw_last_us;
-	if (w->bw_last_us == 0 || elapsed >= 1000000)
-		w->bw_tokens = burst;
-	else
-		w->bw_tokens = MIN(burst, w->bw_tokens + elapsed * share / 1000000);
-	w->bw_last_us = now;
-	if (w->bw_tokens < len)
-		return false;
-	w->bw_tokens -= len;
-	return true;
-}
-
+/* `client` (NULL for the translator's own ICMP errors) is charged for what
+ * goes out, in direction `dir` (usage.h), within the limits (bwlimit.h). */
 static void write_out(struct nat64_worker *w, const struct nat64_out *out,
-		      enum nat64_path_counter counter)
+		      enum nat64_path_counter counter, const struct in6_addr *client,
+		      enum nat64_usage_dir dir)
 {
 	const uint8_t *p = out->buf;
 	unsigned count = out->count ? out->count : 1;
 	for (unsigned k = 0; k < count; k++) {
 		size_t len = out->count ? out->pkt_len[k] : out->len;
-		if (!bandwidth_allows(w, len)) {
-			counter_inc(&w->c.drops[NAT64_DROP_RATE_LIMITED], 1);
-		} else if (write(w->fd, p, len) != (ssize_t)len) {
-			counter_inc(&w->c.c[NAT64_PC_write_errors], 1);
-		} else {
-			counter_inc(&w->c.c[counter], 1);
-			counter_inc(&w->c.c[NAT64_PC_tx_bytes], len);
-		}
+		const uint8_t *pkt = p;
 		p += len;
+		enum nat64_verdict v = nat64_bw_admit(w->bw, client, pkt, len);
+		if (v != NAT64_CONTINUE && v != NAT64_HELD) {	/* HELD: queued, goes out when due */
+			counter_inc(&w->c.drops[v], 1);
+			continue;
+		}
+		if (v == NAT64_CONTINUE && write(w->fd, pkt, len) != (ssize_t)len) {
+			counter_inc(&w->c.c[NAT64_PC_write_errors], 1);
+			continue;
+		}
+		counter_inc(&w->c.c[counter], 1);
+		counter_inc(&w->c.c[NAT64_PC_tx_bytes], len);
+		nat64_usage_count6(w->usage, client, dir, 1, len);
 	}
 }
 
@@ -160,7 +107,7 @@ static void send_error(struct nat64_worker *w, const struct nat64_xlate_cfg *xc,
 	struct nat64_out out = { .buf = w->out2, .cap = NAT64_BUF_SIZE };
 	if (nat64_icmp_error(xc, pkt, type, code, param, &out) == NAT64_ICMP_SENT ||
 	    out.len > 0)
-		write_out(w, &out, NAT64_PC_icmp_sent);
+		write_out(w, &out, NAT64_PC_icmp_sent, NULL, NAT64_USAGE_TO);
 }
 
 /* --- IPv4 -> IPv6 (also the second half of a hairpin) --- */
@@ -215,22 +162,21 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 				   v == NAT64_DROP_NO_SESSION ? ICMP4_HOST_UNREACH
 							      : ICMP4_ADMIN_PROHIBITED, 0);
 		/* Belongs to no IPv6 client: counted by its IPv4 source. */
-		traffic_count(&w->traffic, AF_INET, &in.src.v4, atomic_load_explicit(&w->n->v4_stats_len, memory_order_relaxed), len);
+		nat64_usage_count4(w->usage, in.src.v4, 1, len);
 		return;
 	}
-	traffic_count(&w->traffic, AF_INET6, &out_tuple.dst.v6, atomic_load_explicit(&w->n->v6_stats_len, memory_order_relaxed), len);
 	struct nat64_out out = { .buf = hairpin ? w->out2 : w->out, .cap = NAT64_BUF_SIZE };
 	v = nat64_translate_4to6(xc, &pkt, &out_tuple, &out);
 	if (v == NAT64_ICMP_SENT) {
 		if (!hairpin)
-			write_out(w, &out, NAT64_PC_icmp_sent);
+			write_out(w, &out, NAT64_PC_icmp_sent, NULL, NAT64_USAGE_TO);
 		return;
 	}
 	if (v != NAT64_CONTINUE) {
 		drop(w, v);
 		return;
 	}
-	write_out(w, &out, NAT64_PC_tx6);
+	write_out(w, &out, NAT64_PC_tx6, &out_tuple.dst.v6, NAT64_USAGE_TO);
 }
 
 void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
@@ -270,7 +216,6 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 			drop(w, v);
 		return;
 	}
-	traffic_count(&w->traffic, AF_INET6, &in.src.v6, atomic_load_explicit(&w->n->v6_stats_len, memory_order_relaxed), len);
 	if (nat64_handoff_blocked(w->n->handoff, pkt.dst4)) {
 		drop(w, NAT64_DROP_BLOCKED);	/* handoff BLOCK (spec 7.9) */
 		return;
@@ -300,7 +245,7 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	struct nat64_out out = { .buf = w->out, .cap = NAT64_BUF_SIZE };
 	v = nat64_translate_6to4(xc, &pkt, &out_tuple, &out);
 	if (v == NAT64_ICMP_SENT) {
-		write_out(w, &out, NAT64_PC_icmp_sent);
+		write_out(w, &out, NAT64_PC_icmp_sent, NULL, NAT64_USAGE_TO);
 		return;
 	}
 	if (v != NAT64_CONTINUE) {
@@ -321,7 +266,7 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 		}
 		return;
 	}
-	write_out(w, &out, NAT64_PC_tx4);
+	write_out(w, &out, NAT64_PC_tx4, &in.src.v6, NAT64_USAGE_FROM);
 }
 
 static void handle_packet(struct nat64_worker *w, const uint8_t *p, size_t len)
@@ -391,6 +336,8 @@ static void *worker_main(void *arg)
 	struct publish_reader *reader = publish_reader_register(dom);
 	while (!atomic_load_explicit(&w->n->stopping, memory_order_acquire)) {
 		publish_offline(reader);
+		/* Packets waiting for a bandwidth limit go out when due. */
+		nat64_bw_wait(w->bw, w->fd, &w->c.c[NAT64_PC_write_errors]);
 		ssize_t n = read(w->fd, w->in, NAT64_BUF_SIZE);
 		publish_online(dom, reader);
 		if (n > 0) {

@@ -46,7 +46,8 @@
 	X(FRAGMENT_OVERLAP, "overlapping fragments") \
 	X(BAD_ICMP_CHECKSUM, "bad checksum on an ICMP error") \
 	X(PORT_LIMIT, "per-client pool4 port share (RFC 6888 REQ-4)") \
-	X(UDP_ZERO_CHECKSUM, "IPv6 UDP without a checksum (RFC 8200 8.1)")
+	X(UDP_ZERO_CHECKSUM, "IPv6 UDP without a checksum (RFC 8200 8.1)") \
+	X(CLIENT_RATE_LIMITED, "over the per-client bandwidth limit")
 
 enum nat64_verdict {
 	NAT64_CONTINUE = 0,	/* go on to the next step */

@@ -7,8 +7,16 @@
 # Figures: iperf3 TCP 1 and 4 streams, 64-octet UDP packets/s (with loss),
 # new TCP connections/s, and sixfourd's memory per session with 1 M
 # sessions. Each figure is the median of RUNS runs; ratios are printed.
+# Then the cost of usage accounting and of the bandwidth limiters (issue
+# 12): sixfourd three ways in each round, after 100,000 distinct client
+# prefixes went through it (so they sit in the Space-Saving summaries):
+#   noacct   [stats] top-prefixes = 0 (no accounting, no limits)
+#   acct     top-prefixes = 131072 (the 100,000 prefixes fit), no limits
+#   limits   acct + [ratelimit] bandwidth and client-bandwidth set far
+#            above the traffic, so every packet goes through both limiters
 #
 #   sudo tests/bench/nat64_bench.sh        (RUNS=3 SECS=5 by default)
+#   PART=usage sudo tests/bench/nat64_bench.sh   (only the accounting part)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build-nat64}"
@@ -16,6 +24,7 @@ export top_srcdir top_builddir
 . "$top_srcdir/tests/netns/lib.sh"
 RUNS=${RUNS:-3}
 ONLY=${ONLY:-}	# "sixfour" to measure sixfourd alone (development)
+PART=${PART:-all}	# "usage": only the accounting and limiter comparison
 SECS=${SECS:-5}
 lab_require iperf3 tayga nft cc
 lab_setup
@@ -77,9 +86,39 @@ max-sessions-per-client = 262144
 INI
 . "$top_srcdir/tests/bench/tayga.sh"
 
+# --- the cost of usage accounting and of the limiters ---
+usage_ini() { # usage_ini MODE: bench.ini plus what MODE sets
+	cp "$LAB_DIR/bench.ini" "$LAB_DIR/usage-$1.ini"
+	{
+		printf '[stats]\nclient-prefix-len = 56\ntop-prefixes = %s\n' \
+			"$([ "$1" = noacct ] && echo 0 || echo 131072)"
+		printf 'usage-log = %s\n' "$LAB_DIR/usage-$1.log"
+		[ "$1" = limits ] && printf '[ratelimit]\nbandwidth = 1T\nclient-bandwidth = 1T\n'
+	} >>"$LAB_DIR/usage-$1.ini"
+}
+tracked() { lab_ctl --json usage --period day --top 0 | python3 -c 'import json,sys; print(json.load(sys.stdin).get("tracked", {}).get("clients", 0))'; }
+usage_bench() {
+	local round mode
+	for mode in noacct acct limits; do usage_ini $mode; done
+	for round in $(seq "$RUNS"); do
+		for mode in noacct acct limits; do
+			lab_sixfourd_start "$LAB_DIR/usage-$mode.ini" || exit 1
+			# 100,000 client /56s through the translator first (every
+			# mode alike: the session table holds them too).
+			lab_in client "$FLOOD" prefixes "${PREFIX}$LAB_SERVER4" 100000 50000 >/dev/null
+			[ $mode = noacct ] || lab_wait 20 sh -c "[ \$(nsenter -t $LAB_SIXFOURD_PID -m -n $top_builddir/sixfourctl --json usage --period day --top 0 | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"tracked\"][\"clients\"])') -ge 100000 ]"
+			[ $mode = noacct ] || R[$mode.prefixes]+="$(tracked) "
+			measure_once "$mode" "${PREFIX}$LAB_SERVER4"
+			lab_sixfourd_stop
+		done
+	done
+	echo "# usage: noacct tcp1 ${R[noacct.tcp1]}| udp ${R[noacct.udp]}; acct tcp1 ${R[acct.tcp1]}| udp ${R[acct.udp]}; limits tcp1 ${R[limits.tcp1]}| udp ${R[limits.udp]}; prefixes tracked ${R[acct.prefixes]}" >&2
+}
+
 # The three data planes take turns within each round, so a load change on
 # the (shared) machine hits all of them alike; ratios are taken per round.
 for round in $(seq "$RUNS"); do
+	[ "$PART" = usage ] && break
 	lab_sixfourd_start "$LAB_DIR/bench.ini" || exit 1
 	measure_once sixfour "${PREFIX}$LAB_SERVER4"
 	lab_sixfourd_stop
@@ -94,6 +133,31 @@ for mode in sixfour tayga kernel; do
 	echo "# $mode: tcp1 ${R[$mode.tcp1]}| tcp4 ${R[$mode.tcp4]}| udp ${R[$mode.udp]}| loss ${R[$mode.loss]}| conn ${R[$mode.conn]}" >&2
 done
 [ "$ONLY" = sixfour ] && exit 0
+
+m() { median ${R[$1]}; }
+# The median of the per-round ratios (both measured under the same load).
+rratio() { python3 -c "
+import statistics, sys
+a = [float(x) for x in sys.argv[1].split()]; b = [float(x) for x in sys.argv[2].split()]
+r = [x / y for x, y in zip(a, b) if y]
+print('%.3f' % statistics.median(r) if r else 'n/a')" "$1" "$2"; }
+usage_bench
+printf '\n%-28s %12s %12s %12s %9s %9s\n' "median of $RUNS x ${SECS}s" noacct acct limits \
+	"acct/no" "limits/no"
+echo "(100,000 client /56s in the summaries; ratios: medians of the per-round ratios)"
+for k in tcp1 tcp4 udp; do
+	case $k in
+	tcp1) name="TCP 1 stream (Mbit/s)"; f=1e-6 ;;
+	tcp4) name="TCP 4 streams (Mbit/s)"; f=1e-6 ;;
+	udp) name="UDP 64 B (packets/s)"; f=1 ;;
+	esac
+	printf '%-28s %12.0f %12.0f %12.0f %9s %9s\n' "$name" \
+		"$(python3 -c "print($(m noacct.$k)*$f)")" "$(python3 -c "print($(m acct.$k)*$f)")" \
+		"$(python3 -c "print($(m limits.$k)*$f)")" \
+		"$(rratio "${R[acct.$k]}" "${R[noacct.$k]}")" "$(rratio "${R[limits.$k]}" "${R[noacct.$k]}")"
+done
+printf '%-28s %12s %12s %12s\n' "UDP 64 B loss (%)" "$(m noacct.loss)" "$(m acct.loss)" "$(m limits.loss)"
+[ "$PART" = usage ] && exit 0
 
 # --- memory per session at 1 M sessions ---
 # Baseline: the same daemon with the smallest table.
@@ -116,13 +180,6 @@ lab_sixfourd_stop
 ct_size=$(awk '$1 == "nf_conntrack" {print $4}' /proc/slabinfo 2>/dev/null)
 
 # --- report ---
-m() { median ${R[$1]}; }
-# The median of the per-round ratios (both measured under the same load).
-rratio() { python3 -c "
-import statistics, sys
-a = [float(x) for x in sys.argv[1].split()]; b = [float(x) for x in sys.argv[2].split()]
-r = [x / y for x, y in zip(a, b) if y]
-print('%.2f' % statistics.median(r) if r else 'n/a')" "$1" "$2"; }
 printf '\n%-28s %14s %14s %14s %10s %10s\n' "median of $RUNS x ${SECS}s" sixfourd tayga kernel "6/tayga" "6/kernel"
 echo "(figures: medians of the rounds; ratios: medians of the per-round ratios)"
 for k in tcp1 tcp4 udp conn; do

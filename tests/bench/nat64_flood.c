@@ -13,7 +13,11 @@
  *       for SECONDS sends one-packet UDP flows from SRC6 to DST6 with RFC 4814
  *       (section 4.5) pseudorandom ports: source 1024-65535, destination
  *       1-49151, so nearly every packet is a new flow; paced at PPS (0 = as
- *       fast as it goes). Prints "SENT ELAPSED". */
+ *       fast as it goes). Prints "SENT ELAPSED".
+ *   nat64_flood prefixes DST6 COUNT PPS
+ *       COUNT datagrams, each from another /56 of 2001:db8::/32
+ *       (2001:db8:NNNN:NN00::1): COUNT distinct client prefixes for the
+ *       usage accounting's summaries. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -116,6 +120,14 @@ struct udp6 {
 	struct sockaddr_in6 to;
 };
 
+/* The checksum of everything but the ports (again after the source changed). */
+static void udp6_rebase(struct udp6 *u)
+{
+	u->base = csum_add(0, u->pkt + 8, 32) + 16 + IPPROTO_UDP;
+	u->base = csum_add(u->base, u->pkt + 44, 2);
+	u->base = csum_add(u->base, u->pkt + 48, 8);
+}
+
 static int udp6_open(struct udp6 *u, const char *src, const char *dst, const char *payload)
 {
 	struct in6_addr s6, d6;
@@ -135,9 +147,7 @@ static int udp6_open(struct udp6 *u, const char *src, const char *dst, const cha
 	memcpy(u->pkt + 24, &d6, 16);
 	u->pkt[45] = 16;
 	memcpy(u->pkt + 48, payload, 8);
-	u->base = csum_add(0, u->pkt + 8, 32) + 16 + IPPROTO_UDP;
-	u->base = csum_add(u->base, u->pkt + 44, 2);
-	u->base = csum_add(u->base, u->pkt + 48, 8);
+	udp6_rebase(u);
 	u->to = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_addr = d6 };
 	return 0;
 }
@@ -183,6 +193,28 @@ static int flows(const char *prefix, const char *dst, long count, long pps)
 			pace(start, i + 1, pps);
 	}
 	printf("%ld flows in %.2f s\n", count, now() - start);
+	return 0;
+}
+
+/* One datagram from each of `count` client /56s (bits 32..55 of the
+ * source), so that the usage summaries hold that many prefixes. */
+static int prefixes(const char *dst, long count, long pps)
+{
+	struct udp6 u;
+	int rc = udp6_open(&u, "2001:db8::1", dst, "prefixes");
+	if (rc)
+		return rc;
+	double start = now();
+	for (long i = 0; i < count; i++) {
+		u.pkt[8 + 4] = (uint8_t)(i >> 16);
+		u.pkt[8 + 5] = (uint8_t)(i >> 8);
+		u.pkt[8 + 6] = (uint8_t)i;
+		udp6_rebase(&u);
+		udp6_send(&u, 1024, (uint16_t)(1 + i % 65535));
+		if (i % 256 == 255)
+			pace(start, i + 1, pps);
+	}
+	printf("%ld prefixes in %.2f s\n", count, now() - start);
 	return 0;
 }
 
@@ -256,6 +288,8 @@ int main(int argc, char **argv)
 		return flows(argv[2], argv[3], atol(argv[5]), atol(argv[6]));
 	if (argc >= 6 && strcmp(argv[1], "rfc4814") == 0)
 		return rfc4814(argv[2], argv[3], atof(argv[4]), atol(argv[5]));
+	if (argc >= 5 && strcmp(argv[1], "prefixes") == 0)
+		return prefixes(argv[2], atol(argv[3]), atol(argv[4]));
 	fprintf(stderr, "usage: see the comment at the top of nat64_flood.c\n");
 	return 2;
 }

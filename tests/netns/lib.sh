@@ -589,7 +589,7 @@ lab_sixfourd_start() {
 		args+=(-c /etc/sixfour/sixfour.ini)
 	fi
 	# Mount points must exist on the host; empty directories are harmless.
-	mkdir -p /etc/sixfour /run/sixfour /var/lib/sixfour "$LAB_DIR/state"
+	mkdir -p /etc/sixfour /run/sixfour /var/lib/sixfour /var/log/sixfour "$LAB_DIR/state"
 	def=$("$bin" -h 2>/dev/null | sed -n 's/.*(default \([^;)]*\)[;)].*/\1/p' | head -1)
 	cat >"$LAB_DIR/sixfourd-ns.sh" <<'EOF'
 # Runs inside `unshare -m` in the appl netns: the lab's view of the files.
@@ -608,6 +608,8 @@ mount --bind "$conf" /etc/sixfour
 mount -t tmpfs -o mode=0755 lab-run /run/sixfour
 # [general] state-directory: the lab's, kept from one start to the next.
 mount --bind "$LAB_DIR_STATE" /var/lib/sixfour
+# The default usage log: private, so a lab never writes the host's /var.
+mount -t tmpfs -o mode=1777 lab-log /var/log/sixfour
 # A sixfour.ini installed on this machine at the compiled-in path must not
 # leak into the lab: hide its directory behind the lab's config dir.
 case $def in

@@ -15,7 +15,7 @@ static int count_item(const char *item, void *arg)
 
 int main(void)
 {
-	plan(46);
+	plan(49);
 	struct cidr c;
 	char buf[128];
 	ok(cidr_parse("2001:db8::/32", &c, false) == 0 && c.family == AF_INET6 && c.len == 32,
@@ -87,6 +87,10 @@ int main(void)
 	is_str(buf, "0", "size zero");
 	duration_format_ms(0, buf, sizeof(buf));
 	is_str(buf, "0s", "duration zero");
+	ok(size_parse("20T", &sz) == 0 && sz == 20ull << 40, "size T (a monthly quota)");
+	size_format(20ull << 40, buf, sizeof(buf));
+	is_str(buf, "20T", "size canonical T");
+	is_int(crc32_buf("123456789", 9), 0xcbf43926u, "CRC-32 check value");
 
 	int n = 0;
 	ok(list_foreach(" a, b  c,,d ", count_item, &n) == 0 && n == 4, "list splits on , and space");
