@@ -17,7 +17,7 @@ verdict() {
 	sed -n 's/^:global-test-result: //p' "$tmp/$1.trs"
 }
 
-tap_plan 9
+tap_plan 10
 tap_is "plan first, every check ran: PASS" "$(verdict first 'echo 1..2; echo ok 1; echo ok 2')" PASS
 tap_is "plan at the end: ERROR" "$(verdict last 'echo ok 1; echo ok 2; echo 1..2')" ERROR
 tap_is "a plan after some results: ERROR" "$(verdict middle 'echo ok 1; echo 1..2; echo ok 2')" ERROR
@@ -34,4 +34,6 @@ tap_is "lib.sh: tap_done before the plan is done: the rest is not ok" \
 verdict exits "top_srcdir=$src; . $src/tests/netns/lib.sh; trap tap_missing EXIT; tap_plan 3; exit 0" >/dev/null
 tap_is "lib.sh: an exit with tap_missing in the trap: every planned check is not ok" \
 	"$(grep -c '^not ok' "$tmp/exits.log")" 3
+tap_is "lib.sh: tap_done with no plan and no check (a plan at the end would be 1..0): ERROR" \
+	"$(verdict noplan "top_srcdir=$src; . $src/tests/netns/lib.sh; tap_done")" ERROR
 tap_done

@@ -191,11 +191,12 @@ tap_skip() {
 	echo "ok $TAP_N - $1 # SKIP $2"
 }
 
-# tap_done: prints the plan (unless tap_plan declared it) and returns 1 when a
-# check failed or the count differs from the declared plan (use it last).
+# tap_done: returns 1 when a check failed, no plan was declared (tap_plan), or
+# the count differs from the plan (use it last).
 tap_done() {
 	if [ -z "$TAP_PLAN" ]; then
-		echo "1..$TAP_N"
+		echo "Bail out! no tap_plan N before the first check"
+		return 1
 	elif [ "$TAP_N" -ne "$TAP_PLAN" ]; then
 		tap_diag "planned $TAP_PLAN checks, ran $TAP_N"
 		tap_missing
