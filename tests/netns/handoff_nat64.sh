@@ -12,7 +12,7 @@ set -u
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/handoff_lib.sh"
 lab_require tcpdump nft curl
-tap_plan 57
+tap_plan 60
 lab_setup
 : >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 handoff_lab_vars
@@ -167,10 +167,17 @@ tap_ok "the LOCAL entry toward the host without the daemon was not evicted" has_
 tap_is "the long-lived connection goes on (server -> client)" "$(conn s2c after-eviction)" ok
 tap_is "... and client -> server" "$(conn c2s after-eviction)" ok
 
-# 10. The daemon goes away: back to plain NAT64 with fresh timers.
+# 10. The daemon goes away: back to plain NAT64 with fresh timers. The
+#     server answers each keep-alive with ICMP port unreachable: evidence
+#     about the session, never a lookup (profile P-5).
 handoffd_stop
+k0=$(htotal KEEPALIVE_MISSES) i0=$(htotal ICMP_ERRORS) l0=$(htotal LOOKUPS) t0=$(htotal TIMEOUTS)
 tap_ok "the session falls back within 3 keep-alives" lab_wait 15 is_state probing
 tap_ok "... counted as a session loss" test "$(htotal SESSION_DOWNS)" -ge 1
+tap_ok "... after 3 missed keep-alives, not fewer" test $(( $(htotal KEEPALIVE_MISSES) - k0 )) -eq 3
+tap_ok "... whose ICMP port unreachable errors were counted" test $(( $(htotal ICMP_ERRORS) - i0 )) -ge 2
+tap_is "... and never looked up (no LOOKUP, no lookup timeout)" \
+	"$(( $(htotal LOOKUPS) - l0 + $(htotal TIMEOUTS) - t0 ))" 0
 tap_is "the connection's entry is a LOCAL one again" "$(sess_field "$CPORT" state)" local
 tap_ok "... with an RFC 6146 timer (transitory or established)" \
 	test "$(sess_field "$CPORT" expires_s)" -gt 0
