@@ -56,6 +56,7 @@ struct daemon {
 	struct hsrv_live *live;
 	int udp;
 	FILE *log;
+	char *log_buf;
 	struct log_limit send_limit;
 };
 
@@ -324,20 +325,34 @@ bad:
 
 /* ---- start-up ---- */
 
+/* The event log, line-buffered in a buffer of our own: stdio would
+ * otherwise allocate one at the first write and ask isatty() (an ioctl,
+ * which the sandbox forbids) when the log is a character device such as a
+ * terminal or /dev/null. */
+#define LOG_BUF 8192
 static int open_log(struct daemon *d)
 {
+	char *buf = malloc(LOG_BUF);
+	if (!buf)
+		return -ENOMEM;
 	if (!d->opt->log_path) {
 		d->log = stdout;
-		setvbuf(stdout, NULL, _IOLBF, 0);
+		setvbuf(stdout, buf, _IOLBF, LOG_BUF);
+		d->log_buf = buf;
 		return 0;
 	}
 	FILE *f = fopen(d->opt->log_path, "ae");
-	if (!f)
-		return -errno;
-	setvbuf(f, NULL, _IOLBF, 0);
+	if (!f) {
+		int rc = -errno;
+		free(buf);
+		return rc;
+	}
+	setvbuf(f, buf, _IOLBF, LOG_BUF);
 	if (d->log && d->log != stdout)
 		fclose(d->log);
+	free(d->log_buf);	/* the closed stream's */
 	d->log = f;
+	d->log_buf = buf;
 	return 0;
 }
 
@@ -539,6 +554,12 @@ static void teardown(struct daemon *d)
 		evloop_free(d->loop);
 	if (d->udp >= 0)
 		close(d->udp);
+	if (d->log && d->log != stdout)
+		fclose(d->log);
+	else if (d->log)
+		fflush(d->log);
+	if (d->log != stdout)
+		free(d->log_buf);	/* stdout keeps its buffer until exit */
 }
 
 int main(int argc, char **argv)

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-PLAN = 50
+PLAN = 51
 if os.geteuid() != 0:
     print("1..0 # SKIP needs root")
     sys.exit(0)
@@ -533,6 +533,20 @@ def main():
         "garbage after the magic and no journal.prev: exit 1, with the reason", r.stderr)
     with open(jpath, "rb") as f:
         tap(f.read() == garbage, "... the journal is left untouched")
+
+    # The event log on a character device (/dev/null here, a terminal in
+    # real life): writing its first line must not trip the sandbox.
+    state2 = os.path.join(tmp, "state2")
+    p2 = subprocess.Popen(daemon_cmd("-d", state2, "-l", "/dev/null"), stdout=subprocess.DEVNULL,
+                          stderr=open(ERR, "a"))
+    procs.append(p2)
+    n2 = os.urandom(8)
+    ack = wait_for(lambda: exchange(hello(n2), timeout=0.2)[0])
+    ck2 = list(parse(ack))[0][1][12:20] if ack else bytes(8)
+    r1, _ = exchange(session(n2, ck2) + entry(6, 3000, client, 1))
+    r2, _ = exchange(session(n2, ck2) + entry(6, 3001, client, 2))
+    tap(r1 is not None and r2 is not None and p2.poll() is None,
+        "logging to a character device: lines written, the daemon goes on answering")
 
 
 print("1..%d" % PLAN)
