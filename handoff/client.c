@@ -632,6 +632,7 @@ int handoff_client_resume(struct handoff_client *c, const struct handoff_session
 	memcpy(p->cookie, st->cookie, sizeof(p->cookie));
 	p->established = true;
 	p->unconfirmed = true;
+	p->resumed_ms = now;
 	p->caps = st->caps & c->cfg.caps;
 	p->ka_out = false;
 	p->ka_misses = p->lookup_fails = 0;

@@ -230,6 +230,7 @@ void handoff_client_set_time(struct handoff_client *c, uint64_t now_ms);
 	X(HINTS_OUT_OF_RANGE, "hints ignored: outside the port range") \
 	X(HINT_REQUESTS, "hint requests sent") \
 	X(HELD_FOR_HINTS, "new flows held until a hint came") \
+	X(HINTS_NOT_AWAITED, "new flows not held: the server left a hint request unanswered") \
 	X(ICMP_ERRORS, "ICMP errors about our own datagrams") \
 	X(RESUMED, "sessions resumed from saved state") \
 	X(KEEPALIVE_MISSES, "keep-alives unanswered") \

@@ -249,6 +249,17 @@ enum handoff_miss handoff_client_hold_for_hints(struct handoff_client *c, struct
 	if (!p || hc_proto_index(proto) < 0)
 		return HANDOFF_MISS_DROP;
 	uint64_t now = hc_now(c);
+	int pi = hc_proto_index(proto);
+	/* Never make new flows wait for a server that does not answer: a
+	 * resumed session S has not confirmed within a second, or a hint
+	 * request of a second ago still unanswered. Ask again, hold nothing. */
+	bool silent = (p->unconfirmed && now >= p->resumed_ms + LOOKUP_TIMEOUT_MS) ||
+		      (p->hints_asked_ms[pi] && now >= p->hints_asked_ms[pi] + LOOKUP_TIMEOUT_MS);
+	if (silent) {
+		hc_count(c, p, HANDOFF_CLIENT_HINTS_NOT_AWAITED, 1);
+		send_hint_request(c, p, proto, HINT_BATCH, now);
+		return HANDOFF_MISS_DROP;
+	}
 	struct lookup_key k = { .kind = LK_HINTS, .proto = proto };
 	if (!enqueue(c, p, &k, pkt, len, now))
 		return HANDOFF_MISS_DROP;	/* too many waiting: take any port */

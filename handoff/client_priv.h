@@ -17,7 +17,7 @@
 #define QUEUE_AGE_MS		1000
 #define SESSION_HDR		18	/* SESSION message */
 #define HELLO_LEN		22	/* padded HELLO message */
-#define HINT_BATCH		16	/* hints asked for at once */
+#define HINT_BATCH		HANDOFF_HINTS_MAX	/* hints asked for at once */
 
 /* What a lookup or a held packet waits for. */
 enum lookup_kind {
@@ -66,6 +66,7 @@ struct peer {
 	bool established;
 	bool unconfirmed;	/* resumed from saved state: not yet answered (P-6) */
 	bool want_hints;	/* ask for hints with the next keep-alive (P-3) */
+	uint64_t resumed_ms;	/* when it was resumed (unconfirmed since) */
 	uint8_t nonce[HANDOFF_NONCE_LEN], cookie[HANDOFF_COOKIE_LEN], caps;
 	/* the notice batch being filled */
 	uint8_t batch[HANDOFF_MAX_DGRAM];

@@ -435,7 +435,7 @@ static void handle_event(void *arg, const struct handoff_event *ev)
 			nat64_path6_deliver(&h->w, ev->data, ev->len);
 		break;
 	case HEV_HINTS_LOW:
-		handoff_client_request_hints(c, ev->nat64, ev->server, ev->proto, 16);
+		handoff_client_request_hints(c, ev->nat64, ev->server, ev->proto, HANDOFF_HINTS_MAX);
 		break;
 	}
 	view_update(h, false);

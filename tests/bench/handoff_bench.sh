@@ -81,6 +81,7 @@ for i in $(seq "$SAMPLES"); do
 		D[flush.$who]+="$(us "$(conn t$who "f$who$i")") "
 	done
 done
+lookups=$(lab_ctl handoff --json | $PY -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print(t["LOOKUPS"] + t["CLIENT_LOOKUPS"], t["HITS"])')
 for i in $(seq "$RUNS"); do
 	for who in s2c c2s; do
 		lab_wait 10 acked
@@ -89,7 +90,6 @@ for i in $(seq "$RUNS"); do
 		D[restart.$who]+="$(us "$(conn t$who "r$who$i" 10)") "
 	done
 done
-lookups=$(lab_ctl handoff --json | $PY -c 'import json,sys; t=json.load(sys.stdin)["totals"]; print(t["LOOKUPS"] + t["CLIENT_LOOKUPS"], t["HITS"])')
 for k in "${!D[@]}"; do echo "# delivery us, $k: ${D[$k]}" >&2; done
 conn quit >/dev/null
 lab_sixfourd_stop
@@ -127,7 +127,9 @@ for r in $(seq "$RUNS"); do
 	for mode in off probing session restart; do
 		case $mode in
 		off) lab_sixfourd_start "$(ini no)" || exit 1 ;;
-		probing) lab_sixfourd_start "$(ini yes)" || exit 1 ;;
+		probing)
+			rm -rf "$LAB_DIR/state"/*	# no session to resume: a host without the daemon
+			lab_sixfourd_start "$(ini yes)" || exit 1 ;;
 		session | restart)
 			bench_handoffd_start
 			lab_sixfourd_start "$(ini yes)" || exit 1
@@ -160,7 +162,7 @@ for who in s2c c2s; do
 			"$(awk -v a="$v" -v b="$b" 'BEGIN {print a - b}')"
 	done
 done
-printf '%-46s %s\n' "lookups sent / found (section 1)" "$lookups"
+printf '%-46s %s\n' "lookups sent / found (flush samples)" "$lookups"
 fo=$(median ${F[off]})
 for mode in off session; do
 	v=$(median ${F[$mode]})

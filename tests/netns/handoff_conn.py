@@ -73,6 +73,9 @@ def main():
     lst.listen(4)
     setns(cns)
     cli = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    # No Nagle: each message leaves at once, so a measured delivery is the
+    # path's, not a wait for the ACK of the one before.
+    cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     libc.setns(home, CLONE_NEWNET)
     srv = None
     pairs = []  # (client socket, server socket, peer port) of `many`
@@ -88,6 +91,7 @@ def main():
                 cli.settimeout(10)
                 cli.connect((dest6, port))
                 srv, peer = lst.accept()
+                srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 print("open %d %s %d" % (cli.getsockname()[1], peer[0], peer[1]), file=out)
             elif cmd in ("s2c", "c2s", "ts2c", "tc2s"):
                 text = args[1].encode()

@@ -12,7 +12,7 @@ set -u
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/handoff_lib.sh"
 lab_require tcpdump nft
-tap_plan 12
+tap_plan 14
 lab_setup
 : >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 handoff_lab_vars
@@ -122,5 +122,15 @@ tap_is "... none failed" "${bad:-}" ""
 tap_ok "... recovered by lookups of the entries the server kept" \
 	test "$(hjson "j['totals']['HITS']")" -ge "$LIVE"
 conn quit >/dev/null
+
+# 3. A restart while the server's daemon is gone: the resumed session gets no
+#    answer, and new connections do not wait for hints that never come.
+handoffd_stop
+lab_sixfourd_stop
+lab_sixfourd_start "$LAB_DIR/hints.ini" || lab_bail "sixfourd did not restart"
+quick() { for i in 1 2 3 4 5; do lab_in client curl -sS -m 2 -o /dev/null "http://[$S6]:8080/" || return 1; done; }
+tap_ok "after a restart with the server's daemon gone, new connections still go (5 in a row)" quick
+tap_ok "... without waiting for its hints (counted)" \
+	test "$(hjson "j['totals']['HINTS_NOT_AWAITED']")" -ge 1
 lab_sixfourd_stop
 tap_done

@@ -173,6 +173,12 @@ static void add_reply(struct handoff_builder *b, void *arg)
 	handoff_put_lookup_reply(b, r->id, r->er);
 }
 
+static void add_one_hint(struct handoff_builder *b, void *arg)
+{
+	uint16_t port = 45100;
+	handoff_put_hints(b, *(uint8_t *)arg, &port, 1);
+}
+
 static void add_hints(struct handoff_builder *b, void *arg)
 {
 	static const uint16_t ports[3] = { 45000, 45001, 7 };
@@ -224,7 +230,7 @@ static void save_one(void *arg, const struct handoff_session_state *st)
 
 int main(void)
 {
-	plan(84);
+	plan(87);
 	inet_pton(AF_INET, "192.88.99.1", &T);
 	inet_pton(AF_INET, "192.88.99.80", &S);
 	struct handoff_client_config cfg;
@@ -575,12 +581,16 @@ int main(void)
 	ok(delivered6 == 4 && delivered6_found == 2, "unanswered: the packet goes on after 1 s");
 
 	/* --- hints for new flows (P-3, P-7) --- */
+	/* S answers the requests of the handshake's keep-alive. */
+	uint8_t pr6 = 6, pr17 = 17;
+	from_server(c, add_one_hint, &pr6);
+	from_server(c, add_one_hint, &pr17);
 	nsent = nhints = 0;
 	delivered6 = 0;
 	is_int(handoff_client_hold_for_hints(c, T, S, 6, p6, sizeof(p6)), HANDOFF_MISS_PENDING,
 	       "a new flow without a hint is held");
 	ok(nsent == 1 && first_msg(0, &m, 1) && m.type == HANDOFF_HINT_REQUEST &&
-	   m.u.hint_request.proto == 6 && m.u.hint_request.count == 16, "... and S is asked for 16");
+	   m.u.hint_request.proto == 6 && m.u.hint_request.count == 32, "... and S is asked for 32");
 	handoff_client_hold_for_hints(c, T, S, 6, p6, sizeof(p6));
 	is_int(nsent, 1, "one HINT-REQUEST per protocol and round trip");
 	from_server(c, add_hints, NULL);
@@ -590,6 +600,11 @@ int main(void)
 	handoff_client_hold_for_hints(c, T, S, 17, p6, sizeof(p6));
 	tick_to(c, now + 1000);
 	ok(delivered6 == 3, "no answer: the flow goes on after 1 s with any port");
+	nsent = 0;
+	is_int(handoff_client_hold_for_hints(c, T, S, 17, p6, sizeof(p6)), HANDOFF_MISS_DROP,
+	       "a server that left a hint request unanswered for 1 s: new flows are not held");
+	ok(nsent == 1 && handoff_client_total(c, HANDOFF_CLIENT_HINTS_NOT_AWAITED) == 1,
+	   "... but asked again, and counted");
 
 	/* --- ICMP errors about our own datagrams (P-5) --- */
 	uint64_t l0 = handoff_client_total(c, HANDOFF_CLIENT_LOOKUPS), s0 = nsent;
@@ -617,6 +632,10 @@ int main(void)
 	ok(nsent == 1 && n == 4 && ty[0] == HANDOFF_SESSION && ty[1] == HANDOFF_HELLO &&
 	   ty[2] == HANDOFF_LOOKUP && ty[3] == HANDOFF_IPV4,
 	   "the first LOOKUP after a restart carries a HELLO (SESSION, HELLO, LOOKUP, packet)");
+	now += 1000;
+	handoff_client_set_time(c, now);
+	is_int(handoff_client_hold_for_hints(c, T, S, 6, p6, sizeof(p6)), HANDOFF_MISS_DROP,
+	       "a resumed session its server has not confirmed for 1 s holds no new flow");
 	struct handoff_builder hb;
 	handoff_builder_init(&hb, buf, sizeof(buf));
 	handoff_put_session(&hb, cur_nonce, ck);
