@@ -50,7 +50,8 @@
 	X(ioctl) X(fsync) X(fdatasync) X(ftruncate) X(renameat) X(renameat2) X(rename) \
 	X(unlink) X(unlinkat) X(mkdirat) X(fchmod) X(fchown) X(umask) X(getrlimit) X(prlimit64) \
 	X(prctl) X(fstatfs) X(statfs) X(wait4) \
-	X(link) X(linkat)	/* usage.state.prev: a second link to the file replaced */
+	X(link) X(linkat)	/* usage.state.prev: a second link to the file replaced */ \
+	X(sysinfo)	/* glibc's qsort of 1 kB or more asks for the physical memory */
 
 /* The privileged helper: netlink, nftables, /proc/sys, re-reading the
  * configuration at reload. */

@@ -5,11 +5,12 @@
 # a restart that keeps the month's totals, damaged state files (one bad
 # line, cut short with .prev beside it, garbage), the monthly quota's
 # warnings at 80/90/100 %, and a spoofed flood from 2000 IPv4 /24s against
-# a small summary (the clients stay exact, the error bound is reported).
+# a small summary (the clients stay exact, the error bound is reported),
+# and one from 200 spoofed client /32s (the client summary fills).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-tap_plan 45
+tap_plan 51
 lab_setup
 : >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 T=$top_srcdir/tests/netns/usage_traffic.py
@@ -214,4 +215,24 @@ tap_is "the client's counts are untouched (a summary of their own)" \
 tap_is "16 IPv4 prefixes tracked, the rest a counted remainder with its bound" \
 	"$(uq '(d["tracked"]["ipv4"], d["others"]["octets"] > 0, 0 < d["error_bound"] <= d["octets"] // 16)' --period day)" \
 	"(16, True, True)"
+big_interval() { # big_interval FAMILY_MIN: a summary line of that many prefixes, with a bound
+	/usr/bin/python3 -c '
+import json, sys
+sys.exit(not any(r.get("summary") and r["prefixes"] >= int(sys.argv[2]) and r["error_bound"] > 0
+                 for r in map(json.loads, open(sys.argv[1]))))' "$LOG" "$1"; }
+tap_ok "the flood's interval is logged, with its error bound" lab_wait 10 big_interval 16
+
+# --- 7. a spoofed flood from 200 client /32s: the client summary fills
+# (64), and the interval's 64 prefixes are sorted for the log (glibc's qsort
+# of 1 kB or more asks sysinfo for the memory size: under seccomp) ---
+ip -n "$LAB_NS_APPL" route add blackhole 3fff:1000::/20	# no reply leaves the lab
+packets=$(uq 'd["packets_from"]' --period day)
+tap_is "a flood from 200 spoofed client /32s" \
+	"$(lab_in client /usr/bin/python3 "$T" flood6 "$SERVER6" 7000 200 20 3fff:1000::/20)" "sent 200"
+flood6_in() { [ "$(uq 'd["packets_from"]' --period day)" -ge $((packets + 200)) ]; }
+tap_ok "every flood packet is counted from its client" lab_wait 10 flood6_in
+tap_is "the client summary is full: 64 of 64 prefixes tracked" \
+	"$(uq '(d["tracked"]["clients"], d["tracked"]["clients_capacity"])' --period day)" "(64, 64)"
+tap_ok "the interval's 64 client prefixes are logged" lab_wait 10 big_interval 64
+tap_ok "and sixfourd still runs" lab_ctl status
 tap_done

@@ -11,6 +11,10 @@
       spoofed: COUNT IPv4/UDP datagrams from COUNT different /24s of SRCNET
       (a /10 or shorter, e.g. 100.64.0.0/10), raw socket, at most 2000 a
       second; prints "sent N".
+  usage_traffic.py flood6 DST PORT COUNT SIZE SRCNET
+      spoofed: COUNT IPv6/UDP datagrams from COUNT different /32s of SRCNET
+      (a /20 or shorter, e.g. 3fff:1000::/20), raw socket, paced the same
+      way; prints "sent N".
 """
 import ipaddress
 import socket
@@ -74,6 +78,25 @@ def flood(dst, port, count, size, srcnet):
     print("sent %d" % count, flush=True)
 
 
+def flood6(dst, port, count, size, srcnet):
+    net = ipaddress.ip_network(srcnet)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    payload = b"f" * size
+    base = int(net.network_address)
+    dst_b = socket.inet_pton(socket.AF_INET6, dst)
+    for i in range(count):
+        src_b = ipaddress.ip_address(base + (i << 96) + 7).packed
+        sport = 40000 + i % 1000
+        ulen = 8 + size
+        pseudo = src_b + dst_b + struct.pack("!IxxxB", ulen, 17)
+        udp = struct.pack("!HHHH", sport, port, ulen, 0) + payload
+        udp = udp[:6] + struct.pack("!H", checksum(pseudo + udp) or 0xFFFF) + udp[8:]
+        ip = struct.pack("!IHBB16s16s", 6 << 28, ulen, 17, 64, src_b, dst_b)
+        s.sendto(ip + udp, (dst, 0))
+        time.sleep(0.0005)
+    print("sent %d" % count, flush=True)
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "echo":
@@ -84,6 +107,8 @@ def main(argv):
         unsolicited(argv[2], int(argv[3]), int(argv[4]), int(argv[5]))
     elif cmd == "flood":
         flood(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), argv[6])
+    elif cmd == "flood6":
+        flood6(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), argv[6])
     else:
         print(__doc__)
         return 2
