@@ -2,9 +2,10 @@
 # The control socket never stalls the main loop: 32 control clients that
 # connect and say nothing (and one that asks and never reads its reply)
 # delay neither `sixfourctl status` nor a DNS query over TCP (answered on
-# the main loop) by more than 100 ms, and they are closed after the
+# the main loop) by more than 500 ms, and they are closed after the
 # control deadline (10 s). Before, each idle client blocked the loop for a
-# second in recv().
+# second in recv(); 500 ms catches one such stall and leaves room for the
+# scheduling delays of a loaded machine.
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/netns/lib.sh
 . "$src/tests/netns/lib.sh"
@@ -105,11 +106,11 @@ tap_diag "status: median $s0 ms alone, slowest $s1 ms with 33 control clients wa
 	"TCP query: median $d0 ms alone, slowest $d1 ms with them"
 tap_ok "sixfourctl status answers with 32 idle control clients (slowest $s1 ms)" \
 	test "${s1:--1}" -ge 0
-tap_ok "... each try no more than 100 ms later than the median without them ($s0 ms)" \
-	test "$((s1 - s0))" -le 100
+tap_ok "... each try no more than 500 ms later than the median without them ($s0 ms)" \
+	test "$((s1 - s0))" -le 500
 tap_ok "a DNS query over TCP is answered meanwhile (slowest $d1 ms)" test "${d1:--1}" -ge 0
-tap_ok "... each no more than 100 ms later than the median without them ($d0 ms)" \
-	test "$((d1 - d0))" -le 100
+tap_ok "... each no more than 500 ms later than the median without them ($d0 ms)" \
+	test "$((d1 - d0))" -le 500
 tap_ok "a reload goes through meanwhile" lab_ctl reload
 wait "$idle"
 out=$(cat "$LAB_DIR/idle.out")
