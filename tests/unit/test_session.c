@@ -240,6 +240,26 @@ static void test_tcp(void)
 	in4(t, &back, RST, 3, &stored, &r);
 	is_int((int)session_expire(t, 3 + 240000, NULL, NULL), 1, "tcp: TRANS expires at 4 min");
 
+	/* A RST after one FIN is TRANS too (a deviation, RFC6146.md): the
+	 * mapping is cheap and goes after 4 min, not 2 h 4 min. */
+	out6(t, &in, SYN, 0, &o);
+	back.dport = o.sport;
+	in4(t, &back, SYN | ACK, 0, &stored, &r);
+	out6(t, &in, ACK, 1, &o);
+	in4(t, &back, FIN | ACK, 2, &stored, &r);
+	is_int(tcp_state_of(t), SESSION_TCP_V4_FIN_RCV, "tcp: FIN from v4 -> V4 FIN RCV");
+	out6(t, &in, RST, 3, &o);
+	is_int(tcp_state_of(t), SESSION_TCP_TRANS, "tcp: RST from v6 in V4 FIN RCV -> TRANS");
+	is_int((int)session_expire(t, 3 + 240000, NULL, NULL), 1,
+	       "tcp: ... and it expires at 4 min");
+	out6(t, &in, SYN, 0, &o);
+	back.dport = o.sport;
+	in4(t, &back, SYN | ACK, 0, &stored, &r);
+	out6(t, &in, FIN | ACK, 1, &o);
+	in4(t, &back, RST, 2, &stored, &r);
+	is_int(tcp_state_of(t), SESSION_TCP_TRANS, "tcp: RST from v4 in V6 FIN RCV -> TRANS");
+	session_expire(t, 2 + 240000, NULL, NULL);
+
 	/* V6 INIT without answer expires at the transitory timer. */
 	out6(t, &in, SYN, 0, &o);
 	is_int((int)session_expire(t, 240000, NULL, NULL), 1, "tcp: unanswered SYN expires");
@@ -768,6 +788,24 @@ static void test_port_share(void)
 	session_table_free(t);
 	pool4_free(pool);
 
+	/* Connections the server closed (FIN) and the client then reset:
+	 * dead, so the client's next connection reuses one of them. */
+	t = new_table(&cfg, &pool);
+	for (uint16_t i = 0; i < 4; i++) {
+		tcp_conn(t, A, (uint16_t)(100 + i), true, 1000 + i);
+		struct nat64_tuple c6 = t6(IPPROTO_TCP, A, (uint16_t)(100 + i), R4, 443), o4, r4;
+		out6(t, &c6, ACK, 1000 + i, &o4);
+		bool st;
+		struct nat64_tuple b4 = t4(IPPROTO_TCP, R4, 443, o4.src.v4, o4.sport);
+		in4(t, &b4, FIN | ACK, 1000 + i, &st, &r4);
+		out6(t, &c6, RST, 1000 + i, &o4);
+	}
+	in = t6(IPPROTO_TCP, A, 200, R4, 443);
+	is_int(out6(t, &in, SYN, 2000, &o), NAT64_CONTINUE,
+	       "share: at the share, a connection reset after the server's FIN is reused");
+	session_table_free(t);
+	pool4_free(pool);
+
 	t = new_table(&cfg, &pool);
 	for (uint16_t i = 0; i < 4; i++)
 		udp_flow(t, A, (uint16_t)(100 + i), 53, i != 2, 1000 + i);
@@ -981,7 +1019,7 @@ static void test_icmp(void)
 
 int main(void)
 {
-	plan(154);
+	plan(159);
 	alarm(20);	/* a hook called under the lock would deadlock */
 	test_udp_mapping();
 	test_lazy_relink();
