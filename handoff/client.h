@@ -154,16 +154,20 @@ enum handoff_miss handoff_client_miss6(struct handoff_client *c, struct in_addr 
 				       struct in_addr server, const struct handoff_client_key6 *k,
 				       const uint8_t *pkt, size_t len);
 /* A new flow toward S needs a port and the translator has no unused hint
- * of S (profile P-7): the packet is held and S asked for hints (one
- * HINT-REQUEST per protocol and round trip); it comes back through
+ * of S (profile P-7): the packet is held and S asked for hints
+ * (HANDOFF_HINTS_ROUND, once per protocol and round trip); it comes back through
  * ops->deliver6 (found = false) when they arrive or after 1 s. DROP when
  * there is no LOOKUP session with S (allocate as usual). */
 enum handoff_miss handoff_client_hold_for_hints(struct handoff_client *c, struct in_addr nat64,
 						struct in_addr server, uint8_t proto,
 						const uint8_t *pkt, size_t len);
-/* Asks S for `count` hints now (the translator's store ran low). */
+/* Hints asked for in one round trip at most: HANDOFF_HINTS_MAX per
+ * HINT-REQUEST, several requests in one datagram (profile P-3). */
+#define HANDOFF_HINTS_ROUND 128
+/* Asks S for `count` hints now (the translator's store ran low), at most
+ * HANDOFF_HINTS_ROUND; nothing while a request of S for proto is out. */
 void handoff_client_request_hints(struct handoff_client *c, struct in_addr nat64,
-				  struct in_addr server, uint8_t proto, uint8_t count);
+				  struct in_addr server, uint8_t proto, unsigned count);
 
 /* A UDP datagram from S:sport to T:port. Anything not provably from the
  * session's server is discarded and counted (section 10.1). */

@@ -159,22 +159,29 @@ static void send_lookup(struct handoff_client *c, struct peer *p, const struct l
 	hc_send(c, p, buf, b.len);
 }
 
+/* `count` hints (1 to HANDOFF_HINTS_ROUND) in HINT-REQUESTs of at most
+ * HANDOFF_HINTS_MAX, one datagram. */
 static void send_hint_request(struct handoff_client *c, struct peer *p, uint8_t proto,
-			      uint8_t count, uint64_t now)
+			      unsigned count, uint64_t now)
 {
 	int i = hc_proto_index(proto);
 	if (i < 0)
 		return;
-	/* One request per protocol and round trip (at most one a second). */
+	/* One round of requests per protocol and round trip (at most one a
+	 * second). */
 	if (p->hints_asked_ms[i] && p->hints_asked_ms[i] + LOOKUP_TIMEOUT_MS > now)
 		return;
 	p->hints_asked_ms[i] = now;
+	count = MIN(MAX(count, 1u), (unsigned)HANDOFF_HINTS_ROUND);
 	uint8_t buf[HANDOFF_MAX_DGRAM];
 	struct handoff_builder b;
 	hc_begin(c, p, &b, buf);
-	handoff_put_hint_request(&b, proto, count);
+	for (unsigned n; count; count -= n) {
+		n = MIN(count, (unsigned)HANDOFF_HINTS_MAX);
+		handoff_put_hint_request(&b, proto, (uint8_t)n);
+		hc_count(c, p, HANDOFF_CLIENT_HINT_REQUESTS, 1);
+	}
 	hc_send(c, p, buf, b.len);
-	hc_count(c, p, HANDOFF_CLIENT_HINT_REQUESTS, 1);
 }
 
 static struct peer *lookup_peer(struct handoff_client *c, struct in_addr t, struct in_addr s)
@@ -257,24 +264,23 @@ enum handoff_miss handoff_client_hold_for_hints(struct handoff_client *c, struct
 		      (p->hints_asked_ms[pi] && now >= p->hints_asked_ms[pi] + LOOKUP_TIMEOUT_MS);
 	if (silent) {
 		hc_count(c, p, HANDOFF_CLIENT_HINTS_NOT_AWAITED, 1);
-		send_hint_request(c, p, proto, HINT_BATCH, now);
+		send_hint_request(c, p, proto, HANDOFF_HINTS_ROUND, now);
 		return HANDOFF_MISS_DROP;
 	}
 	struct lookup_key k = { .kind = LK_HINTS, .proto = proto };
 	if (!enqueue(c, p, &k, pkt, len, now))
 		return HANDOFF_MISS_DROP;	/* too many waiting: take any port */
 	hc_count(c, p, HANDOFF_CLIENT_HELD_FOR_HINTS, 1);
-	send_hint_request(c, p, proto, HINT_BATCH, now);
+	send_hint_request(c, p, proto, HANDOFF_HINTS_ROUND, now);
 	return HANDOFF_MISS_PENDING;
 }
 
 void handoff_client_request_hints(struct handoff_client *c, struct in_addr nat64,
-				  struct in_addr server, uint8_t proto, uint8_t count)
+				  struct in_addr server, uint8_t proto, unsigned count)
 {
 	struct peer *p = lookup_peer(c, nat64, server);
 	if (p)
-		send_hint_request(c, p, proto, MIN(MAX(count, (uint8_t)1),
-						   (uint8_t)HANDOFF_HINTS_MAX), hc_now(c));
+		send_hint_request(c, p, proto, count, hc_now(c));
 }
 
 /* ---- answers ---- */
@@ -396,7 +402,7 @@ void hc_lookup_resend(struct handoff_client *c, struct peer *p)
 	/* Flows waiting for hints ask again under the new cookie. */
 	for (size_t i = 0; i < p->nq; i++)
 		if (p->q[i].key.kind == LK_HINTS)
-			send_hint_request(c, p, p->q[i].key.proto, HINT_BATCH, now);
+			send_hint_request(c, p, p->q[i].key.proto, HANDOFF_HINTS_ROUND, now);
 }
 
 void hc_lookup_clear(struct handoff_client *c, struct peer *p)

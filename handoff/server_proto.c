@@ -514,14 +514,21 @@ static void on_lookup_client(struct hsrv *s, struct reply *r, const struct hando
 		handoff_put_lookup_reply(&r->b, m->u.lookup_client.id, found ? &er : NULL);
 }
 
-/* Profile P-3: a batch of distinct hints inside the session's range. */
+/* Profile P-3: a batch of distinct hints inside the session's range. What
+ * one datagram may ask for in all is `*budget` (HSRV_HINTS_PER_DGRAM), so
+ * a datagram full of requests costs a bounded search and reply. */
 static void on_hint_request(struct hsrv *s, struct reply *r, const struct session *x,
-			    uint8_t proto, uint8_t count)
+			    uint8_t proto, uint8_t count, size_t *budget)
 {
+	if (*budget == 0) {
+		s->counters[HSRV_HINT_REQUESTS_OVER]++;
+		return;
+	}
 	uint16_t ports[HANDOFF_HINTS_MAX];
+	size_t want = MIN(MIN((size_t)count, (size_t)HANDOFF_HINTS_MAX), *budget);
+	*budget -= want;
 	size_t n = hsrv_table_hints(s->table, x->server4, x->nat64, proto, x->range_lo,
-				    x->range_hi, s->live, s->live_arg, ports,
-				    MIN((size_t)count, (size_t)HANDOFF_HINTS_MAX));
+				    x->range_hi, s->live, s->live_arg, ports, want);
 	s->counters[HSRV_HINT_REQUESTS]++;
 	if (n && reply_room(r, 2 + 2 + 2 * n)) {
 		handoff_put_hints(&r->b, proto, ports, n);
@@ -559,6 +566,7 @@ static void handle_session(struct hsrv *s, struct in_addr src, uint16_t sport, s
 	struct reply r = { .s = s, .src = dst, .dst = src, .dport = sport,
 			   .nonce = nonce, .cookie = cookie };
 	int rc;
+	size_t hint_budget = HSRV_HINTS_PER_DGRAM;
 	while ((rc = handoff_iter_next(&it, &m)) > 0) {
 		struct hsrv_key k = { .server4 = dst.s_addr, .nat64 = src.s_addr };
 		switch (m.type) {
@@ -638,7 +646,8 @@ static void handle_session(struct hsrv *s, struct in_addr src, uint16_t sport, s
 				s->counters[HSRV_DROP_BAD_PROTO]++;
 				break;
 			}
-			on_hint_request(s, &r, x, m.u.hint_request.proto, m.u.hint_request.count);
+			on_hint_request(s, &r, x, m.u.hint_request.proto, m.u.hint_request.count,
+					&hint_budget);
 			break;
 		case HANDOFF_BLOCK:
 			s->counters[HSRV_BLOCKS_CONFIRMED]++;

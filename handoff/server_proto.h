@@ -43,6 +43,7 @@
 	X(CLIENT_LOOKUPS_FOUND, "IPv6-side lookups answered found") \
 	X(CLIENT_LOOKUPS_MISSED, "IPv6-side lookups answered not found") \
 	X(HINT_REQUESTS, "hint requests answered") \
+	X(HINT_REQUESTS_OVER, "hint requests unanswered: over 128 hints asked in one datagram") \
 	X(HINTS_SENT, "next-port hints sent in HINTS batches") \
 	X(BLOCKS_SENT, "BLOCK messages sent") \
 	X(BLOCKS_CONFIRMED, "BLOCK echoes received")
@@ -57,6 +58,7 @@ enum hsrv_counter {
 #define HSRV_SESSION_IDLE_S	(24 * 3600)	/* section 7.11 */
 #define HSRV_MAX_SESSIONS	65536
 #define HSRV_HELLO_RATE		10		/* HELLO-ACKs per second per /24 */
+#define HSRV_HINTS_PER_DGRAM	128		/* hints given for one datagram (P-3) */
 
 struct hsrv_config {
 	size_t capacity;	/* whole table */

@@ -435,7 +435,7 @@ static void handle_event(void *arg, const struct handoff_event *ev)
 			nat64_path6_deliver(&h->w, ev->data, ev->len);
 		break;
 	case HEV_HINTS_LOW:
-		handoff_client_request_hints(c, ev->nat64, ev->server, ev->proto, HANDOFF_HINTS_MAX);
+		handoff_client_request_hints(c, ev->nat64, ev->server, ev->proto, ev->count);
 		break;
 	}
 	view_update(h, false);
@@ -634,12 +634,14 @@ bool nat64_handoff_before6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 static uint16_t policy_preferred(void *arg, uint8_t proto, struct in_addr t, struct in_addr s)
 {
 	struct nat64_handoff *h = arg;
-	size_t left = 0;
-	uint16_t port = handoff_ports_take_hint(h->ports, t, s, proto, NULL, NULL, &left);
-	if (port && left < HANDOFF_PORTS_LOW) {
-		/* Running low: ask for more before the next burst needs them. */
+	unsigned ask = 0;
+	uint16_t port = handoff_ports_take_hint(h->ports, t, s, proto, NULL, NULL, monotonic_ms(),
+						&ask);
+	if (ask) {
+		/* Running low (or out, the last ones busy here): ask for more
+		 * before the next burst needs them. */
 		struct handoff_event e = { .type = HEV_HINTS_LOW, .nat64 = t, .server = s,
-					   .proto = proto };
+					   .proto = proto, .count = ask };
 		handoff_queue_push(h->queue, &e, NULL, 0);
 	}
 	return port;

@@ -31,9 +31,11 @@ struct held {
 
 struct hint_set {
 	uint32_t t, s;
-	uint8_t proto, n;	/* proto 0: the set only says until when S's entries are lost */
+	uint8_t proto;		/* 0: the set only says until when S's entries are lost */
+	uint16_t n;
 	uint16_t port[HANDOFF_PORTS_HINTS];	/* port[n - 1] is the newest */
 	uint64_t lost_until_ms;
+	uint64_t asked_ms;	/* when take_hint last told its caller to ask; 0 = answered */
 };
 
 struct handoff_ports {
@@ -345,19 +347,21 @@ void handoff_ports_add_hints(struct handoff_ports *hp, struct in_addr t, struct 
 		for (size_t i = 0; i < h->n; i++)
 			if (h->port[i] != port)
 				h->port[w++] = h->port[i];
-		h->n = (uint8_t)w;
+		h->n = (uint16_t)w;
 		if (h->n == HANDOFF_PORTS_HINTS) {
 			memmove(h->port, h->port + 1, (HANDOFF_PORTS_HINTS - 1) * sizeof(*h->port));
 			h->n--;
 		}
 		h->port[h->n++] = port;
 	}
+	if (h)
+		h->asked_ms = 0;	/* S answered: the next shortage may ask again */
 	pthread_mutex_unlock(&hp->lock);
 }
 
 uint16_t handoff_ports_take_hint(struct handoff_ports *hp, struct in_addr t, struct in_addr s,
 				 uint8_t proto, bool (*busy)(void *arg, uint16_t port), void *arg,
-				 size_t *left)
+				 uint64_t now_ms, unsigned *ask)
 {
 	uint16_t got = 0;
 	pthread_mutex_lock(&hp->lock);
@@ -373,8 +377,14 @@ uint16_t handoff_ports_take_hint(struct handoff_ports *hp, struct in_addr t, str
 		hp->c[HANDOFF_PORTS_HINTS_TAKEN]++;
 		got = port;
 	}
-	if (left)
-		*left = h ? h->n : 0;
+	unsigned want = 0;
+	if (h && h->n < HANDOFF_PORTS_LOW &&
+	    (!h->asked_ms || now_ms >= h->asked_ms + HANDOFF_PORTS_ASK_MS)) {
+		want = HANDOFF_PORTS_HINTS - h->n;
+		h->asked_ms = now_ms ? now_ms : 1;
+	}
+	if (ask)
+		*ask = want;
 	pthread_mutex_unlock(&hp->lock);
 	return got;
 }

@@ -25,8 +25,14 @@
 
 #include "common/counters.h"
 
-#define HANDOFF_PORTS_HINTS 32		/* unused hints kept per (T, S, proto) */
-#define HANDOFF_PORTS_LOW 4		/* fewer than this: ask for more */
+/* Unused hints kept per (T, S, proto), and below how many more are asked
+ * for: after a restart every new flow toward S waits for a hint when none
+ * is left (P-7), so the store covers a round trip of a burst of new
+ * connections (HANDOFF_HINTS_ROUND more come per round trip). */
+#define HANDOFF_PORTS_HINTS 256
+#define HANDOFF_PORTS_LOW 128
+/* A request for hints that got no answer is repeated after this. */
+#define HANDOFF_PORTS_ASK_MS 1000
 
 #define HANDOFF_PORTS_COUNTERS(X) \
 	X(HELD, "ports recorded as held by a server") \
@@ -65,11 +71,13 @@ bool handoff_ports_veto(struct handoff_ports *hp, struct in_addr t, uint8_t prot
 void handoff_ports_add_hints(struct handoff_ports *hp, struct in_addr t, struct in_addr s,
 			     uint8_t proto, const uint16_t *ports, size_t n);
 /* The newest unused hint of S that `busy` (the table's own check; may be
- * NULL) does not reject and no other server holds: 0 = none. `*left` gets
- * what remains (to ask for more below HANDOFF_PORTS_LOW). */
+ * NULL) does not reject and no other server holds: 0 = none. `*ask` gets
+ * how many hints to ask S for now: 0 while at least HANDOFF_PORTS_LOW are
+ * left or S was asked less than HANDOFF_PORTS_ASK_MS ago and has not
+ * answered (so a burst of new flows asks once per round trip). */
 uint16_t handoff_ports_take_hint(struct handoff_ports *hp, struct in_addr t, struct in_addr s,
 				 uint8_t proto, bool (*busy)(void *arg, uint16_t port), void *arg,
-				 size_t *left);
+				 uint64_t now_ms, unsigned *ask);
 
 /* Unused hints of S for proto on T. */
 size_t handoff_ports_hints_left(struct handoff_ports *hp, struct in_addr t, struct in_addr s,

@@ -21,7 +21,7 @@ enum handoff_ev_type {
 	HEV_INPUT,		/* a handoff datagram from S (port = source port, data) */
 	HEV_ICMP,		/* an ICMP error quoting one of our datagrams */
 	HEV_PROBE,		/* our client's packet toward S found nothing */
-	HEV_HINTS_LOW,		/* the store of S's hints for proto runs low */
+	HEV_HINTS_LOW,		/* the store of S's hints for proto runs low (count) */
 };
 
 struct handoff_event {
@@ -29,6 +29,7 @@ struct handoff_event {
 	uint8_t why;		/* enum handoff_removal */
 	uint8_t proto;
 	uint16_t port;
+	uint16_t count;		/* HEV_HINTS_LOW: hints to ask for */
 	struct in_addr nat64, server;
 	struct handoff_er er;
 	struct handoff_client_key6 key6;

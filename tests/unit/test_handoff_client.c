@@ -117,6 +117,23 @@ static bool first_msg(int i, struct handoff_msg *m, int skip)
 	return true;
 }
 
+/* Hints asked for in sent datagram i, in HINT-REQUESTs for proto; -1 when
+ * it holds a HINT-REQUEST for another protocol. */
+static int hint_requests(int i, uint8_t proto)
+{
+	struct handoff_iter it;
+	struct handoff_msg m;
+	int n = 0;
+	handoff_iter_init(&it, sent[i].buf, sent[i].len);
+	while (handoff_iter_next(&it, &m) > 0)
+		if (m.type == HANDOFF_HINT_REQUEST) {
+			if (m.u.hint_request.proto != proto)
+				return -1;
+			n += m.u.hint_request.count;
+		}
+	return n;
+}
+
 static void tick_to(struct handoff_client *c, uint64_t t)
 {
 	while (now < t) {
@@ -243,7 +260,7 @@ static void save_one(void *arg, const struct handoff_session_state *st)
 
 int main(void)
 {
-	plan(88);
+	plan(90);
 	inet_pton(AF_INET, "192.88.99.1", &T);
 	inet_pton(AF_INET, "192.88.99.80", &S);
 	struct handoff_client_config cfg;
@@ -601,14 +618,26 @@ int main(void)
 	delivered6 = 0;
 	is_int(handoff_client_hold_for_hints(c, T, S, 6, p6, sizeof(p6)), HANDOFF_MISS_PENDING,
 	       "a new flow without a hint is held");
-	ok(nsent == 1 && first_msg(0, &m, 1) && m.type == HANDOFF_HINT_REQUEST &&
-	   m.u.hint_request.proto == 6 && m.u.hint_request.count == 32, "... and S is asked for 32");
+	ok(nsent == 1 && hint_requests(0, 6) == 128 && types(0, ty, 64) == 5,
+	   "... and S is asked for 128 (4 HINT-REQUESTs of 32, one datagram)");
 	handoff_client_hold_for_hints(c, T, S, 6, p6, sizeof(p6));
 	is_int(nsent, 1, "one HINT-REQUEST per protocol and round trip");
 	from_server(c, add_hints, NULL);
 	ok(nhints == 2 && hints_got[0] == 45000 && hints_got[1] == 45001,
 	   "HINTS: the ports inside our range reach the translator, in order");
 	ok(delivered6 == 2 && delivered6_found == 2, "... and the flows that waited go on");
+	nsent = 0;
+	uint64_t hr0 = handoff_client_total(c, HANDOFF_CLIENT_HINT_REQUESTS);
+	handoff_client_request_hints(c, T, S, 6, 40);
+	ok(nsent == 1 && hint_requests(0, 6) == 40 && types(0, ty, 64) == 3 &&
+	   handoff_client_total(c, HANDOFF_CLIENT_HINT_REQUESTS) == hr0 + 2,
+	   "40 hints asked for: HINT-REQUESTs of 32 and 8 in one datagram, each counted");
+	from_server(c, add_hints, NULL);
+	nsent = 0;
+	handoff_client_request_hints(c, T, S, 6, 1000);
+	ok(nsent == 1 && hint_requests(0, 6) == 128,
+	   "1000 asked for: 128 (HANDOFF_HINTS_ROUND) in one round trip at most");
+	nsent = 0;
 	handoff_client_hold_for_hints(c, T, S, 17, p6, sizeof(p6));
 	tick_to(c, now + 1000);
 	ok(delivered6 == 3, "no answer: the flow goes on after 1 s with any port");

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "handoff/client.h"
 #include "nat64/handoff_ports.h"
 #include "nat64/handoff_state.h"
@@ -51,7 +52,7 @@ static void load_one(void *arg, const struct handoff_session_state *st)
 
 int main(void)
 {
-	plan(30);
+	plan(35);
 	inet_pton(AF_INET, "192.88.99.1", &T);
 	inet_pton(AF_INET, "192.88.99.2", &T2);
 	inet_pton(AF_INET, "192.88.99.80", &S);
@@ -82,33 +83,48 @@ int main(void)
 
 	/* Hints: the server's first choice first, busy or foreign ones skipped. */
 	uint16_t h[4] = { 45000, 45001, 45002, 1000 };
-	size_t left;
+	unsigned ask;
 	handoff_ports_add_hints(hp, T, S, 6, h, 4);
-	is_int(handoff_ports_take_hint(hp, T, S, 6, busy, NULL, &left), 45000,
+	is_int(handoff_ports_take_hint(hp, T, S, 6, busy, NULL, 1000, &ask), 45000,
 	       "hints are taken in the server's order");
-	is_int(left, 3, "... what is left is told");
+	is_int(ask, 256 - 3, "... 3 left: ask S for enough to fill the store of 256");
 	busy_port = 45001;
-	is_int(handoff_ports_take_hint(hp, T, S, 6, busy, NULL, &left), 45002,
+	is_int(handoff_ports_take_hint(hp, T, S, 6, busy, NULL, 1001, &ask), 45002,
 	       "a hint busy here is skipped");
-	is_int(handoff_ports_take_hint(hp, T, S, 6, busy, NULL, &left), 0,
-	       "a hint another server holds (1000, held by S2) is never used");
+	is_int(ask, 0, "... asked already and not answered: not again");
+	is_int(handoff_ports_take_hint(hp, T, S, 6, busy, NULL, 1000 + HANDOFF_PORTS_ASK_MS, &ask),
+	       0, "a hint another server holds (1000, held by S2) is never used");
+	ok(ask > 0, "... an unanswered request is repeated after HANDOFF_PORTS_ASK_MS");
 	ok(handoff_ports_counters(hp)[HANDOFF_PORTS_HINTS_SKIPPED] == 2 &&
 	   handoff_ports_counters(hp)[HANDOFF_PORTS_HINTS_TAKEN] == 2, "taken and skipped counted");
-	ok(handoff_ports_take_hint(hp, T, S2, 6, NULL, NULL, &left) == 0 && left == 0,
+	ok(handoff_ports_take_hint(hp, T, S2, 6, NULL, NULL, 1000, &ask) == 0 && ask == 0,
 	   "hints belong to their server");
 	handoff_ports_hold(hp, T, 6, 45010, S);
 	uint16_t again = 45010;
 	handoff_ports_add_hints(hp, T, S, 6, &again, 1);
 	ok(!handoff_ports_veto(hp, T, 6, 45010, ANY), "a port S hints is no longer held for S");
-	for (uint16_t p = 0; p < 40; p++) {
-		uint16_t q = (uint16_t)(50000 + p);
-		handoff_ports_add_hints(hp, T, S, 6, &q, 1);
-	}
-	is_int(handoff_ports_take_hint(hp, T, S, 6, NULL, NULL, &left), 50039,
-	       "the newest hint is taken first");
-	is_int(left, HANDOFF_PORTS_HINTS - 1, "at most 32 hints are kept per server and protocol");
-	ok(handoff_ports_hints_left(hp, T, S, 6) == HANDOFF_PORTS_HINTS - 1 &&
-	   handoff_ports_hints_left(hp, T, S, 17) == 0, "hints left are counted per protocol");
+	/* Asked at 2000 (above): the next ask would be due at 3000 only. */
+	is_int(handoff_ports_take_hint(hp, T, S, 6, NULL, NULL, 2001, &ask), 45010,
+	       "the hint is taken");
+	ok(ask > 0, "... and S's answer lets the next shortage ask at once");
+	uint16_t many[HANDOFF_PORTS_HINTS + 40];
+	for (uint16_t p = 0; p < HANDOFF_PORTS_HINTS + 40; p++)
+		many[p] = (uint16_t)(50000 + p);
+	size_t last = 0;
+	for (size_t k = 0; k < ARRAY_SIZE(many); last = k, k += HANDOFF_HINTS_MAX)
+		handoff_ports_add_hints(hp, T, S, 6, many + k,
+					MIN((size_t)HANDOFF_HINTS_MAX, ARRAY_SIZE(many) - k));
+	is_int(handoff_ports_take_hint(hp, T, S, 6, NULL, NULL, 4000, &ask), (int)(50000 + last),
+	       "the first hint of the newest batch is taken first");
+	is_int(handoff_ports_hints_left(hp, T, S, 6), 256 - 1,
+	       "at most 256 hints are kept per server and protocol (a round trip of a burst)");
+	ok(ask == 0 && handoff_ports_hints_left(hp, T, S, 17) == 0,
+	   "a full store asks for nothing; hints left are counted per protocol");
+	size_t taken = 1;
+	while (handoff_ports_take_hint(hp, T, S, 6, NULL, NULL, 4000, &ask) && !ask)
+		taken++;
+	is_int((int)taken, 128,
+	       "more are asked for at the take that leaves fewer than 128 (the 129th)");
 
 	/* What left our cache, for the client-side lookups (P-1). */
 	struct in6_addr c6, c7;

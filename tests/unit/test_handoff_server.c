@@ -98,7 +98,7 @@ static bool lines_match(const char *text, int want)
 
 int main(void)
 {
-	plan(53);
+	plan(55);
 	inet_pton(AF_INET, "192.0.2.7", &T);
 	inet_pton(AF_INET, "198.51.100.10", &S);
 	inet_pton(AF_INET, "198.51.100.11", &S2);
@@ -368,6 +368,38 @@ int main(void)
 	lg = log_since();
 	ok(lines_match(lg, 1) && strstr(lg, "Initialized 192.0.2.7"),
 	   "session forgotten after 24 h idle: Initialized again, entry not re-logged");
+
+	/* Several HINT-REQUESTs in one datagram (P-3): distinct hints, at
+	 * most HSRV_HINTS_PER_DGRAM (128) in all; the rest counted. */
+	handoff_builder_init(&b, buf, sizeof(buf));
+	handoff_put_session(&b, nonce, cookie);
+	handoff_put_hello(&b, 1, nonce, 40000, 49999, true);
+	for (int i = 0; i < 6; i++)
+		handoff_put_hint_request(&b, 17, 32);
+	hsrv_outbox_clear(srv);
+	hsrv_input(srv, T, 64646, S, buf, b.len, now, 1700000000 + 2 * 86400);
+	hsrv_commit(srv);
+	uint16_t seen[256];
+	size_t nseen = 0, nmsg = 0;
+	bool distinct = true;
+	for (size_t k = 0, no = replies(&o); k < no; k++) {
+		handoff_iter_init(&it, o[k].buf, o[k].len);
+		while (handoff_iter_next(&it, &m) > 0) {
+			if (m.type != HANDOFF_HINTS)
+				continue;
+			nmsg++;
+			for (size_t i = 0; i < m.u.hints.n && nseen < 256; i++) {
+				for (size_t j = 0; j < nseen; j++)
+					distinct &= seen[j] != m.u.hints.port[i];
+				distinct &= m.u.hints.port[i] >= 40000 && m.u.hints.port[i] <= 49999;
+				seen[nseen++] = m.u.hints.port[i];
+			}
+		}
+	}
+	ok(nmsg == 4 && nseen == HSRV_HINTS_PER_DGRAM && distinct,
+	   "6 HINT-REQUESTs of 32 in one datagram: 4 HINTS, 128 distinct ports in the range");
+	is_int((int)hsrv_counter(srv, HSRV_HINT_REQUESTS_OVER), 2,
+	       "... the two requests over 128 hints are counted, not answered");
 
 	hsrv_free(srv);
 	fclose(log_file);
