@@ -138,4 +138,13 @@ void nat64_handoff_metrics(struct nat64_handoff *h, struct ctl_out *out)
 				   .kind = COUNTER_GAUGE, .desc = state_desc, .n = 3,
 				   .values = sc.v };
 	counters_emit(out, COUNTERS_PROMETHEUS, &s, 1, NULL);
+	static const struct counter_desc queue_desc[] = {
+		{ "LOST", "events lost: the queue to the main loop was full" },
+	};
+	uint64_t lost = handoff_queue_lost(h->queue);
+	struct counter_group q = group("queue", "nat64_handoff_queue_events",
+				       "Events of the workers' queue to the handoff engine.",
+				       queue_desc, 1, &lost, NULL);
+	q.skip_zero = false;
+	counters_emit(out, COUNTERS_PROMETHEUS, &q, 1, NULL);
 }

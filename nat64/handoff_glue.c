@@ -47,11 +47,6 @@ const struct counter_desc handoff_glue_counter_desc[GLUE__COUNT] = {
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 
-static void bump(struct nat64_handoff *h, enum glue_counter i)
-{
-	counter_add(&h->c[i], 1);
-}
-
 static uint64_t pair_key(struct in_addr t, struct in_addr s)
 {
 	return (uint64_t)ntohl(t.s_addr) << 32 | ntohl(s.s_addr);
@@ -209,7 +204,7 @@ static void cb_send(void *ctx, struct in_addr nat64, struct in_addr server, cons
 	put_be16(udp + 6, c ? c : 0xffff);	/* RFC 768: 0 means none */
 	size_t total = IPV4_HDR_LEN + ulen;
 	if (write(h->n->fds[0], h->tx, total) != (ssize_t)total)
-		bump(h, GLUE_SEND_ERRORS);
+		counter_add(&h->c[GLUE_SEND_ERRORS], 1);
 }
 
 static void er_from_record(const struct session_record *r, struct handoff_er *er)
@@ -289,7 +284,7 @@ static void cb_install(void *ctx, struct in_addr nat64, struct in_addr server,
 	    remote6_for(h, server, &rec.remote6, &rec.prefix_len))
 		rc = session_install(h->n->sessions, &rec, monotonic_ms());
 	if (rc != 0) {
-		bump(h, GLUE_INSTALL_FAILED);
+		counter_add(&h->c[GLUE_INSTALL_FAILED], 1);
 		return;
 	}
 	handoff_ports_hold(h->ports, nat64, er->proto, er->nat_port, server);
@@ -301,7 +296,7 @@ static void cb_deliver(void *ctx, struct in_addr nat64, struct in_addr server,
 	struct nat64_handoff *h = ctx;
 	(void)nat64;
 	(void)server;
-	bump(h, GLUE_DELIVERED);
+	counter_add(&h->c[GLUE_DELIVERED], 1);
 	nat64_path4_deliver(&h->w, pkt, len);
 }
 
@@ -312,7 +307,7 @@ static void cb_deliver6(void *ctx, struct in_addr nat64, struct in_addr server,
 	(void)nat64;
 	(void)server;
 	(void)found;	/* either way the path decides again, without asking us */
-	bump(h, GLUE_DELIVERED6);
+	counter_add(&h->c[GLUE_DELIVERED6], 1);
 	nat64_path6_deliver(&h->w, pkt, len);
 }
 
@@ -486,7 +481,7 @@ bool nat64_handoff_input(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 	size_t ulen = get_be16(pkt->data + pkt->l3_len + 4);
 	size_t plen = ulen >= UDP_HDR && pkt->l3_len + ulen <= pkt->len ? ulen - UDP_HDR
 									 : pkt->len - off;
-	bump(h, GLUE_DATAGRAMS_IN);
+	counter_add(&h->c[GLUE_DATAGRAMS_IN], 1);
 	e.type = HEV_INPUT;
 	handoff_queue_push(h->queue, &e, pkt->data + off, plen);
 	return true;
@@ -526,14 +521,14 @@ bool nat64_handoff_miss(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 	if (view_pair(h, in->dst.v4, in->src.v4) < 0)
 		return false;
 	if (!in_scope(h, in->dst.v4, in->src.v4, proto, in->dport)) {
-		bump(h, GLUE_OUT_OF_SCOPE);
+		counter_add(&h->c[GLUE_OUT_OF_SCOPE], 1);
 		return false;
 	}
 	struct handoff_event e = { .type = HEV_MISS4, .nat64 = in->dst.v4, .server = in->src.v4,
 				   .proto = proto, .port = in->dport };
 	if (!handoff_queue_push(h->queue, &e, p, len))
 		return false;
-	bump(h, GLUE_MISSES_QUEUED);
+	counter_add(&h->c[GLUE_MISSES_QUEUED], 1);
 	return true;
 }
 
@@ -573,7 +568,7 @@ bool nat64_handoff_miss6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 			uint16_t lo, hi;
 			pool4_get(pool, i, &e.nat64, &lo, &hi);
 			if (handoff_queue_push(h->queue, &e, NULL, 0))
-				bump(h, GLUE_PROBES);
+				counter_add(&h->c[GLUE_PROBES], 1);
 		}
 		return false;
 	}
@@ -584,7 +579,7 @@ bool nat64_handoff_miss6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 	};
 	if (!handoff_queue_push(h->queue, &e, p, len))
 		return false;
-	bump(h, GLUE_MISSES6_QUEUED);
+	counter_add(&h->c[GLUE_MISSES6_QUEUED], 1);
 	return true;
 }
 
@@ -625,7 +620,7 @@ bool nat64_handoff_before6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 			.server_port = proto == IPPROTO_ICMP ? 0 : in->dport };
 	if (!handoff_queue_push(h->queue, &e, p, len))
 		return false;
-	bump(h, ask ? GLUE_MISSES6_QUEUED : GLUE_HELD_NEW);
+	counter_add(&h->c[ask ? GLUE_MISSES6_QUEUED : GLUE_HELD_NEW], 1);
 	return true;
 }
 
@@ -663,13 +658,13 @@ static void save_state(struct nat64_handoff *h)
 		return;
 	int rc = handoff_state_save(h->state_dir, h->client, h->n->pool_key);
 	if (rc) {
-		bump(h, GLUE_STATE_ERRORS);
+		counter_add(&h->c[GLUE_STATE_ERRORS], 1);
 		log_ratelimited(&h->save_log, LOG_LVL_WARN, "handoff: saving sessions in %s: %s", h->state_dir,
 				strerror(-rc));
 		return;
 	}
 	h->saved_gen = gen;
-	bump(h, GLUE_STATE_SAVED);
+	counter_add(&h->c[GLUE_STATE_SAVED], 1);
 }
 
 static void on_save_timer(struct evloop *loop, struct ev_timer *t, void *arg)

@@ -12,7 +12,7 @@ set -u
 . "$top_srcdir/tests/netns/lib.sh"
 . "$top_srcdir/tests/netns/handoff_lib.sh"
 lab_require tcpdump nft curl
-tap_plan 60
+tap_plan 61
 lab_setup
 : >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 handoff_lab_vars
@@ -75,6 +75,18 @@ tap_ok "every log line has the section 8 format" sh -c "! grep -Ev \
 tap_ok "the acked entry becomes a cache entry (acked)" \
 	lab_wait 10 field_is "$CPORT" state acked
 tap_is "an acked entry has no idle timer" "$(sess_field "$CPORT" expires_s)" -1
+metrics_ok() { # the handoff families in the metrics, each with HELP; their
+	# numbers are those of `sixfourctl handoff` (the notices so far)
+	local m; m=$(lab_ctl metrics)
+	for f in events glue_events port_events queue_events; do
+		grep -q "^# HELP sixfour_nat64_handoff_${f}_total " <<<"$m" || return 1
+	done
+	grep -qx 'sixfour_nat64_handoff_queue_events_total{kind="LOST"} 0' <<<"$m" &&
+	grep -q '^sixfour_nat64_handoff_sessions{state="established"} 1$' <<<"$m" &&
+	[ "$(awk '$1 == "sixfour_nat64_handoff_events_total{kind=\"NOTICES\"}" {print $2}' <<<"$m")" \
+		= "$(htotal NOTICES)" ]
+}
+tap_ok "metrics: handoff events, glue, held ports, sessions and lost queue events" lab_wait 5 metrics_ok
 hello_ok() { $PY "$TOOL" hello "$LAB_DIR/handoff.pcap" "$T4" "$S4" $PORT | grep -q '^ok'; }
 tap_ok "the reply to an unauthenticated HELLO is never larger than the request" \
 	lab_wait 10 hello_ok
