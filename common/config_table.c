@@ -344,12 +344,15 @@ const struct cfg_option cfg_options[] = {
 	  .flags = CFG_PATH, .reload = CFG_LIVE, .doc = "The usage log (JSON lines, appended; "
 	  "never an address beyond the prefix, never a connection); empty = none. Reopened on "
 	  "SIGHUP and by sixfourctl usage reopen (logrotate's postrotate); its folder must be "
-	  "writable by the user (created for it when missing)." },
+	  "writable by the user (created for it at start when missing; a reload to a path in a "
+	  "missing folder is logged and the records are dropped, counted, until it opens)." },
 	{ "stats", "top-prefixes", CFG_UINT, G(stats.top_prefixes), "65536", 0, 4194304, .doc =
 	  "Client prefixes counted exactly per period (Space-Saving); IPv4 prefixes get a "
 	  "quarter as many. Beyond that the smallest are folded into a counted remainder and "
-	  "every figure carries an error bound of at most total/top-prefixes. About 330 octets "
-	  "each, fixed at start; 0 turns usage accounting off." },
+	  "every figure carries an error bound of at most total/top-prefixes. About 300 octets "
+	  "each for the interval's, day's and month's summaries, plus up to 4 MB per worker "
+	  "for its counting tables (65536 with two workers: 27 MB), fixed at start; 0 turns "
+	  "usage accounting off." },
 	{ "stats", "metrics-prefixes", CFG_UINT, G(stats.metrics_prefixes), "10", 0, 1000,
 	  .reload = CFG_LIVE, .doc = "Top prefixes per period exported as metric labels." },
 
@@ -406,9 +409,10 @@ const struct cfg_option cfg_options[] = {
 	  "(the worker holds it; the TUN queues the rest) before packets are dropped. A short "
 	  "queue lets one TCP flow use the whole cap; 0 drops at once (a policer)." },
 	{ "ratelimit", "client-bandwidth", CFG_SIZE, G(ratelimit.client_bandwidth), "0", 0,
-	  UINT64_C(1) << 40, .reload = CFG_LIVE, .doc = "Octets per second each client (prefix-len) "
-	  "may have translated, both directions together; over it packets are dropped "
-	  "(CLIENT_RATE_LIMITED); 0 = off." },
+	  UINT64_C(1) << 40, .reload = CFG_LIVE, .doc = "Octets per second each client (an IPv6 "
+	  "prefix of prefix-len) may have translated, both directions together; packets over "
+	  "it wait up to bandwidth-queue, then are dropped (CLIENT_RATE_LIMITED), and never "
+	  "delay other clients; 0 = off." },
 	{ "ratelimit", "bandwidth-partner", CFG_STR_LIST, G(ratelimit.bandwidth_partners), "",
 	  .flags = CFG_MULTI, .reload = CFG_LIVE, .doc = "\"PREFIX RATE\": an arranged "
 	  "partner's IPv6 prefix with a bandwidth budget of its own, in octets per second, for "
