@@ -14,9 +14,10 @@
 #     and in the SECS right after a restart of sixfourd (the first new
 #     connections wait one round trip for hints: doc/handoff-profile.md P-7).
 # Medians of RUNS runs (SAMPLES samples for 1); ratios against "off" or the
-# baseline; modes alternate within each run.
+# baseline; modes alternate within each run. SECTIONS picks some (say 3);
+# top_builddir=DIR runs the programs of another build (A/B in alternation).
 #
-#   sudo tests/bench/handoff_bench.sh     (RUNS=3 SECS=5 SAMPLES=15 WORKERS=2)
+#   sudo tests/bench/handoff_bench.sh     (RUNS=3 SECS=5 SAMPLES=15 WORKERS=2 SECTIONS=123)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build}"
@@ -26,6 +27,8 @@ export top_srcdir top_builddir
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 SAMPLES=${SAMPLES:-15}
+SECTIONS=${SECTIONS:-123}
+want() { [[ $SECTIONS == *$1* ]]; }
 lab_require cc nft
 lab_setup
 : >"$LAB_TRUST_ANCHOR"
@@ -66,6 +69,8 @@ established() {
 us() { local r=$1; [ "${r%% *}" = ok ] && echo "${r#ok }"; }
 
 # --- 1. recovery time ---
+declare -A D
+if want 1; then
 bench_handoffd_start
 lab_sixfourd_start "$(ini yes)" || exit 1
 coproc CONNP { exec $PY "$CONN" "$LAB_NS_CLIENT" "$LAB_NS_SERVER" "$S4" "$S6" 7100; }
@@ -73,7 +78,6 @@ conn open >/dev/null
 lab_wait 10 established || echo "# no handoff session" >&2
 acked() { lab_ctl nat64 sessions --json | grep -q '"state": *"acked"'; }
 lab_wait 10 acked
-declare -A D
 for i in $(seq "$SAMPLES"); do
 	for who in s2c c2s; do
 		D[base.$who]+="$(us "$(conn t$who "b$who$i")") "
@@ -94,12 +98,13 @@ for k in "${!D[@]}"; do echo "# delivery us, $k: ${D[$k]}" >&2; done
 conn quit >/dev/null
 lab_sixfourd_stop
 bench_handoffd_stop
+fi
 
 # --- 2. new sessions/s at a high rate ---
 FLOWS=${FLOWS:-200000} FLOW_PPS=${FLOW_PPS:-100000}
 created() { lab_ctl nat64 stats --json | $PY -c 'import json,sys; print(json.load(sys.stdin)["session_events"]["created"])'; }
 declare -A F
-for r in $(seq "$RUNS"); do
+want 2 && for r in $(seq "$RUNS"); do
 	for mode in off session; do
 		if [ $mode = off ]; then
 			lab_sixfourd_start "$(ini no)" || exit 1
@@ -119,11 +124,11 @@ for r in $(seq "$RUNS"); do
 		bench_handoffd_stop
 	done
 done
-for mode in off session; do echo "# flows $mode: sessions/s ${F[$mode]}" >&2; done
+want 2 && for mode in off session; do echo "# flows $mode: sessions/s ${F[$mode]}" >&2; done
 
 # --- 3. new connections/s, and right after a restart ---
 declare -A R
-for r in $(seq "$RUNS"); do
+want 3 && for r in $(seq "$RUNS"); do
 	for mode in off probing session restart; do
 		case $mode in
 		off) lab_sixfourd_start "$(ini no)" || exit 1 ;;
@@ -147,12 +152,12 @@ for r in $(seq "$RUNS"); do
 		bench_handoffd_stop
 	done
 done
-for mode in off probing session restart; do
+want 3 && for mode in off probing session restart; do
 	echo "# $mode: conn/s ${R[$mode]}${R[$mode.n]:+| held-for-hints/hints-taken/hints ${R[$mode.n]}}" >&2
 done
 
-echo "NAT64 handoff benchmark ($(nproc) CPUs, workers ${WORKERS:-2}, medians of $SAMPLES/$RUNS)"
-for who in s2c c2s; do
+echo "NAT64 handoff benchmark ($(nproc) CPUs, workers ${WORKERS:-2}, medians of $SAMPLES/$RUNS, $top_builddir)"
+want 1 && for who in s2c c2s; do
 	name=$([ $who = s2c ] && echo "server first" || echo "client first")
 	b=$(median ${D[base.$who]})
 	printf '%-46s %10s us\n' "delivery, entry in table, $name" "$b"
@@ -162,16 +167,17 @@ for who in s2c c2s; do
 			"$(awk -v a="$v" -v b="$b" 'BEGIN {print a - b}')"
 	done
 done
-printf '%-46s %s\n' "lookups sent / found (flush samples)" "$lookups"
-fo=$(median ${F[off]})
-for mode in off session; do
+want 1 && printf '%-46s %s\n' "lookups sent / found (flush samples)" "$lookups"
+want 2 && fo=$(median ${F[off]})
+want 2 && for mode in off session; do
 	v=$(median ${F[$mode]})
 	printf '%-46s %10s /s  %s\n' "new UDP sessions ($FLOWS flows), handoff $mode" "$v" \
 		"$(awk -v a="$v" -v b="$fo" 'BEGIN {printf "%.2fx of off", (b ? a / b : 0)}')"
 done
-off=$(median ${R[off]})
-for mode in off probing session restart; do
+want 3 && off=$(median ${R[off]})
+want 3 && for mode in off probing session restart; do
 	v=$(median ${R[$mode]})
 	printf '%-46s %10s /s  %s\n' "new TCP connections, handoff $mode" "$v" \
 		"$(awk -v a="$v" -v b="$off" 'BEGIN {printf "%.2fx of off", (b ? a / b : 0)}')"
 done
+exit 0

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 
-PLAN = 51
+PLAN = 53
 if os.geteuid() != 0:
     print("1..0 # SKIP needs root")
     sys.exit(0)
@@ -517,6 +517,40 @@ def main():
     tap(n_after == n_before, "no entry was lost (%d of %d: the damaged one came back from "
         "journal.prev)" % (n_after, n_before), st[:200])
     stop_daemon(daemon)
+
+    # Garbage after the magic, with journal.prev: a clean start made the
+    # journal it replaced journal.prev (every entry), then the journal is
+    # overwritten. The table comes back from journal.prev, the damage is
+    # reported, the garbage is kept aside, and a second start still has
+    # every entry (the compaction after the damaged start lost nothing).
+    daemon = start_daemon()
+    if daemon:
+        stop_daemon(daemon)
+    with open(jpath, "r+b") as f:
+        f.seek(8)
+        f.write(os.urandom(os.path.getsize(jpath) - 8))
+    with open(jpath, "rb") as f:
+        garbage = f.read()
+    open(ERR, "w").close()
+    daemon = start_daemon()
+    with open(ERR) as f:
+        err = f.read()
+    st = ctl("status").stdout if daemon else ""
+    n_garbage = int(re.search(r"^entries (\d+)$", st, re.M).group(1)) if "entries" in st else -1
+    with open(os.path.join(STATE, "journal.damaged"), "rb") as f:
+        kept = f.read() == garbage
+    tap(daemon is not None and n_garbage == n_before and kept and
+        re.search(r"\[err\].*journal is damaged", err) is not None,
+        "garbage after the magic: every entry back from journal.prev (%d of %d), reported at "
+        "error level, the file kept as journal.damaged" % (n_garbage, n_before), err)
+    if daemon:
+        stop_daemon(daemon)
+    daemon = start_daemon()
+    st = ctl("status").stdout if daemon else ""
+    n_again = int(re.search(r"^entries (\d+)$", st, re.M).group(1)) if "entries" in st else -1
+    tap(n_again == n_before, "... and the next start still has all %d (%d)" % (n_before, n_again))
+    if daemon:
+        stop_daemon(daemon)
 
     # Nothing intact and no journal.prev: no table can be rebuilt, the daemon
     # refuses to start and leaves the file as it was.
