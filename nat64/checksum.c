@@ -37,6 +37,15 @@ uint16_t nat64_csum_update(uint16_t check, uint32_t old_sum, uint32_t new_sum)
 	return (uint16_t)~nat64_csum_fold(s);
 }
 
+uint16_t nat64_csum_partial_update(uint16_t partial, const void *osrc, const void *odst,
+				   size_t olen, const void *nsrc, const void *ndst, size_t nlen)
+{
+	uint32_t old_sum = nat64_csum_add(nat64_csum_add(0, osrc, olen), odst, olen);
+	uint32_t new_sum = nat64_csum_add(nat64_csum_add(0, nsrc, nlen), ndst, nlen);
+	/* RFC 1624 on the complement: the field is ~checksum. */
+	return (uint16_t)~nat64_csum_update((uint16_t)~partial, old_sum, new_sum);
+}
+
 uint32_t nat64_csum_pseudo6(const struct in6_addr *src, const struct in6_addr *dst,
 			    uint32_t len, uint8_t next_header)
 {

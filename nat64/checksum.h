@@ -43,6 +43,13 @@ static inline uint32_t nat64_csum_sub16(uint32_t sum, uint16_t w)
  * every word that came in. `check` is the header field in host order. */
 uint16_t nat64_csum_update(uint16_t check, uint32_t old_sum, uint32_t new_sum);
 
+/* A partial checksum field (offloads: it holds the folded pseudo-header
+ * sum, not complemented; the sender sums the rest into it) after the
+ * pseudo-header's addresses changed from (osrc, odst) to (nsrc, ndst),
+ * `olen`/`nlen` octets each; length and protocol stay. */
+uint16_t nat64_csum_partial_update(uint16_t partial, const void *osrc, const void *odst,
+				   size_t olen, const void *nsrc, const void *ndst, size_t nlen);
+
 /* Pseudo-header sums (RFC 8200 8.1, RFC 793/768) without the payload. */
 uint32_t nat64_csum_pseudo6(const struct in6_addr *src, const struct in6_addr *dst,
 			    uint32_t len, uint8_t next_header);

@@ -260,7 +260,8 @@ enum nat64_verdict nat64_icmp_error_6to4(const struct nat64_xlate_cfg *cfg,
 	memcpy(&s6, in + 8, 16);
 	memcpy(&d6, in + 24, 16);
 	nat64_l4_6to4(oi + IPV4_HDR_LEN, copy, pkt->inner_proto, pkt->inner_first_fragment,
-		      &s6, &d6, ot->dst.v4, ot->src.v4, ot->dport, ot->sport, (uint32_t)iulen);
+		      &s6, &d6, ot->dst.v4, ot->src.v4, ot->dport, ot->sport, (uint32_t)iulen,
+		      false);
 
 	uint8_t *oc = o + IPV4_HDR_LEN;
 	oc[0] = t4;
@@ -353,7 +354,7 @@ enum nat64_verdict nat64_icmp_error_4to6(const struct nat64_xlate_cfg *cfg,
 	memcpy(&s4.s_addr, in + 12, 4);
 	memcpy(&d4.s_addr, in + 16, 4);
 	nat64_l4_4to6(p, copy, pkt->inner_proto, pkt->inner_first_fragment, s4, d4,
-		      &ot->dst.v6, &ot->src.v6, ot->dport, ot->sport, (uint32_t)iulen);
+		      &ot->dst.v6, &ot->src.v6, ot->dport, ot->sport, (uint32_t)iulen, false);
 
 	struct in_addr router;
 	memcpy(&router.s_addr, d + 12, 4);

@@ -13,6 +13,7 @@ const char *nat64_verdict_name(enum nat64_verdict v)
 		[NAT64_CONTINUE] = "continue",
 		[NAT64_ICMP_SENT] = "icmp-sent",
 		[NAT64_HELD] = "held",
+		[NAT64_SEGMENT] = "segment",
 #define X(name, text) [NAT64_DROP_##name] = text,
 		NAT64_DROP_REASONS(X)
 #undef X
@@ -476,4 +477,34 @@ enum nat64_verdict nat64_determine_tuple4(const struct nat64_xlate_cfg *cfg,
 					  struct nat64_pkt *pkt, struct nat64_tuple *tuple)
 {
 	return determine4(cfg, data, len, pkt, tuple, false);
+}
+
+/* Offloads (xlate.h): the translation steps carry a super-packet or a
+ * partial checksum when the packet is what its metadata says, a TCP or
+ * UDP packet whose L4 header starts where the IP headers end. Everything
+ * else (a partial ICMP checksum, fragments, errors) is cut or completed
+ * by the caller first. */
+enum nat64_verdict nat64_pkt_offload(struct nat64_pkt *pkt, const struct nat64_gso *g)
+{
+	memset(&pkt->gso, 0, sizeof(pkt->gso));
+	if (!g || (g->type == NAT64_GSO_NONE && !g->csum_partial))
+		return NAT64_CONTINUE;
+	if (!g->csum_partial || g->type == NAT64_GSO_BAD || pkt->is_fragment ||
+	    pkt->reassembled || pkt->is_icmp_error || g->csum_start != pkt->l3_len)
+		return NAT64_SEGMENT;
+	bool tcp = pkt->proto == IPPROTO_TCP, udp = pkt->proto == IPPROTO_UDP;
+	if (g->type == NAT64_GSO_NONE ? !(tcp && g->csum_offset == 16) &&
+					  !(udp && g->csum_offset == 6)
+				      : g->type == NAT64_GSO_UDP ? !udp : !tcp)
+		return NAT64_SEGMENT;
+	if ((size_t)pkt->l3_len + (tcp ? TCP_HDR_LEN : UDP_HDR_LEN) > pkt->len)
+		return NAT64_SEGMENT;
+	size_t l4_hdr = tcp ? (size_t)(pkt->data[pkt->l3_len + 12] >> 4) * 4 : UDP_HDR_LEN;
+	if (l4_hdr < UDP_HDR_LEN || (size_t)pkt->l3_len + l4_hdr > pkt->len)
+		return NAT64_SEGMENT;
+	if (g->type != NAT64_GSO_NONE && g->hdr_len != pkt->l3_len + l4_hdr)
+		return NAT64_SEGMENT;
+	pkt->gso = *g;
+	pkt->udp_zero_checksum = false;	/* the field holds the pseudo-header sum */
+	return NAT64_CONTINUE;
 }

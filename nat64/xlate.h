@@ -47,13 +47,17 @@
 	X(BAD_ICMP_CHECKSUM, "bad checksum on an ICMP error") \
 	X(PORT_LIMIT, "per-client pool4 port share (RFC 6888 REQ-4)") \
 	X(UDP_ZERO_CHECKSUM, "IPv6 UDP without a checksum (RFC 8200 8.1)") \
-	X(CLIENT_RATE_LIMITED, "over the per-client bandwidth limit")
+	X(CLIENT_RATE_LIMITED, "over the per-client bandwidth limit") \
+	X(BAD_OFFLOAD, "virtio-net header inconsistent with its packet")
 
 enum nat64_verdict {
 	NAT64_CONTINUE = 0,	/* go on to the next step */
 	NAT64_ICMP_SENT,	/* the step produced an ICMP error in `out` instead;
 				 * it goes back out the side the packet came from */
 	NAT64_HELD,		/* a fragment was stored for reassembly (frag.h) */
+	NAT64_SEGMENT,		/* a super-packet that cannot be translated whole:
+				 * the caller cuts it into its segments and
+				 * translates each (see struct nat64_gso) */
 #define X(name, text) NAT64_DROP_##name,
 	NAT64_DROP_REASONS(X)
 #undef X
@@ -73,6 +77,32 @@ struct nat64_tuple {
 		struct in_addr v4;
 		struct in6_addr v6;
 	} src, dst;
+};
+
+/* Offloads (TUN with the virtio-net header, nat64/vnet.h): a GSO
+ * super-packet stands for the segments the kernel cuts from it, each with
+ * a copy of its headers and `size` payload octets (the last one fewer);
+ * the translation of all of them is the translation of the super-packet,
+ * its headers translated once. `csum_partial` (NEEDS_CSUM): the L4
+ * checksum field holds only the pseudo-header sum; whoever sends the
+ * packet sums [csum_start, end) into it. Only the address change of the
+ * pseudo-header is carried into such a field. All zero: a plain packet
+ * with a complete checksum. Offsets count from the IP header. */
+enum nat64_gso_type {
+	NAT64_GSO_NONE,
+	NAT64_GSO_TCP4,		/* TSO over IPv4 */
+	NAT64_GSO_TCP6,		/* TSO over IPv6 */
+	NAT64_GSO_UDP,		/* UDP segmentation (USO, GSO_UDP_L4): one datagram per segment */
+	NAT64_GSO_BAD,		/* a header we do not understand */
+};
+struct nat64_gso {
+	uint8_t type;		/* enum nat64_gso_type */
+	bool ecn;		/* TCP: CWR in the first segment (TSO_ECN) */
+	bool csum_partial;
+	uint16_t size;		/* payload octets per segment */
+	uint16_t hdr_len;	/* IP + L4 header octets, repeated in each segment */
+	uint16_t csum_start;	/* where the L4 header starts */
+	uint16_t csum_offset;	/* of the checksum field, from csum_start */
 };
 
 /* What parsing learned about a packet, kept for the translation step so
@@ -121,6 +151,10 @@ struct nat64_pkt {
 	bool err_set;
 	uint8_t err_type, err_code;
 	uint32_t err_param;
+
+	/* Offload metadata (zero: a plain packet), set by nat64_pkt_offload
+	 * after the determine step. */
+	struct nat64_gso gso;
 };
 
 /* The result of translation: a packet built in caller-provided memory.
@@ -139,6 +173,10 @@ struct nat64_out {
 	 * becomes an IPv6 packet larger than 1280). */
 	unsigned count;
 	uint32_t pkt_len[NAT64_OUT_MAX_PKTS];
+	/* Offload metadata of packets 0 and 1 (a super-packet, and its last
+	 * segment when it needs IPv4 fields of its own); later ones are
+	 * always plain. */
+	struct nat64_gso gso[2];
 };
 
 /* Token buckets for the ICMP errors the translator originates (RFC 4443
@@ -206,11 +244,21 @@ enum nat64_verdict nat64_determine_tuple4(const struct nat64_xlate_cfg *cfg,
 					  const uint8_t *data, size_t len,
 					  struct nat64_pkt *pkt, struct nat64_tuple *tuple);
 
+/* Offloads: attaches the metadata of the frame `pkt` was parsed from
+ * (after a determine step that returned NAT64_CONTINUE). NAT64_CONTINUE
+ * when the translation steps can carry it whole: a TCP or UDP packet,
+ * not a fragment nor an ICMP error, its L4 header complete where the
+ * metadata says; else NAT64_SEGMENT (pkt->gso stays zero). */
+enum nat64_verdict nat64_pkt_offload(struct nat64_pkt *pkt, const struct nat64_gso *g);
+
 /* RFC 6146 3.7 + RFC 7915 section 5: builds the IPv4 packet whose header
  * carries `out_tuple` (IPv4 addresses and ports chosen by the state layer).
  * For an ICMP error, the inner packet is translated with the reverse of
  * `out_tuple`. May instead build an ICMPv6 error back toward the sender
- * (hop limit, too big) and return NAT64_ICMP_SENT. */
+ * (hop limit, too big) and return NAT64_ICMP_SENT. A super-packet
+ * (pkt->gso) is translated whole, or NAT64_SEGMENT when one of its
+ * segments would be treated differently from the others (too big, an
+ * error owed, a DF=0 tail aside: see xlate_6to4.c). */
 enum nat64_verdict nat64_translate_6to4(const struct nat64_xlate_cfg *cfg,
 					const struct nat64_pkt *pkt,
 					const struct nat64_tuple *out_tuple,

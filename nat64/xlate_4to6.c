@@ -22,7 +22,7 @@ void nat64_write_ipv6(uint8_t *o, uint8_t tclass, uint16_t payload_len, uint8_t 
 void nat64_l4_4to6(uint8_t *l4, size_t avail, uint8_t proto4, bool first,
 		   struct in_addr src4, struct in_addr dst4,
 		   const struct in6_addr *src6, const struct in6_addr *dst6, uint16_t sport,
-		   uint16_t dport, uint32_t ulen)
+		   uint16_t dport, uint32_t ulen, bool csum_partial)
 {
 	if (!first || avail < 8)
 		return;
@@ -40,6 +40,12 @@ void nat64_l4_4to6(uint8_t *l4, size_t avail, uint8_t proto4, bool first,
 		if (avail < check_at + 2)
 			return;
 		uint16_t check = get_be16(l4 + check_at);
+		if (csum_partial) {
+			put_be16(l4 + check_at, nat64_csum_partial_update(check, &src4.s_addr,
+									  &dst4.s_addr, 4,
+									  src6->s6_addr, dst6->s6_addr, 16));
+			return;
+		}
 		if (proto4 == IPPROTO_UDP && check == 0)
 			return;	/* computed by the caller over the whole datagram */
 		check = nat64_csum_update(check, old_sum, new_sum);
@@ -77,7 +83,12 @@ enum nat64_verdict nat64_translate_4to6(const struct nat64_xlate_cfg *cfg,
 	if (pkt->family != AF_INET || pkt->len < IPV4_HDR_LEN)
 		return NAT64_DROP_INTERNAL;
 	uint8_t ttl = in[8];
+	/* Offloads (xlate.h): errors and fragments are owed per segment. */
+	const struct nat64_gso *g = &pkt->gso;
+	bool offl = g->type != NAT64_GSO_NONE || g->csum_partial;
 	if (ttl <= 1) {
+		if (offl)
+			return NAT64_SEGMENT;
 		if (pkt->is_icmp_error)
 			return NAT64_DROP_HOP_LIMIT;
 		return nat64_icmp_owe(cfg, pkt, ICMP4_TIME_EXCEEDED, 0, 0, out,
@@ -96,7 +107,14 @@ enum nat64_verdict nat64_translate_4to6(const struct nat64_xlate_cfg *cfg,
 	/* RFC 7915 4: with DF set, a packet too big for the IPv6 side gets
 	 * Fragmentation Needed carrying the MTU in IPv4 terms. */
 	size_t whole6 = IPV6_HDR_LEN + (pkt->is_fragment ? IPV6_FRAG_HDR_LEN : 0) + plen;
-	if (pkt->df && !pkt->is_fragment && cfg->ipv6_mtu && whole6 > cfg->ipv6_mtu) {
+	/* The IPv6 packets that leave are the segments, each 20 octets
+	 * larger than it was: they are what must fit. */
+	size_t seg6 = g->type != NAT64_GSO_NONE ? (size_t)IPV6_HDR_LEN + g->hdr_len - pkt->l3_len + g->size
+						: whole6;
+	if (offl && ((cfg->ipv6_mtu && seg6 > cfg->ipv6_mtu) ||
+		     (!pkt->df && seg6 > IPV6_MIN_MTU)))
+		return NAT64_SEGMENT;
+	if (pkt->df && !pkt->is_fragment && cfg->ipv6_mtu && seg6 > cfg->ipv6_mtu) {
 		uint32_t mtu4 = cfg->ipv6_mtu - (IPV6_HDR_LEN - IPV4_HDR_LEN);
 		return nat64_icmp_owe(cfg, pkt, ICMP4_DEST_UNREACH, ICMP4_UNREACH_NEEDFRAG,
 				      mtu4, out, NAT64_DROP_TOO_BIG);
@@ -110,7 +128,7 @@ enum nat64_verdict nat64_translate_4to6(const struct nat64_xlate_cfg *cfg,
 	memcpy(&s4.s_addr, in + 12, 4);
 	memcpy(&d4.s_addr, in + 16, 4);
 	nat64_l4_4to6(hdr, hl, pkt->proto, pkt->is_first_fragment, s4, d4, &ot->src.v6,
-		      &ot->dst.v6, ot->sport, ot->dport, (uint32_t)plen);
+		      &ot->dst.v6, ot->sport, ot->dport, (uint32_t)plen, g->csum_partial);
 	if (pkt->proto == IPPROTO_UDP && pkt->udp_zero_checksum && hl >= UDP_HDR_LEN) {
 		/* RFC 7915 4.5: IPv6 requires the UDP checksum; this is a
 		 * whole datagram (fragments were reassembled or refused). */
@@ -127,7 +145,7 @@ enum nat64_verdict nat64_translate_4to6(const struct nat64_xlate_cfg *cfg,
 	 * than the IPv6 minimum MTU (RFC 7915 4, "lowest-ipv6-mtu"). A packet
 	 * that already was a fragment keeps its offsets and is cut further. */
 	bool need_frag_hdr = pkt->is_fragment;
-	if (!pkt->df && whole6 > IPV6_MIN_MTU)
+	if (!pkt->df && seg6 > IPV6_MIN_MTU)
 		need_frag_hdr = true;
 	size_t piece = plen;
 	if (need_frag_hdr && IPV6_HDR_LEN + IPV6_FRAG_HDR_LEN + plen > IPV6_MIN_MTU)
@@ -171,5 +189,7 @@ enum nat64_verdict nat64_translate_4to6(const struct nat64_xlate_cfg *cfg,
 	}
 	out->count = (unsigned)count;
 	out->len = need;
+	if (offl)	/* one packet: the checks above kept it whole */
+		out->gso[0] = nat64_gso_moved(g, pkt->l3_len, IPV6_HDR_LEN, AF_INET6);
 	return NAT64_CONTINUE;
 }

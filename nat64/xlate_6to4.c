@@ -3,6 +3,7 @@
  * (nat64_determine_tuple6) and chosen the IPv4 tuple. */
 #include "autoconf.h"
 
+#include "nat64/vnet.h"
 #include "nat64/xlate_priv.h"
 
 void nat64_write_ipv4(uint8_t *o, uint8_t tos, uint16_t total_len, uint16_t id,
@@ -31,7 +32,7 @@ static inline uint8_t ipv6_tclass(const uint8_t *ip6)
 void nat64_l4_6to4(uint8_t *l4, size_t avail, uint8_t proto6, bool first,
 		   const struct in6_addr *src6, const struct in6_addr *dst6,
 		   struct in_addr src4, struct in_addr dst4, uint16_t sport, uint16_t dport,
-		   uint32_t ulen)
+		   uint32_t ulen, bool csum_partial)
 {
 	if (!first || avail < 8)
 		return;
@@ -52,6 +53,12 @@ void nat64_l4_6to4(uint8_t *l4, size_t avail, uint8_t proto6, bool first,
 		if (avail < check_at + 2)
 			return;
 		uint16_t check = get_be16(l4 + check_at);
+		if (csum_partial) {
+			put_be16(l4 + check_at, nat64_csum_partial_update(check, src6->s6_addr,
+									  dst6->s6_addr, 16,
+									  &src4.s_addr, &dst4.s_addr, 4));
+			return;
+		}
 		if (proto6 == IPPROTO_UDP && check == 0)
 			return;	/* invalid in IPv6, but "no checksum" in IPv4 */
 		check = nat64_csum_update(check, old_sum, new_sum);
@@ -76,11 +83,17 @@ void nat64_l4_6to4(uint8_t *l4, size_t avail, uint8_t proto6, bool first,
 }
 
 /* RFC 7915 5.1 leaves the Identification algorithm to the translator: a
- * per-worker counter, or a hash that still changes from packet to packet. */
-static uint16_t next_ipv4_id(const struct nat64_xlate_cfg *cfg, const struct nat64_pkt *pkt)
+ * per-worker counter, or a hash that still changes from packet to packet.
+ * `count` values in a row (the kernel numbers a super-packet's segments
+ * from the one it carries). */
+static uint16_t next_ipv4_id(const struct nat64_xlate_cfg *cfg, const struct nat64_pkt *pkt,
+			     unsigned count)
 {
-	if (cfg->ipv4_id_next)
-		return (uint16_t)(*cfg->ipv4_id_next)++;
+	if (cfg->ipv4_id_next) {
+		uint16_t id = (uint16_t)*cfg->ipv4_id_next;
+		*cfg->ipv4_id_next += count;
+		return id;
+	}
 	uint32_t h = 2166136261u;
 	size_t n = MIN(pkt->len, (size_t)pkt->l3_len + 24);
 	for (size_t i = 8; i < n; i++)
@@ -99,9 +112,15 @@ enum nat64_verdict nat64_translate_6to4(const struct nat64_xlate_cfg *cfg,
 	if (pkt->family != AF_INET6 || pkt->len < IPV6_HDR_LEN)
 		return NAT64_DROP_INTERNAL;
 	uint8_t hlim = in[7];
+	/* Offloads: an error or a fragment owed for a super-packet is owed for
+	 * each of its segments, and quotes one with a complete checksum. */
+	const struct nat64_gso *g = &pkt->gso;
+	bool offl = g->type != NAT64_GSO_NONE || g->csum_partial;
 	/* RFC 7915 5.1: the translator is a router; it decrements the hop
 	 * limit and reports expiry itself, but never about an error. */
 	if (hlim <= 1) {
+		if (offl)
+			return NAT64_SEGMENT;
 		if (pkt->is_icmp_error)
 			return NAT64_DROP_HOP_LIMIT;
 		return nat64_icmp_owe(cfg, pkt, ICMP6_TIME_EXCEEDED, 0, 0, out,
@@ -113,7 +132,13 @@ enum nat64_verdict nat64_translate_6to4(const struct nat64_xlate_cfg *cfg,
 	size_t plen = pkt->len - pkt->l3_len;
 	size_t total = IPV4_HDR_LEN + plen;
 	if (total > 0xffff)
-		return NAT64_DROP_TOO_BIG;
+		return offl ? NAT64_SEGMENT : NAT64_DROP_TOO_BIG;
+	/* The IPv4 packets that leave are the segments: `seg` octets each,
+	 * the last one `last` (xlate.h). */
+	unsigned nsegs = nat64_gso_segs(g, pkt->len);
+	size_t hl = nsegs > 1 ? IPV4_HDR_LEN + g->hdr_len - pkt->l3_len : 0;	/* headers of each */
+	size_t seg = nsegs > 1 ? hl + g->size : total;
+	size_t last = total - (size_t)(nsegs - 1) * g->size;
 	/* A first ICMPv6 fragment cannot be re-checksummed: the pseudo-header
 	 * holds the whole message's length. Such packets are reassembled. */
 	if (pkt->is_fragment && pkt->is_first_fragment && pkt->proto == IPPROTO_ICMPV6)
@@ -137,17 +162,22 @@ enum nat64_verdict nat64_translate_6to4(const struct nat64_xlate_cfg *cfg,
 		/* RFC 7915 5.1: DF = 0 when the IPv4 packet is 1260 octets or
 		 * less, so that IPv4 routers may still fragment what an IPv6
 		 * host sized for the 1280 minimum MTU. */
-		df = total > DF_THRESHOLD;
-		id = df ? 0 : next_ipv4_id(cfg, pkt);
+		df = seg > DF_THRESHOLD;
+		id = df ? 0 : next_ipv4_id(cfg, pkt, nsegs);
 		frag_field = df ? IPV4_DF : 0;
 	}
-	if (df && cfg->ipv4_mtu && total > cfg->ipv4_mtu) {
+	if (df && cfg->ipv4_mtu && seg > cfg->ipv4_mtu) {
+		if (offl)
+			return NAT64_SEGMENT;
 		uint32_t mtu6 = MAX((uint32_t)cfg->ipv4_mtu + (IPV6_HDR_LEN - IPV4_HDR_LEN),
 				    (uint32_t)IPV6_MIN_MTU);
 		return nat64_icmp_owe(cfg, pkt, ICMP6_PACKET_TOO_BIG, 0, mtu6, out,
 				      NAT64_DROP_TOO_BIG);
 	}
-	if (out->cap < total)
+	/* Segments of more than 1260 octets but a last one of 1260 or less:
+	 * that one goes as a packet of its own with DF = 0. */
+	bool tail_aside = df && nsegs > 1 && last <= DF_THRESHOLD;
+	if (out->cap < total + (tail_aside ? hl : 0))
 		return NAT64_DROP_NO_BUFFER;
 
 	uint8_t *o = out->buf;
@@ -159,7 +189,21 @@ enum nat64_verdict nat64_translate_6to4(const struct nat64_xlate_cfg *cfg,
 	memcpy(&s6, in + 8, 16);
 	memcpy(&d6, in + 24, 16);
 	nat64_l4_6to4(o + IPV4_HDR_LEN, plen, pkt->proto, pkt->is_first_fragment, &s6, &d6,
-		      ot->src.v4, ot->dst.v4, ot->sport, ot->dport, (uint32_t)plen);
+		      ot->src.v4, ot->dst.v4, ot->sport, ot->dport, (uint32_t)plen, g->csum_partial);
 	nat64_out_single(out, total);
+	if (!offl)
+		return NAT64_CONTINUE;
+	out->gso[0] = nat64_gso_moved(g, pkt->l3_len, IPV4_HDR_LEN, AF_INET);
+	if (tail_aside) {
+		size_t tail_len;
+		size_t first = nat64_gso_split_last(o, total, out->cap, &out->gso[0],
+						    next_ipv4_id(cfg, pkt, 1), &tail_len, &out->gso[1]);
+		if (first == 0)
+			return NAT64_DROP_INTERNAL;	/* room was checked above */
+		out->count = 2;
+		out->pkt_len[0] = (uint32_t)first;
+		out->pkt_len[1] = (uint32_t)tail_len;
+		out->len = first + tail_len;
+	}
 	return NAT64_CONTINUE;
 }

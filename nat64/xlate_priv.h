@@ -124,15 +124,31 @@ void nat64_write_ipv6(uint8_t *o, uint8_t tclass, uint16_t payload_len, uint8_t 
  * IPv6 pseudo-header/ports to the IPv4 ones, or back: incremental checksum
  * update for TCP/UDP, type + checksum conversion for ICMP echo. `ulen` is
  * the upper-layer length of the whole datagram (ICMP pseudo-header). The
- * checksum is only touched when its field is present. */
+ * checksum is only touched when its field is present. `csum_partial`
+ * (TCP/UDP, offloads: xlate.h): the field holds the pseudo-header sum, so
+ * only the address change goes into it; the ports are summed later. */
 void nat64_l4_6to4(uint8_t *l4, size_t avail, uint8_t proto6, bool first,
 		   const struct in6_addr *src6, const struct in6_addr *dst6,
 		   struct in_addr src4, struct in_addr dst4, uint16_t sport, uint16_t dport,
-		   uint32_t ulen);
+		   uint32_t ulen, bool csum_partial);
 void nat64_l4_4to6(uint8_t *l4, size_t avail, uint8_t proto4, bool first,
 		   struct in_addr src4, struct in_addr dst4,
 		   const struct in6_addr *src6, const struct in6_addr *dst6, uint16_t sport,
-		   uint16_t dport, uint32_t ulen);
+		   uint16_t dport, uint32_t ulen, bool csum_partial);
+
+/* The offload metadata of a translated packet: its IP headers went from
+ * `l3_in` to `l3_out` octets, the L4 header and segment size stay. */
+static inline struct nat64_gso nat64_gso_moved(const struct nat64_gso *g, size_t l3_in,
+					       size_t l3_out, int family_out)
+{
+	struct nat64_gso o = *g;
+	if (o.type == NAT64_GSO_TCP4 || o.type == NAT64_GSO_TCP6)
+		o.type = family_out == AF_INET ? NAT64_GSO_TCP4 : NAT64_GSO_TCP6;
+	if (o.type != NAT64_GSO_NONE)
+		o.hdr_len = (uint16_t)(o.hdr_len - l3_in + l3_out);
+	o.csum_start = (uint16_t)(o.csum_start - l3_in + l3_out);
+	return o;
+}
 
 static inline void nat64_out_single(struct nat64_out *out, size_t len)
 {
