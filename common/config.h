@@ -43,6 +43,7 @@ struct prefix_conf {
 };
 
 enum nat64_filtering { FILTER_ENDPOINT_INDEPENDENT, FILTER_ADDRESS_DEPENDENT };
+enum nat64_offload { NAT64_OFFLOAD_AUTO, NAT64_OFFLOAD_OFF };
 
 struct sixfour_config {
 	char *path;			/* NULL for the embedded default */
@@ -103,6 +104,7 @@ struct sixfour_config {
 		bool reassemble_unchecksummed_udp;
 		unsigned icmp_errors_per_second;
 		unsigned icmp_errors_per_destination;
+		enum nat64_offload offload;	/* TUN offloads (nat64/tun.h) */
 	} nat64;
 
 	struct {

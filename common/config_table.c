@@ -14,6 +14,12 @@
 #define P(f) offsetof(struct prefix_conf, f)
 #define SEC(s) (UINT64_C(1000) * (s))
 
+static const char *const offload_names[] = {
+	[NAT64_OFFLOAD_AUTO] = "auto",
+	[NAT64_OFFLOAD_OFF] = "off",
+	NULL,
+};
+
 static const char *const filtering_names[] = {
 	[FILTER_ENDPOINT_INDEPENDENT] = "endpoint-independent",
 	[FILTER_ADDRESS_DEPENDENT] = "address-dependent",
@@ -204,6 +210,11 @@ const struct cfg_option cfg_options[] = {
 	  "10", 1, 1000000, .reload = CFG_LIVE, .doc =
 	  "ICMP errors per second (and burst) toward one destination (an IPv6 /64 or an "
 	  "IPv4 address), per worker: a spoofed source gets no more than this." },
+	{ "nat64", "offload", CFG_ENUM, G(nat64.offload), "auto", .choices = offload_names,
+	  .doc = "TUN offloads: auto asks the kernel for super-packets (TSO, USO), partial "
+	  "checksums and batched I/O, translates a 64 KB super-packet once and falls back "
+	  "to packets one by one (with a log line) when the kernel refuses; off: one "
+	  "packet per read and write." },
 
 	/* [handoff] */
 	{ "handoff", "enable", CFG_BOOL, G(handoff.enable), "yes", .doc =

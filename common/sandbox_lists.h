@@ -16,11 +16,11 @@
  * commands go through its launcher (common/launcher.h), which has no
  * filter.
  *
- * io_uring, when it comes: io_uring_setup, io_uring_enter and
- * io_uring_register in SANDBOX_SIXFOURD_CALLS. Operations submitted
- * through a ring are not seen by seccomp, so register the ring's
- * restrictions (IORING_REGISTER_RESTRICTIONS: the opcodes used, the TUN
- * descriptors) before it is enabled. */
+ * io_uring (the translator's batched TUN I/O, nat64/tunio.c): each worker
+ * sets up its ring after the filter is in. Operations submitted through a
+ * ring are not seen by seccomp, so the ring is restricted before it is
+ * enabled (IORING_REGISTER_RESTRICTIONS: multishot read and write, on the
+ * one registered TUN queue only, no registration afterwards). */
 #ifndef SIXFOUR_SANDBOX_LISTS_H
 #define SIXFOUR_SANDBOX_LISTS_H
 
@@ -51,7 +51,8 @@
 	X(unlink) X(unlinkat) X(mkdirat) X(fchmod) X(fchown) X(umask) X(getrlimit) X(prlimit64) \
 	X(prctl) X(fstatfs) X(statfs) X(wait4) \
 	X(link) X(linkat)	/* usage.state.prev: a second link to the file replaced */ \
-	X(sysinfo)	/* glibc's qsort of 1 kB or more asks for the physical memory */
+	X(sysinfo)	/* glibc's qsort of 1 kB or more asks for the physical memory */ \
+	X(io_uring_setup) X(io_uring_enter) X(io_uring_register)
 
 /* The privileged helper: netlink, nftables, /proc/sys, re-reading the
  * configuration at reload. */

@@ -2,6 +2,7 @@
  * worker, and the per-client policer. */
 #include "autoconf.h"
 #include "nat64/bwlimit.h"
+#include "nat64/tunio.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -451,8 +452,13 @@ static bool cap_reserve(struct nat64_bw_slot *s, const struct bw_conf *c, size_t
 	return true;
 }
 
+bool nat64_bw_limits(const struct nat64_bw_slot *s)
+{
+	return s && atomic_load_explicit(&s->b->conf, memory_order_acquire)->any;
+}
+
 enum nat64_verdict nat64_bw_admit(struct nat64_bw_slot *s, const struct in6_addr *client,
-				  const uint8_t *pkt, size_t len)
+				  const uint8_t *pkt, size_t len, size_t wire)
 {
 	if (!s)
 		return NAT64_CONTINUE;
@@ -464,11 +470,11 @@ enum nat64_verdict nat64_bw_admit(struct nat64_bw_slot *s, const struct in6_addr
 	uint64_t due = now, cap_due;
 	/* The client's own limit first: what it drops costs the shared
 	 * budget nothing. */
-	if (client && c->clients && client_reserve(s, c, client, len, now, max_wait, &due) != 0)
+	if (client && c->clients && client_reserve(s, c, client, wire, now, max_wait, &due) != 0)
 		return NAT64_DROP_CLIENT_RATE_LIMITED;
 	/* The budget is taken now even when the client's limit makes the
 	 * packet leave later: other clients never queue behind it. */
-	if (c->rate && !cap_reserve(s, c, len, now, max_wait, due == now && s->cap_due <= now,
+	if (c->rate && !cap_reserve(s, c, wire, now, max_wait, due == now && s->cap_due <= now,
 				    &cap_due))
 		return NAT64_DROP_RATE_LIMITED;
 	if (c->rate)
@@ -479,7 +485,7 @@ enum nat64_verdict nat64_bw_admit(struct nat64_bw_slot *s, const struct in6_addr
 	return NAT64_HELD;
 }
 
-void nat64_bw_wait(struct nat64_bw_slot *s, int fd, uint64_t *write_errors)
+void nat64_bw_wait(struct nat64_bw_slot *s, int fd, unsigned vnet_len, uint64_t *write_errors)
 {
 	if (!s || s->nq == 0)
 		return;
@@ -487,7 +493,8 @@ void nat64_bw_wait(struct nat64_bw_slot *s, int fd, uint64_t *write_errors)
 		uint64_t now = s->b->now();
 		while (s->nq && s->heap[0].due <= now + DUE_SLACK_NS) {
 			const struct qent *e = &s->heap[0];
-			if (write(fd, s->bufs + (size_t)e->buf * s->bufsize, e->len) != (ssize_t)e->len)
+			if (tunio_write_one(fd, vnet_len, NULL, s->bufs + (size_t)e->buf * s->bufsize,
+					    e->len) != 0)
 				counter_inc(write_errors, 1);
 			s->free_bufs[s->nfree++] = e->buf;
 			heap_pop(s);

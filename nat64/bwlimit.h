@@ -50,17 +50,22 @@ void nat64_bw_free(struct nat64_bw *b);
 /* Tests: a clock of their own (nanoseconds, CLOCK_MONOTONIC by default). */
 void nat64_bw_set_clock(struct nat64_bw *b, uint64_t (*now_ns)(void));
 
-/* May the translated packet (`len` octets at `pkt`) of `client` (NULL: the
- * translator's own ICMP error) go out? NAT64_CONTINUE: write it now;
+/* True when a limit is configured (a packet may then be held). */
+bool nat64_bw_limits(const struct nat64_bw_slot *slot);
+/* May the translated packet (`len` octets at `pkt`, `wire` octets once the
+ * kernel has cut it into its segments: offloads, nat64/vnet.h) of `client`
+ * (NULL: the translator's own ICMP error) go out? NAT64_CONTINUE: write it now;
  * NAT64_HELD: it was copied into the slot's queue and goes out when due
  * (nat64_bw_wait); NAT64_DROP_RATE_LIMITED or NAT64_DROP_CLIENT_RATE_LIMITED.
  * `slot` NULL admits everything. Called by the slot's thread only. */
 enum nat64_verdict nat64_bw_admit(struct nat64_bw_slot *slot, const struct in6_addr *client,
-				  const uint8_t *pkt, size_t len);
+				  const uint8_t *pkt, size_t len, size_t wire);
 /* A worker, before it blocks in read(): writes queued packets to `fd` as
- * they fall due, and returns once `fd` is readable, the queue is empty, or
- * a signal came. Failed writes are added to *write_errors. */
-void nat64_bw_wait(struct nat64_bw_slot *slot, int fd, uint64_t *write_errors);
+ * they fall due (each behind a zero `vnet_len`-octet virtio-net header:
+ * nat64/tunio.h), and returns once `fd` is readable, the queue is empty,
+ * or a signal came. Failed writes are added to *write_errors. */
+void nat64_bw_wait(struct nat64_bw_slot *slot, int fd, unsigned vnet_len,
+		   uint64_t *write_errors);
 
 /* Counters: `nat64 stats` (text or a JSON member ",\"limits\":{...}") and
  * the metrics endpoint. */

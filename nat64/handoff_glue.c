@@ -33,6 +33,7 @@
 #include "nat64/pool4.h"
 #include "nat64/session_handoff.h"
 #include "nat64/usage.h"
+#include "nat64/tunio.h"
 #include "nat64/xlate_priv.h"
 
 const struct counter_desc handoff_glue_counter_desc[GLUE__COUNT] = {
@@ -203,7 +204,7 @@ static void cb_send(void *ctx, struct in_addr nat64, struct in_addr server, cons
 	uint16_t c = nat64_csum_finish(nat64_csum_add(sum, udp, ulen));
 	put_be16(udp + 6, c ? c : 0xffff);	/* RFC 768: 0 means none */
 	size_t total = IPV4_HDR_LEN + ulen;
-	if (write(h->n->fds[0], h->tx, total) != (ssize_t)total)
+	if (tunio_write_one(h->n->fds[0], h->n->vnet_len, NULL, h->tx, total) != 0)
 		counter_add(&h->c[GLUE_SEND_ERRORS], 1);
 }
 
@@ -583,8 +584,11 @@ bool nat64_handoff_miss6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 	return true;
 }
 
-bool nat64_handoff_before6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
-			   const struct nat64_tuple *in, const uint8_t *p, size_t len)
+/* The part of nat64_handoff_before6 that needs no lookup: a UDP, ICMP or
+ * SYN packet of a client paired with a pool address that has a session
+ * with the server (the pair in *t, *pair). */
+static bool hold6_candidate(struct nat64_handoff *h, const struct nat64_pkt *pkt,
+			    const struct nat64_tuple *in, struct in_addr *t, int *pair)
 {
 	if (!h || pkt->is_icmp_error || in->family != AF_INET6)
 		return false;
@@ -593,10 +597,28 @@ bool nat64_handoff_before6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 		   (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	if (!syn && proto != IPPROTO_UDP && proto != IPPROTO_ICMP)
 		return false;	/* other TCP segments: a miss is NO_SESSION (miss6) */
+	/* Not toward a handoff server we hold a session with: never held. */
+	return pool4_paired(pool_of(h), &in->src.v6, t) && (*pair = view_pair(h, *t, pkt->dst4)) >= 0;
+}
+
+bool nat64_handoff_may_hold6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
+			     const struct nat64_tuple *in)
+{
+	struct in_addr t;
+	int pair;
+	return hold6_candidate(h, pkt, in, &t, &pair);
+}
+
+bool nat64_handoff_before6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
+			   const struct nat64_tuple *in, const uint8_t *p, size_t len)
+{
 	struct in_addr s = pkt->dst4, t;
 	int pair;
-	if (!pool4_paired(pool_of(h), &in->src.v6, &t) || (pair = view_pair(h, t, s)) < 0)
-		return false;	/* not toward a handoff server we hold a session with */
+	if (!hold6_candidate(h, pkt, in, &t, &pair))
+		return false;
+	uint8_t proto = in->proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : in->proto;
+	bool syn = proto == IPPROTO_TCP &&
+		   (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	/* A client's UDP or ICMP flow toward S whose entry lately left our
 	 * cache, or any such flow in the while after a restart, may be one S
 	 * holds: ask S by its IPv6 side (P-1). */
@@ -777,13 +799,12 @@ struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_co
 	/* The main thread's slots: counted, and never waiting for a limit. */
 	h->w.usage = nat64_usage_slot(n->usage, n->nworkers);
 	h->w.bw = nat64_bw_slot(n->bw, n->nworkers);
-	h->w.in = malloc(NAT64_BUF_SIZE);
 	h->w.out = malloc(NAT64_BUF_SIZE);
 	h->w.out2 = malloc(NAT64_BUF_SIZE);
 	h->ports = handoff_ports_new(MAX((size_t)cfg->nat64.max_sessions, (size_t)65536));
 	h->queue = handoff_queue_new(n->ctx->loop, QUEUE_EVENTS, QUEUE_BYTES, handle_event, h);
 	h->save_timer = ev_timer_new(n->ctx->loop, on_save_timer, h);
-	if (!h->w.in || !h->w.out || !h->w.out2 || !h->ports || !h->queue || !h->save_timer)
+	if (!h->w.out || !h->w.out2 || !h->ports || !h->queue || !h->save_timer)
 		goto fail;
 	struct handoff_client_config cc;
 	config_of(h, cfg, &cc);
@@ -840,7 +861,6 @@ void nat64_handoff_free(struct nat64_handoff *h)
 	handoff_ports_free(h->ports);
 	free(atomic_load(&h->view));	/* the workers have stopped */
 	free(h->resumed);
-	free(h->w.in);
 	free(h->w.out);
 	free(h->w.out2);
 	free(h);

@@ -86,6 +86,11 @@ bool nat64_handoff_miss6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
  * through nat64_path6_deliver() within a round trip (1 s at most). */
 bool nat64_handoff_before6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
 			   const struct nat64_tuple *in, const uint8_t *p, size_t len);
+/* Could nat64_handoff_before6 hold this packet (no lookup, no side
+ * effect)? path.c cuts a super-packet or completes a partial checksum
+ * first when it could: the held copy comes back as a plain packet. */
+bool nat64_handoff_may_hold6(struct nat64_handoff *h, const struct nat64_pkt *pkt,
+			     const struct nat64_tuple *in);
 
 /* --- control (main thread) --- */
 

@@ -310,11 +310,16 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	if (n->nworkers > NAT64_MAX_WORKERS)
 		n->nworkers = NAT64_MAX_WORKERS;
 
-	int rc = tun_open(n->dev, n->nworkers, n->fds);
+	struct tun_offload offl;
+	bool offload = cfg->nat64.offload == NAT64_OFFLOAD_AUTO;
+	int rc = tun_open(n->dev, n->nworkers, offload, n->fds, &offl);
 	if (rc) {
 		log_err("nat64: opening TUN %s: %s", n->dev, strerror(-rc));
 		goto fail;
 	}
+	n->vnet_len = offl.vnet_len;
+	n->offload_features = offl.features;
+	n->batch_io = offload;
 	n->nl = nat64_nl_open();
 	if (!n->nl)
 		goto fail;
@@ -360,7 +365,7 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 		w->ipv4_id = (uint32_t)(monotonic_us() * 2654435761u) + i * 0x10000u;
 		w->usage = nat64_usage_slot(n->usage, i);
 		w->bw = nat64_bw_slot(n->bw, i);
-		w->in = malloc(NAT64_BUF_SIZE);
+		w->seg = malloc(NAT64_BUF_SIZE);
 		w->out = malloc(NAT64_BUF_SIZE);
 		w->out2 = malloc(NAT64_BUF_SIZE);
 		/* Reassembly bounds per worker: [nat64] fragment-datagrams in
@@ -369,12 +374,13 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 					  MIN((size_t)cfg->nat64.frag_max_datagrams * 65536,
 					      (size_t)8 << 20),
 					  (uint32_t)cfg->nat64.frag_timeout_ms);
-		if (!w->in || !w->out || !w->out2 || !w->frags)
+		if (!w->seg || !w->out || !w->out2 || !w->frags)
 			goto fail;
 	}
 	/* The handoff protocol (spec/handoff.md) rides on the table and TUN. */
 	session_table_reserve_port(n->sessions, nat64_handoff_port(cfg));
 	n->handoff = nat64_handoff_new(n, cfg);
+	n->handoff_port = n->handoff ? nat64_handoff_port(cfg) : 0;
 	n->sweep = ev_timer_new(ctx->loop, on_sweep, n);
 	if (!n->sweep)
 		goto fail;
@@ -382,11 +388,13 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	n->ev_fd = nat64_nl_events_fd(n->nl);
 	if (n->ev_fd >= 0)
 		evloop_add_fd(ctx->loop, n->ev_fd, EPOLLIN, on_addr_event, n);
-	char a[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], o[64];
 	inet_ntop(AF_INET, &n->xcfg.own_v4, a, sizeof(a));
-	log_notice("nat64: %s up (MTU %u, %u queue%s), pool4 %s%s, %u sessions", n->dev, n->mtu,
-		   n->nworkers, n->nworkers == 1 ? "" : "s", a,
-		   n->nsteer ? " (shared, steered by nftables)" : "", sc.max_sessions);
+	tun_offload_name(n->offload_features, o, sizeof(o));
+	log_notice("nat64: %s up (MTU %u, %u queue%s, offloads %s), pool4 %s%s, %u sessions",
+		   n->dev, n->mtu, n->nworkers, n->nworkers == 1 ? "" : "s",
+		   offload ? o : "off", a, n->nsteer ? " (shared, steered by nftables)" : "",
+		   sc.max_sessions);
 	return n;
 fail:
 	nat64_stop(n);
@@ -464,7 +472,7 @@ static void nat64_stop(void *state)
 	tun_close(n->fds, NAT64_MAX_WORKERS);
 	if (n->workers)
 		for (unsigned i = 0; i < n->nworkers; i++) {
-			free(n->workers[i].in);
+			free(n->workers[i].seg);
 			free(n->workers[i].out);
 			free(n->workers[i].out2);
 			if (n->workers[i].frags)

@@ -17,6 +17,7 @@
 #include "nat64/pool4.h"
 #include "nat64/session.h"
 #include "nat64/usage.h"
+#include "nat64/tun.h"
 
 static const struct counter_desc path_desc[] = { NAT64_PATH_COUNTERS(COUNTER_DESC) };
 static const struct counter_desc drop_desc[] = { NAT64_DROP_REASONS(COUNTER_DESC) };
@@ -61,6 +62,44 @@ static void print_pool(struct nat64 *n, struct ctl_out *out)
 		ctl_printf(out, "]");
 	else if (count > POOL_SHOWN)
 		ctl_printf(out, "  (%zu more addresses)\n", count - POOL_SHOWN);
+}
+
+/* What the TUN negotiated ([nat64] offload, tun.h) and how the frames
+ * spread over the workers' queues. */
+static void print_offload(const struct nat64 *n, struct ctl_out *out)
+{
+	char f[64];
+	tun_offload_name(n->offload_features, f, sizeof(f));
+	unsigned batched = 0;
+	for (unsigned i = 0; i < n->nworkers; i++)
+		batched += atomic_load_explicit(&n->workers[i].batched, memory_order_relaxed);
+	const char *io = batched == n->nworkers ? "io_uring" : batched ? "mixed" : "read/write";
+	if (out->json) {
+		ctl_printf(out, ",\"offload\":{\"requested\":%s,\"vnet_header\":%u,"
+			   "\"features\":\"%s\",\"io\":\"%s\"},\"workers\":[",
+			   n->batch_io ? "true" : "false", n->vnet_len, f, io);
+		for (unsigned i = 0; i < n->nworkers; i++) {
+			const uint64_t *c = n->workers[i].c.c;
+			ctl_printf(out, "%s{\"rx\":%llu,\"tx\":%llu,\"wakeups\":%llu}", i ? "," : "",
+				   (unsigned long long)(counter_get(&c[NAT64_PC_rx6]) +
+							counter_get(&c[NAT64_PC_rx4])),
+				   (unsigned long long)(counter_get(&c[NAT64_PC_tx4]) +
+							counter_get(&c[NAT64_PC_tx6])),
+				   (unsigned long long)counter_get(&c[NAT64_PC_rx_wakeups]));
+		}
+		ctl_printf(out, "]");
+		return;
+	}
+	ctl_printf(out, "offload: %s%s, I/O %s\n", n->batch_io ? "" : "off; ",
+		   n->vnet_len ? f : "no virtio-net header", io);
+	for (unsigned i = 0; i < n->nworkers; i++) {
+		const uint64_t *c = n->workers[i].c.c;
+		ctl_printf(out, "  queue %u: %llu packets in, %llu out\n", i,
+			   (unsigned long long)(counter_get(&c[NAT64_PC_rx6]) +
+						counter_get(&c[NAT64_PC_rx4])),
+			   (unsigned long long)(counter_get(&c[NAT64_PC_tx4]) +
+						counter_get(&c[NAT64_PC_tx6])));
+	}
 }
 
 /* Everything `nat64 stats` and the metrics endpoint show, summed over the
@@ -112,12 +151,14 @@ void nat64_print_stats(struct nat64 *n, struct ctl_out *out)
 		ctl_json_str(out, n->dev);
 		ctl_printf(out, ",\"queues\":%u,", n->nworkers);
 		counters_emit(out, COUNTERS_JSON, st->groups, 5, NULL);
+		print_offload(n, out);
 		print_pool(n, out);
 		nat64_bw_print(n->bw, out);
 		nat64_usage_print_traffic(n->usage, out);
 		ctl_printf(out, "}\n");
 	} else {
 		ctl_printf(out, "device %s, %u queue(s)\n", n->dev, n->nworkers);
+		print_offload(n, out);
 		counters_emit(out, COUNTERS_TEXT, st->groups, 5, NULL);
 		print_pool(n, out);
 		nat64_bw_print(n->bw, out);

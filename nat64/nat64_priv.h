@@ -15,7 +15,7 @@
 
 #define NAT64_MAX_WORKERS 64
 #define NAT64_MAX_STEER 16
-/* Every buffer fits a 64 KB super-packet (GSO, later) plus headroom. */
+/* Every buffer fits a 64 KB super-packet (GSO) plus its virtio-net header. */
 #define NAT64_BUF_SIZE (65536 + 256)
 /* Steered packets carry this mark and find the TUN through this table. */
 #define NAT64_MARK 0x64640001u
@@ -37,7 +37,12 @@
 	X(hairpinned, "packets hairpinned (RFC 6146 3.8)") \
 	X(write_errors, "TUN writes that failed") \
 	X(rx_bytes, "octets read") \
-	X(tx_bytes, "octets written")
+	X(tx_bytes, "octets written") \
+	X(gso_rx, "super-packets read (TUN offloads; rx6/rx4 count their segments)") \
+	X(gso_tx, "super-packets written (tx4/tx6 count their segments)") \
+	X(offload_cut, "frames cut into segments or checksummed in software for a step that needs plain packets") \
+	X(rx_wakeups, "times a worker woke up to frames (frames per wake-up: the batching)") \
+	X(tx_coalesced, "packets written inside the frame of the one before (UDP of one flow as one GSO frame)")
 
 enum nat64_path_counter {
 #define X(name, text) NAT64_PC_##name,
@@ -58,6 +63,7 @@ struct nat64_usage;
 struct nat64_usage_slot;
 struct nat64_bw;
 struct nat64_bw_slot;
+struct tunio;
 
 struct nat64_worker {
 	struct nat64 *n;
@@ -66,7 +72,10 @@ struct nat64_worker {
 	pthread_t thread;
 	bool started;
 	uint32_t ipv4_id;
-	uint8_t *in, *out, *out2;
+	uint8_t *out, *out2;
+	uint8_t *seg;			/* a super-packet's segment cut in software */
+	struct tunio *io;		/* its TUN queue's I/O (tunio.h); NULL: write at once */
+	atomic_bool batched;		/* io is io_uring (for nat64 stats) */
 	struct nat64_frag_table *frags;	/* this worker's reassembly (frag.h) */
 	struct nat64_path_counters c;
 	/* This worker's limit on the ICMP errors it originates (xlate.h). */
@@ -84,6 +93,13 @@ struct nat64 {
 	unsigned mtu;
 	unsigned nworkers;
 	int fds[NAT64_MAX_WORKERS];
+	/* TUN offloads ([nat64] offload, tun.h): the virtio-net header in
+	 * front of every frame (0 = none), what the kernel took, and whether
+	 * the workers try batched I/O. */
+	unsigned vnet_len;
+	unsigned offload_features;
+	bool batch_io;
+	uint16_t handoff_port;		/* [handoff] port, 0 = handoff off */
 	int ifindex;
 	atomic_bool stopping;		/* workers leave (see path.c) */
 	struct nat64_nl *nl;

@@ -7,6 +7,13 @@
  *   hairpinning (3.8)                         path4() again, IPv4 output
  *   write                                     back into the TUN
  *
+ * With TUN offloads a frame may be a super-packet (xlate.h struct
+ * nat64_gso): it takes the same steps once, and is written as one. When a
+ * step would treat its segments differently (an error owed, a fragment, a
+ * handoff datagram or a packet the handoff engine may hold, a hairpin),
+ * the segments the kernel would have cut are made in software (vnet.h)
+ * and each goes the whole way as a plain packet (cut_path).
+ *
  * Every drop is counted by its reason; nothing is logged per packet. */
 #include "autoconf.h"
 
@@ -28,7 +35,9 @@
 #include "nat64/nat64_priv.h"
 #include "nat64/pool4.h"
 #include "nat64/session.h"
+#include "nat64/tunio.h"
 #include "nat64/usage.h"
+#include "nat64/vnet.h"
 
 #define ICMP6_DST_UNREACH_TYPE 1
 #define ICMP6_DST_UNREACH_ADDR 3	/* RFC 6146 3.5.1: no mapping possible */
@@ -41,30 +50,55 @@
 
 /* --- output --- */
 
+/* One frame to the TUN: the worker's queue (batched), or at once for a
+ * thread without one (the handoff glue's pseudo-worker). */
+static int tun_send(struct nat64_worker *w, const struct nat64_gso *g, const uint8_t *p,
+		    size_t len)
+{
+	if (w->io)
+		return tunio_send(w->io, g, p, len);
+	return tunio_write_one(w->fd, w->n->vnet_len, g, p, len);
+}
+
 /* `client` (NULL for the translator's own ICMP errors) is charged for what
- * goes out, in direction `dir` (usage.h), within the limits (bwlimit.h). */
+ * goes out, in direction `dir` (usage.h), within the limits (bwlimit.h).
+ * A super-packet counts as the segments the kernel cuts from it and the
+ * octets they carry. */
 static void write_out(struct nat64_worker *w, const struct nat64_out *out,
 		      enum nat64_path_counter counter, const struct in6_addr *client,
 		      enum nat64_usage_dir dir)
 {
-	const uint8_t *p = out->buf;
+	static const struct nat64_gso plain;
+	uint8_t *p = out->buf;
 	unsigned count = out->count ? out->count : 1;
 	for (unsigned k = 0; k < count; k++) {
 		size_t len = out->count ? out->pkt_len[k] : out->len;
-		const uint8_t *pkt = p;
+		uint8_t *pkt = p;
 		p += len;
-		enum nat64_verdict v = nat64_bw_admit(w->bw, client, pkt, len);
+		const struct nat64_gso *g = k < ARRAY_SIZE(out->gso) ? &out->gso[k] : &plain;
+		/* A packet the shaper may hold goes out later as a plain one:
+		 * its checksum is completed first (super-packets are never
+		 * held: they do not fit its buffers). */
+		if (g->csum_partial && g->type == NAT64_GSO_NONE && nat64_bw_limits(w->bw)) {
+			nat64_csum_complete(pkt, len, g);
+			g = &plain;
+		}
+		unsigned segs = nat64_gso_segs(g, len);
+		size_t wire = nat64_gso_wire_len(g, len);
+		enum nat64_verdict v = nat64_bw_admit(w->bw, client, pkt, len, wire);
 		if (v != NAT64_CONTINUE && v != NAT64_HELD) {	/* HELD: queued, goes out when due */
-			counter_inc(&w->c.drops[v], 1);
+			counter_inc(&w->c.drops[v], segs);
 			continue;
 		}
-		if (v == NAT64_CONTINUE && write(w->fd, pkt, len) != (ssize_t)len) {
+		if (v == NAT64_CONTINUE && tun_send(w, g, pkt, len) != 0) {
 			counter_inc(&w->c.c[NAT64_PC_write_errors], 1);
 			continue;
 		}
-		counter_inc(&w->c.c[counter], 1);
-		counter_inc(&w->c.c[NAT64_PC_tx_bytes], len);
-		nat64_usage_count6(w->usage, client, dir, 1, len);
+		counter_inc(&w->c.c[counter], segs);
+		counter_inc(&w->c.c[NAT64_PC_tx_bytes], wire);
+		if (segs > 1)
+			counter_inc(&w->c.c[NAT64_PC_gso_tx], 1);
+		nat64_usage_count6(w->usage, client, dir, segs, wire);
 	}
 }
 
@@ -110,16 +144,56 @@ static void send_error(struct nat64_worker *w, const struct nat64_xlate_cfg *xc,
 		write_out(w, &out, NAT64_PC_icmp_sent, NULL, NAT64_USAGE_TO);
 }
 
+/* --- offloads: a frame that cannot go whole goes as its segments --- */
+
+static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
+		  size_t len, bool hairpin, bool looked_up, const struct nat64_gso *g);
+static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
+		  size_t len, bool handoff_done, const struct nat64_gso *g);
+
+/* A super-packet, or a packet whose checksum the sender left to us. */
+static bool offloaded(const struct nat64_gso *g)
+{
+	return g && (g->type != NAT64_GSO_NONE || g->csum_partial);
+}
+
+/* The segments the kernel would have cut from frame p (complete
+ * checksums), each through the whole path as a plain packet. A step
+ * before the cut has had no effect, except a session step that made or
+ * refreshed the flow's session: each segment then finds it, as it would
+ * have without offloads (a refusal leaves the table as it was). */
+static void cut_path(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
+		     size_t len, const struct nat64_gso *g, int family)
+{
+	counter_inc(&w->c.c[NAT64_PC_offload_cut], 1);
+	struct nat64_gso_iter it;
+	nat64_gso_iter_init(&it, p, len, g);
+	size_t n;
+	while ((n = nat64_gso_next(&it, w->seg, NAT64_BUF_SIZE)) > 0) {
+		if (family == AF_INET6)
+			path6(w, xc, w->seg, n, false, NULL);
+		else
+			path4(w, xc, w->seg, n, false, false, NULL);
+	}
+}
+
 /* --- IPv4 -> IPv6 (also the second half of a hairpin) --- */
 
 static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
-		  size_t len, bool hairpin, bool looked_up)
+		  size_t len, bool hairpin, bool looked_up, const struct nat64_gso *g)
 {
 	struct nat64_handoff *ho = w->n->handoff;
 	struct nat64_pkt pkt;
 	struct nat64_tuple in, out_tuple;
 	memset(&pkt, 0, sizeof(pkt));
 	enum nat64_verdict v = nat64_determine_tuple4(xc, p, len, &pkt, &in);
+	/* Offloads: a SYN may be stored (session.h) and a handoff datagram
+	 * is the glue's; both keep a complete checksum. */
+	bool offl = offloaded(g);
+	if (offl && (v != NAT64_CONTINUE || nat64_pkt_offload(&pkt, g) != NAT64_CONTINUE ||
+		     (pkt.tcp_flags & TCP_FLAG_SYN) ||
+		     (ho && in.proto == IPPROTO_UDP && in.dport == w->n->handoff_port)))
+		return cut_path(w, xc, p, len, g, AF_INET);
 	if (v != NAT64_CONTINUE) {
 		if (pkt.err_set && !hairpin)
 			send_error(w, xc, &pkt, pkt.err_type, pkt.err_code, pkt.err_param);
@@ -132,6 +206,8 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	if (!hairpin && !looked_up && nat64_handoff_input(ho, &pkt, &in))
 		return;
 	if (nat64_handoff_blocked(ho, in.src.v4)) {
+		if (offl)
+			return cut_path(w, xc, p, len, g, AF_INET);
 		drop(w, NAT64_DROP_BLOCKED);	/* handoff BLOCK (spec 7.9) */
 		return;
 	}
@@ -141,6 +217,8 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 			    monotonic_ms(), p, len, &stored, &out_tuple, &evs);
 	/* The table is unlocked again: its news go to the handoff client. */
 	session_events_deliver(&evs);
+	if (offl && v != NAT64_CONTINUE)	/* refused (a miss may be held) */
+		return cut_path(w, xc, p, len, g, AF_INET);
 	/* A miss from a server with a handoff session: one LOOKUP fetches the
 	 * entry back (spec 7.4). A bare SYN opens something new instead. */
 	bool bare_syn = in.proto == IPPROTO_TCP &&
@@ -167,6 +245,8 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	}
 	struct nat64_out out = { .buf = hairpin ? w->out2 : w->out, .cap = NAT64_BUF_SIZE };
 	v = nat64_translate_4to6(xc, &pkt, &out_tuple, &out);
+	if (v == NAT64_SEGMENT)
+		return cut_path(w, xc, p, len, g, AF_INET);
 	if (v == NAT64_ICMP_SENT) {
 		if (!hairpin)
 			write_out(w, &out, NAT64_PC_icmp_sent, NULL, NAT64_USAGE_TO);
@@ -185,13 +265,11 @@ void nat64_path4_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
 	xcfg_for_packet(w, &xc);
 	counter_inc(&w->c.c[NAT64_PC_rx4], 1);
 	counter_inc(&w->c.c[NAT64_PC_rx_bytes], len);
-	path4(w, &xc, p, len, false, true);	/* never looked up twice */
+	path4(w, &xc, p, len, false, true, NULL);	/* never looked up twice */
 }
 
 /* --- IPv6 -> IPv4 --- */
 
-static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
-		  size_t len, bool handoff_done);
 
 void nat64_path6_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
 {
@@ -199,16 +277,25 @@ void nat64_path6_deliver(struct nat64_worker *w, const uint8_t *p, size_t len)
 	xcfg_for_packet(w, &xc);
 	counter_inc(&w->c.c[NAT64_PC_rx6], 1);
 	counter_inc(&w->c.c[NAT64_PC_rx_bytes], len);
-	path6(w, &xc, p, len, true);	/* the handoff engine decided already */
+	path6(w, &xc, p, len, true, NULL);	/* the handoff engine decided already */
 }
 
 static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
-		  size_t len, bool handoff_done)
+		  size_t len, bool handoff_done, const struct nat64_gso *g)
 {
 	struct nat64_pkt pkt;
 	struct nat64_tuple in, out_tuple;
 	memset(&pkt, 0, sizeof(pkt));
 	enum nat64_verdict v = nat64_determine_tuple6(xc, p, len, &pkt, &in);
+	struct pool4 *pool = atomic_load_explicit(&w->n->pool, memory_order_acquire);
+	/* Offloads: a hairpin (its destination is ours, RFC 6146 3.8), a
+	 * BLOCK and a packet the handoff engine may hold go by segments. */
+	struct nat64_handoff *ho = w->n->handoff;
+	if (offloaded(g) &&
+	    (v != NAT64_CONTINUE || nat64_pkt_offload(&pkt, g) != NAT64_CONTINUE ||
+	     pool4_has_addr(pool, pkt.dst4) || nat64_handoff_blocked(ho, pkt.dst4) ||
+	     (!handoff_done && nat64_handoff_may_hold6(ho, &pkt, &in))))
+		return cut_path(w, xc, p, len, g, AF_INET6);
 	if (v != NAT64_CONTINUE) {
 		if (pkt.err_set)
 			send_error(w, xc, &pkt, pkt.err_type, pkt.err_code, pkt.err_param);
@@ -228,6 +315,8 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	v = session_handle6(w->n->sessions, &in, pkt.dst4, pkt.prefix ? pkt.prefix->len : 96,
 			    pkt.tcp_flags, pkt.is_icmp_error, monotonic_ms(), &out_tuple, &evs);
 	session_events_deliver(&evs);
+	if (offloaded(g) && v != NAT64_CONTINUE)	/* refused: no effect on the table */
+		return cut_path(w, xc, p, len, g, AF_INET6);
 	if (v != NAT64_CONTINUE) {
 		/* RFC 6146 3.5.1: no mapping could be made; tell the client. */
 		if (v == NAT64_DROP_POOL_EXHAUSTED || v == NAT64_DROP_TABLE_FULL ||
@@ -244,6 +333,8 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	}
 	struct nat64_out out = { .buf = w->out, .cap = NAT64_BUF_SIZE };
 	v = nat64_translate_6to4(xc, &pkt, &out_tuple, &out);
+	if (v == NAT64_SEGMENT)
+		return cut_path(w, xc, p, len, g, AF_INET6);
 	if (v == NAT64_ICMP_SENT) {
 		write_out(w, &out, NAT64_PC_icmp_sent, NULL, NAT64_USAGE_TO);
 		return;
@@ -254,14 +345,13 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	}
 	/* RFC 6146 3.8: a destination in our own pool goes straight back in
 	 * as if it had arrived from the IPv4 side. */
-	struct pool4 *pool = atomic_load_explicit(&w->n->pool, memory_order_acquire);
 	if (pool4_has_addr(pool, out_tuple.dst.v4)) {
 		const uint8_t *q = out.buf;
 		unsigned count = out.count ? out.count : 1;
 		for (unsigned k = 0; k < count; k++) {
 			size_t l = out.count ? out.pkt_len[k] : out.len;
 			counter_inc(&w->c.c[NAT64_PC_hairpinned], 1);
-			path4(w, xc, q, l, true, false);
+			path4(w, xc, q, l, true, false, NULL);
 			q += l;
 		}
 		return;
@@ -269,19 +359,40 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	write_out(w, &out, NAT64_PC_tx4, &in.src.v6, NAT64_USAGE_FROM);
 }
 
+/* A frame read from the TUN: with offloads, the virtio-net header, then
+ * the packet; a super-packet counts as its segments. */
 static void handle_packet(struct nat64_worker *w, const uint8_t *p, size_t len)
 {
 	struct nat64_xlate_cfg xc;
 	xcfg_for_packet(w, &xc);
-	counter_inc(&w->c.c[NAT64_PC_rx_bytes], len);
+	struct nat64_gso g = { 0 };
+	unsigned vnet = w->n->vnet_len;
+	if (vnet) {
+		if (len < vnet) {
+			drop(w, NAT64_DROP_TRUNCATED);
+			return;
+		}
+		nat64_vnet_decode(p, &g);
+		p += vnet;
+		len -= vnet;
+		enum nat64_verdict v = nat64_gso_check(p, &len, &g);
+		if (v != NAT64_CONTINUE) {
+			drop(w, v);
+			return;
+		}
+	}
+	unsigned segs = nat64_gso_segs(&g, len);
+	counter_inc(&w->c.c[NAT64_PC_rx_bytes], nat64_gso_wire_len(&g, len));
+	if (segs > 1)
+		counter_inc(&w->c.c[NAT64_PC_gso_rx], 1);
 	switch (len ? p[0] >> 4 : 0) {
 	case 6:
-		counter_inc(&w->c.c[NAT64_PC_rx6], 1);
-		path6(w, &xc, p, len, false);
+		counter_inc(&w->c.c[NAT64_PC_rx6], segs);
+		path6(w, &xc, p, len, false, &g);
 		break;
 	case 4:
-		counter_inc(&w->c.c[NAT64_PC_rx4], 1);
-		path4(w, &xc, p, len, false, false);
+		counter_inc(&w->c.c[NAT64_PC_rx4], segs);
+		path4(w, &xc, p, len, false, false, &g);
 		break;
 	default:
 		drop(w, NAT64_DROP_BAD_VERSION);
@@ -306,16 +417,18 @@ void nat64_syn_timeout(void *arg, const uint8_t *p, size_t len)
 		return;
 	struct nat64_out out = { .buf = buf, .cap = NAT64_BUF_SIZE };
 	if (nat64_icmp_error(&xc, &pkt, ICMP4_DST_UNREACH_TYPE, ICMP4_PORT_UNREACH, 0, &out) ==
-	    NAT64_ICMP_SENT && write(n->fds[0], out.buf, out.len) == (ssize_t)out.len)
+	    NAT64_ICMP_SENT && tunio_write_one(n->fds[0], n->vnet_len, NULL, out.buf, out.len) == 0)
 		counter_add(&n->main_icmp_sent, 1);
 	free(buf);
 }
 
 /* --- workers --- */
 
-/* Workers block in read(): one system call per packet in, as many out.
- * To stop one, nat64_workers_stop() sets `stopping` and interrupts the
- * read with a signal whose handler does nothing (no SA_RESTART). */
+/* Workers block in tunio_wait(): with io_uring one system call per batch
+ * of frames in and out, else one read() per frame in and a write per
+ * frame out. To stop one, nat64_workers_stop() sets `stopping` and
+ * interrupts the wait with a signal whose handler does nothing (no
+ * SA_RESTART). */
 #define WAKE_SIGNAL SIGUSR2
 
 static void on_wake(int signo)
@@ -334,21 +447,41 @@ static void *worker_main(void *arg)
 	 * worker holds no version of them (common/publish.h). */
 	struct publish_domain *dom = w->n->ctx->publish;
 	struct publish_reader *reader = publish_reader_register(dom);
+	/* The queue's ring belongs to this thread (tunio.h). */
+	w->io = tunio_new(w->fd, w->n->vnet_len, NAT64_BUF_SIZE, w->n->batch_io);
+	if (!w->io) {
+		log_err("nat64 worker %u: no memory for its TUN queue", w->id);
+		publish_reader_unregister(reader);
+		return NULL;
+	}
+	atomic_store_explicit(&w->batched, tunio_batched(w->io), memory_order_relaxed);
 	while (!atomic_load_explicit(&w->n->stopping, memory_order_acquire)) {
 		publish_offline(reader);
-		/* Packets waiting for a bandwidth limit go out when due. */
-		nat64_bw_wait(w->bw, w->fd, &w->c.c[NAT64_PC_write_errors]);
-		ssize_t n = read(w->fd, w->in, NAT64_BUF_SIZE);
+		/* Packets waiting for a bandwidth limit go out when due, after
+		 * what the last batch queued. */
+		tunio_flush(w->io);
+		nat64_bw_wait(w->bw, w->fd, w->n->vnet_len, &w->c.c[NAT64_PC_write_errors]);
+		int rc = tunio_wait(w->io, -1);
 		publish_online(dom, reader);
-		if (n > 0) {
-			handle_packet(w, w->in, (size_t)n);
-			continue;
-		}
-		if (n < 0 && errno != EINTR && errno != EAGAIN) {
-			log_err("nat64 worker %u: read: %s", w->id, strerror(errno));
+		if (rc < 0 && rc != -EINTR && rc != -EAGAIN) {
+			log_err("nat64 worker %u: read: %s", w->id, strerror(-rc));
 			break;
 		}
+		uint8_t *frame;
+		size_t len;
+		unsigned frames = 0;
+		while ((frame = tunio_next(w->io, &len)) != NULL) {
+			handle_packet(w, frame, len);
+			frames++;
+		}
+		if (frames)
+			counter_inc(&w->c.c[NAT64_PC_rx_wakeups], 1);
+		/* Queued writes the kernel refused, datagrams coalesced (tunio.h). */
+		counter_inc(&w->c.c[NAT64_PC_write_errors], tunio_take_write_errors(w->io));
+		counter_inc(&w->c.c[NAT64_PC_tx_coalesced], tunio_take_coalesced(w->io));
 	}
+	tunio_free(w->io);
+	w->io = NULL;
 	publish_reader_unregister(reader);
 	return NULL;
 }

@@ -330,3 +330,48 @@ size_t nat64_gso_split_last(uint8_t *buf, size_t len, size_t cap, struct nat64_g
 	}
 	return first_len;
 }
+
+bool nat64_gso_coalesce(uint8_t *f, size_t *flen, size_t cap, struct nat64_gso *fg,
+			const uint8_t *p, size_t plen, const struct nat64_gso *pg)
+{
+	if (!pg->csum_partial || pg->type != NAT64_GSO_NONE || pg->csum_offset != UDP_CSUM_AT ||
+	    !fg->csum_partial || (fg->type != NAT64_GSO_NONE && fg->type != NAT64_GSO_UDP) ||
+	    fg->csum_offset != UDP_CSUM_AT || fg->csum_start != pg->csum_start)
+		return false;
+	size_t l3 = pg->csum_start, hl = l3 + UDP_HDR_LEN;
+	bool v4 = l3 == IPV4_HDR_LEN;
+	if ((!v4 && l3 != IPV6_HDR_LEN) || plen <= hl || *flen <= hl || p[0] != f[0] ||
+	    p[0] >> 4 != (v4 ? 4 : 6))
+		return false;
+	unsigned n = nat64_gso_segs(fg, *flen);
+	size_t size = fg->type == NAT64_GSO_UDP ? fg->size : *flen - hl;
+	size_t pay = plen - hl;
+	/* A short datagram ended the frame; one of another size cannot join. */
+	if (pay > size || *flen - hl - (size_t)(n - 1) * size != size ||
+	    n >= NAT64_GSO_UDP_MAX_SEGS || *flen + pay > cap ||
+	    *flen + pay - (v4 ? 0 : IPV6_HDR_LEN) > 0xffff)
+		return false;
+	if (v4) {
+		/* TOS, flags and offset, TTL, protocol, addresses; the ID
+		 * the kernel will give this segment (DF=1: any, RFC 6864). */
+		bool df = get_be16(f + 6) & IPV4_DF;
+		if (f[1] != p[1] || memcmp(f + 6, p + 6, 4) != 0 || memcmp(f + 12, p + 12, 8) != 0 ||
+		    (!df && get_be16(p + 4) != (uint16_t)(get_be16(f + 4) + n)))
+			return false;
+	} else if (memcmp(f, p, 4) != 0 || memcmp(f + 6, p + 6, 34) != 0) {
+		return false;	/* class and flow label, next header, hop limit, addresses */
+	}
+	if (memcmp(f + l3, p + l3, 4) != 0)
+		return false;	/* ports */
+	memcpy(f + *flen, p + hl, pay);
+	*flen += pay;
+	uint8_t *udp = f + l3;
+	uint16_t old_len = get_be16(udp + UDP_LEN_AT);
+	put_be16(udp + UDP_LEN_AT, (uint16_t)(*flen - l3));
+	partial_relen(udp + UDP_CSUM_AT, old_len, (uint32_t)(*flen - l3));
+	fix_ip(f, *flen, 0, false);
+	fg->type = NAT64_GSO_UDP;
+	fg->size = (uint16_t)size;
+	fg->hdr_len = (uint16_t)hl;
+	return true;
+}

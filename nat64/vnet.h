@@ -94,4 +94,16 @@ void nat64_csum_complete(uint8_t *p, size_t len, const struct nat64_gso *g);
 size_t nat64_gso_split_last(uint8_t *buf, size_t len, size_t cap, struct nat64_gso *g,
 			    uint16_t tail_id, size_t *tail_len, struct nat64_gso *tail_g);
 
+/* Write-side coalescing (the kernel's GRO, done on what we write): appends
+ * the plain packet p[0..plen) (metadata pg) to the frame f[0..*flen)
+ * (metadata fg: the packet it started with, or the UDP GSO frame built so
+ * far) when the kernel's segmentation of the result gives back exactly
+ * the packets one by one: UDP datagrams with partial checksums, of one
+ * flow and one size (the last may be shorter, then nothing follows),
+ * headers equal but for the lengths and, for IPv4 with DF clear, IDs in a
+ * row. `cap` bounds f. True when appended (*flen and *fg updated). */
+#define NAT64_GSO_UDP_MAX_SEGS 64	/* UDP_MAX_SEGMENTS of Linux 6.1 */
+bool nat64_gso_coalesce(uint8_t *f, size_t *flen, size_t cap, struct nat64_gso *fg,
+			const uint8_t *p, size_t plen, const struct nat64_gso *pg);
+
 #endif

@@ -1,12 +1,17 @@
 #!/bin/bash
 # NAT64 benchmark (not a test): in the lab topology, the same client and
-# server, one run, three data planes in turn:
-#   sixfourd  (stateful NAT64 over TUN, prefix 2001:db8:64::/96)
-#   tayga     (Debian tayga, dynamic pool + nftables masquerade, same prefix)
-#   kernel    (plain IPv6 forwarding: the ceiling)
+# server, one run, the data planes in turn within each round (the order
+# rotates from round to round):
+#   kernel      plain IPv6 forwarding: the ceiling
+#   tayga       Debian tayga, dynamic pool + nftables masquerade
+#   on1, on2    sixfourd with [nat64] offload = auto, 1 and 2 workers
+#   off1, off2  sixfourd with offload = off (a read and a write per packet)
 # Figures: iperf3 TCP 1 and 4 streams, 64-octet UDP packets/s (with loss),
 # new TCP connections/s, and sixfourd's memory per session with 1 M
-# sessions. Each figure is the median of RUNS runs; ratios are printed.
+# sessions. Each figure is the median of RUNS rounds; ratios are the
+# medians of the per-round ratios against kernel forwarding and tayga.
+# PERF=1: then on2 once more under `perf record -a -g` for each figure, and
+# where the CPU went (by command, then by symbol).
 # Then the cost of usage accounting and of the bandwidth limiters (issue
 # 12): sixfourd three ways in each round, after 100,000 distinct client
 # prefixes went through it (so they sit in the Space-Saving summaries):
@@ -16,15 +21,16 @@
 #            above the traffic, so every packet goes through both limiters
 #
 #   sudo tests/bench/nat64_bench.sh        (RUNS=3 SECS=5 by default)
-#   PART=usage sudo tests/bench/nat64_bench.sh   (only the accounting part)
+#   MODES="kernel on2" ...                 (some of the data planes)
+#   PART=main | usage | memory ...         (only that part)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build-nat64}"
 export top_srcdir top_builddir
 . "$top_srcdir/tests/netns/lib.sh"
 RUNS=${RUNS:-3}
-ONLY=${ONLY:-}	# "sixfour" to measure sixfourd alone (development)
-PART=${PART:-all}	# "usage": only the accounting and limiter comparison
+MODES=${MODES:-kernel tayga on1 on2 off1 off2}
+PART=${PART:-all}	# main, usage, memory: only that part
 SECS=${SECS:-5}
 lab_require iperf3 tayga nft cc
 lab_setup
@@ -70,9 +76,10 @@ measure_once() { # measure_once MODE TARGET6: one round of every figure
 	R[$mode.conn]+="$(lab_in client "$FLOOD" conn "$dst" 9000 "$SECS" 4) "
 }
 
-cat >"$LAB_DIR/bench.ini" <<INI
+bench_ini() { # bench_ini WORKERS OFFLOAD
+	cat <<INI
 [general]
-workers = ${WORKERS:-2}
+workers = $1
 log-level = notice
 [dns64]
 enable = no
@@ -83,7 +90,13 @@ translate = yes
 pool4 = 192.88.99.64/30
 max-sessions = 262144
 max-sessions-per-client = 262144
+# One client opens every connection: its RFC 6888 port share (1024) would
+# make connects wait for SYN retransmits (1 s) once it is used up.
+pool4-ports-per-client = 64512
+offload = $2
 INI
+}
+bench_ini 2 auto >"$LAB_DIR/bench.ini"
 . "$top_srcdir/tests/bench/tayga.sh"
 
 # --- the cost of usage accounting and of the limiters ---
@@ -136,24 +149,58 @@ print('sixfourd CPU per translated packet (ns, all threads): noacct %.0f, acct %
 		"${R[noacct.cpu]}" "${R[acct.cpu]}" "${R[limits.cpu]}"
 }
 
-# The three data planes take turns within each round, so a load change on
-# the (shared) machine hits all of them alike; ratios are taken per round.
-for round in $(seq "$RUNS"); do
-	[ "$PART" = usage ] && break
-	lab_sixfourd_start "$LAB_DIR/bench.ini" || exit 1
-	measure_once sixfour "${PREFIX}$LAB_SERVER4"
+run_mode() { # run_mode MODE ROUND: start it, measure one round, stop it
+	case $1 in
+	kernel) measure_once kernel 2001:db8:2::80 ;;
+	tayga) tayga_start; measure_once tayga "${PREFIX}$LAB_SERVER4"; tayga_stop ;;
+	on[0-9]|off[0-9])
+		local o=auto
+		[ "${1#off}" != "$1" ] && o=off
+		bench_ini "${1##*[a-z]}" $o >"$LAB_DIR/mode.ini"
+		lab_sixfourd_start "$LAB_DIR/mode.ini" || exit 1
+		measure_once "$1" "${PREFIX}$LAB_SERVER4"
+		lab_ctl --json nat64 stats >"$LAB_DIR/stats-$1-$2.json"
+		lab_sixfourd_stop ;;
+	esac
+}
+read -ra modes <<<"$MODES"
+main_bench() {
+	local round i
+	echo "load before: $(uptime)"
+	for round in $(seq "$RUNS"); do
+		for i in "${!modes[@]}"; do
+			run_mode "${modes[$(( (i + round - 1) % ${#modes[@]} ))]}" "$round"
+		done
+		echo "# round $round done: $(uptime)" >&2
+	done
+	echo "load after: $(uptime)"
+	for mode in "${modes[@]}"; do
+		echo "# $mode: tcp1 ${R[$mode.tcp1]}| tcp4 ${R[$mode.tcp4]}| udp ${R[$mode.udp]}| loss ${R[$mode.loss]}| conn ${R[$mode.conn]}" >&2
+	done
+}
+
+# Where the time goes: on2 under perf, each figure on its own.
+perf_bench() {
+	local k perf
+	bench_ini 2 auto >"$LAB_DIR/mode.ini"
+	lab_sixfourd_start "$LAB_DIR/mode.ini" || exit 1
+	for k in tcp1 tcp4 udp; do
+		perf record -a -g -o "$LAB_DIR/perf-$k.data" -- sleep $((SECS - 1)) >/dev/null 2>&1 &
+		perf=$!
+		case $k in
+		tcp1) tcp_bps "${PREFIX}$LAB_SERVER4" >/dev/null ;;
+		tcp4) tcp_bps "${PREFIX}$LAB_SERVER4" -P 4 >/dev/null ;;
+		udp) udp_pps "${PREFIX}$LAB_SERVER4" >/dev/null ;;
+		esac
+		wait $perf
+		echo "=== perf, $k (on2): CPU by command, then by command and symbol"
+		perf report -i "$LAB_DIR/perf-$k.data" --no-children --sort comm --stdio -g none \
+			2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
+		perf report -i "$LAB_DIR/perf-$k.data" --no-children --sort comm,sym --stdio -g none \
+			2>/dev/null | grep -v '^#' | grep -v '^$' | head -30
+	done
 	lab_sixfourd_stop
-	[ "$ONLY" = sixfour ] && continue
-	tayga_start
-	measure_once tayga "${PREFIX}$LAB_SERVER4"
-	tayga_stop
-	measure_once kernel 2001:db8:2::80
-done
-for mode in sixfour tayga kernel; do
-	[ -n "${R[$mode.tcp1]:-}" ] || continue
-	echo "# $mode: tcp1 ${R[$mode.tcp1]}| tcp4 ${R[$mode.tcp4]}| udp ${R[$mode.udp]}| loss ${R[$mode.loss]}| conn ${R[$mode.conn]}" >&2
-done
-[ "$ONLY" = sixfour ] && exit 0
+}
 
 m() { median ${R[$1]}; }
 # The median of the per-round ratios (both measured under the same load).
@@ -162,6 +209,9 @@ import statistics, sys
 a = [float(x) for x in sys.argv[1].split()]; b = [float(x) for x in sys.argv[2].split()]
 r = [x / y for x, y in zip(a, b) if y]
 print('%.3f' % statistics.median(r) if r else 'n/a')" "$1" "$2"; }
+[ "$PART" = all ] || [ "$PART" = main ] && main_bench
+[ -n "${PERF:-}" ] && perf_bench
+[ "$PART" = all ] || [ "$PART" = usage ] && {
 usage_bench
 printf '\n%-28s %12s %12s %12s %9s %9s\n' "median of $RUNS x ${SECS}s" noacct acct limits \
 	"acct/no" "limits/no"
@@ -178,10 +228,11 @@ for k in tcp1 tcp4 udp; do
 		"$(rratio "${R[acct.$k]}" "${R[noacct.$k]}")" "$(rratio "${R[limits.$k]}" "${R[noacct.$k]}")"
 done
 printf '%-28s %12s %12s %12s\n' "UDP 64 B loss (%)" "$(m noacct.loss)" "$(m acct.loss)" "$(m limits.loss)"
-[ "$PART" = usage ] && exit 0
+}
 
 # --- memory per session at 1 M sessions ---
 # Baseline: the same daemon with the smallest table.
+if [ "$PART" = all ] || [ "$PART" = memory ]; then
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 sixfourd_pid() { echo "$LAB_SIXFOURD_PID"; }	# ip netns exec, unshare, sh exec it
 sed -i 's/^max-sessions = .*/max-sessions = 16/; s/^max-sessions-per-client = .*/max-sessions-per-client = 16/' "$LAB_DIR/bench.ini"
@@ -199,23 +250,37 @@ rss1=$(rss_kb "$pid")
 tablemem=$(lab_ctl --json nat64 stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["sessions"]["memory"])')
 lab_sixfourd_stop
 ct_size=$(awk '$1 == "nf_conntrack" {print $4}' /proc/slabinfo 2>/dev/null)
+fi
 
 # --- report ---
-printf '\n%-28s %14s %14s %14s %10s %10s\n' "median of $RUNS x ${SECS}s" sixfourd tayga kernel "6/tayga" "6/kernel"
-echo "(figures: medians of the rounds; ratios: medians of the per-round ratios)"
-for k in tcp1 tcp4 udp conn; do
+if [ "$PART" = all ] || [ "$PART" = main ]; then
+printf '\nmedian of %s rounds x %ss; ratios: medians of the per-round ratios\n' "$RUNS" "$SECS"
+printf '%-24s' ""
+for mode in "${modes[@]}"; do printf '%12s' "$mode"; done
+echo
+for k in tcp1 tcp4 udp loss conn; do
 	case $k in
 	tcp1) name="TCP 1 stream (Mbit/s)"; f=1e-6 ;;
 	tcp4) name="TCP 4 streams (Mbit/s)"; f=1e-6 ;;
 	udp) name="UDP 64 B (packets/s)"; f=1 ;;
-	conn) name="new TCP connections/s"; f=1 ;;
+	loss) name="UDP 64 B loss (%)"; f=1 ;;
+	conn) name="new TCP conns/s"; f=1 ;;
 	esac
-	s=$(m sixfour.$k) t=$(m tayga.$k) kk=$(m kernel.$k)
-	printf '%-28s %14.0f %14.0f %14.0f %10s %10s\n' "$name" \
-		"$(python3 -c "print($s*$f)")" "$(python3 -c "print($t*$f)")" "$(python3 -c "print($kk*$f)")" \
-		"$(rratio "${R[sixfour.$k]}" "${R[tayga.$k]}")" "$(rratio "${R[sixfour.$k]}" "${R[kernel.$k]}")"
+	printf '%-24s' "$name"
+	for mode in "${modes[@]}"; do
+		printf '%12s' "$(python3 -c "print('%.1f' % ($(m $mode.$k) * $f) if '$k' == 'loss' else '%.0f' % ($(m $mode.$k) * $f))")"
+	done
+	echo
+	[ $k = loss ] && continue
+	for base in kernel tayga; do
+		[ -n "${R[$base.$k]:-}" ] || continue
+		printf '%-24s' "  x $base"
+		for mode in "${modes[@]}"; do printf '%12s' "$(rratio "${R[$mode.$k]}" "${R[$base.$k]}")"; done
+		echo
+	done
 done
-printf '%-28s %14s %14s %14s\n' "UDP 64 B loss (%)" "$(m sixfour.loss)" "$(m tayga.loss)" "$(m kernel.loss)"
+fi
+[ "$PART" = all ] || [ "$PART" = memory ] || exit 0
 echo
 echo "sixfourd RSS: $rss0 kB with a 16-entry table, $rss1 kB with $nsess sessions in a 1048576-entry table"
 python3 -c "

@@ -571,6 +571,8 @@ lab_cleanup() {
 # the embedded default) and /run/sixfour a private tmpfs. Returns when
 # `sixfourctl status` answers (15 s at most); prints the log otherwise.
 # Log: $LAB_DIR/sixfourd.log; pid: $LAB_SIXFOURD_PID.
+# LAB_NAT64_OFFLOAD=auto|off adds that [nat64] offload to every INI (the
+# translator suites run once more with offloads off: tests/netns/offload-off).
 lab_sixfourd_start() {
 	local -; set +eu
 	local ini=${1:-} bin def
@@ -582,6 +584,10 @@ lab_sixfourd_start() {
 	# The private mount puts the lab's root key over /usr/share/dns/root.key;
 	# without lab_dns_start (DNS64 off) an empty file stands in for it.
 	[ -e "$LAB_TRUST_ANCHOR" ] || : >"$LAB_TRUST_ANCHOR"
+	if [ -n "${LAB_NAT64_OFFLOAD:-}" ]; then
+		lab__with_offload "$ini" "$LAB_DIR/offload.ini"
+		ini=$LAB_DIR/offload.ini
+	fi
 	local args=(-d)
 	if [ -n "$ini" ]; then
 		cp "$ini" "$LAB_DIR/etc/sixfour.ini" || lab__bail "cannot copy $ini"
@@ -642,8 +648,19 @@ EOF
 	return 0
 }
 
+# lab__with_offload SRC DST: SRC (empty: the embedded default) with
+# [nat64] offload = $LAB_NAT64_OFFLOAD.
+lab__with_offload() {
+	{ [ -n "$1" ] && cat "$1"; printf '\n[nat64]\noffload = %s\n' "$LAB_NAT64_OFFLOAD"; } >"$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
 # lab_sixfourd_config INI: replaces the lab's sixfour.ini (for a reload).
 lab_sixfourd_config() {
+	if [ -n "${LAB_NAT64_OFFLOAD:-}" ]; then
+		lab__with_offload "$1" "$LAB_DIR/offload.ini"
+		set -- "$LAB_DIR/offload.ini"
+	fi
 	cp "$1" "$LAB_DIR/etc/sixfour.ini" && chmod 644 "$LAB_DIR/etc/sixfour.ini"
 }
 

@@ -28,7 +28,7 @@ $(lab_ini_disable dns64)
 filtering = $1
 icmp-errors-per-destination = 5
 INI
-	[ -d "$LAB_DIR/etc" ] && cp "$LAB_DIR/errors.ini" "$LAB_DIR/etc/sixfour.ini"
+	[ -d "$LAB_DIR/etc" ] && lab_sixfourd_config "$LAB_DIR/errors.ini"
 }
 write_ini endpoint-independent
 lab_server_echo udp 7000

@@ -26,7 +26,7 @@ filtering = address-dependent
 udp-timeout = $1
 INI
 	# What a running sixfourd reads on reload (lab_sixfourd_start's copy).
-	[ -d "$LAB_DIR/etc" ] && cp "$LAB_DIR/limits.ini" "$LAB_DIR/etc/sixfour.ini"
+	[ -d "$LAB_DIR/etc" ] && lab_sixfourd_config "$LAB_DIR/limits.ini"
 }
 write_ini 300s 32
 lab_server_echo udp 7000

@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	int fd;
-	int rc = tun_open(cfg->nat64.device, 1, &fd);
+	struct tun_offload offl;
+	int rc = tun_open(cfg->nat64.device, 1, false, &fd, &offl);
 	if (rc) {
 		fprintf(stderr, "privsep_tool: TUN %s: %s\n", cfg->nat64.device, strerror(-rc));
 		return 1;

@@ -124,7 +124,7 @@ int main(void)
 			pkt[0] = (uint8_t)k;
 			seq[k]++;
 			memcpy(pkt + 4, &seq[k], 4);
-			enum nat64_verdict v = nat64_bw_admit(w[k], NULL, pkt, sizeof(pkt));
+			enum nat64_verdict v = nat64_bw_admit(w[k], NULL, pkt, sizeof(pkt), sizeof(pkt));
 			if (v == NAT64_CONTINUE) {
 				now_n[k]++;
 				out.packets++;
@@ -136,7 +136,7 @@ int main(void)
 			} else {
 				other++;
 			}
-			nat64_bw_wait(w[k], tun[0], &werr);
+			nat64_bw_wait(w[k], tun[0], 0, &werr);
 			drain(&out);
 		}
 	}
@@ -156,14 +156,14 @@ int main(void)
 	   "the two workers share the budget (arrivals in random order)");
 	is_int(other + werr + out.out_of_order, 0, "no other verdict, no write error, in order");
 	fake += 100 * MS;
-	nat64_bw_wait(w[0], tun[0], &werr);
-	nat64_bw_wait(w[1], tun[0], &werr);
+	nat64_bw_wait(w[0], tun[0], 0, &werr);
+	nat64_bw_wait(w[1], tun[0], 0, &werr);
 	drain(&out);
 	is_int(out.octets, admitted, "every queued packet went out once it was due");
 	/* The main thread never waits: over the cap it drops. */
 	unsigned main_held = 0, main_dropped = 0;
 	for (int i = 0; i < 100; i++) {
-		enum nat64_verdict v = nat64_bw_admit(mainslot, NULL, pkt, sizeof(pkt));
+		enum nat64_verdict v = nat64_bw_admit(mainslot, NULL, pkt, sizeof(pkt), sizeof(pkt));
 		main_held += v == NAT64_HELD;
 		main_dropped += v == NAT64_DROP_RATE_LIMITED;
 	}
@@ -172,10 +172,10 @@ int main(void)
 	config_free(cfg);
 	cfg = conf("[ratelimit]\nbandwidth = 1000000\nbandwidth-queue = 50ms\n");
 	nat64_bw_reload(b, cfg);
-	ok(nat64_bw_admit(mainslot, NULL, pkt, sizeof(pkt)) == NAT64_DROP_RATE_LIMITED,
+	ok(nat64_bw_admit(mainslot, NULL, pkt, sizeof(pkt), sizeof(pkt)) == NAT64_DROP_RATE_LIMITED,
 	   "after a reload the spent budget stays spent");
 	fake += 2000 * MS;
-	is_int(nat64_bw_admit(mainslot, NULL, pkt, sizeof(pkt)), NAT64_CONTINUE,
+	is_int(nat64_bw_admit(mainslot, NULL, pkt, sizeof(pkt), sizeof(pkt)), NAT64_CONTINUE,
 	       "after a pause a packet goes at once");
 
 	/* --- per client: 100 kB/s each, a partner /120 at 500 kB/s for all
@@ -209,18 +209,18 @@ int main(void)
 		for (int k = 0; k < 5; k++) {
 			if (!who[k])
 				continue;
-			enum nat64_verdict v = nat64_bw_admit(w[0], who[k], pkt, sizeof(pkt));
+			enum nat64_verdict v = nat64_bw_admit(w[0], who[k], pkt, sizeof(pkt), sizeof(pkt));
 			if (v == NAT64_CONTINUE || v == NAT64_HELD)
 				got[k] += sizeof(pkt);
 		}
 		if (t % (20 * MS) == 0) {
-			enum nat64_verdict v = nat64_bw_admit(w[1], &light, pkt, sizeof(pkt));
+			enum nat64_verdict v = nat64_bw_admit(w[1], &light, pkt, sizeof(pkt), sizeof(pkt));
 			if (v == NAT64_CONTINUE)
 				got[3] += sizeof(pkt);
 			light_delayed += v == NAT64_HELD;
 			light_dropped += v != NAT64_CONTINUE && v != NAT64_HELD;
 		}
-		nat64_bw_wait(w[0], tun[0], &werr);
+		nat64_bw_wait(w[0], tun[0], 0, &werr);
 		drain(&out);
 	}
 	printf("# heavy %llu, partner %llu + %llu, unlimited %llu, light %llu octets in 1 s\n",
@@ -233,9 +233,9 @@ int main(void)
 	is_int(got[2], 1000000, "a partner rate of 0 is no limit");
 	is_int(got[3], 50000, "the light client got everything");
 	is_int(light_delayed + light_dropped, 0, "and nothing of it waited or was dropped");
-	ok(nat64_bw_admit(w[0], &heavy, pkt, sizeof(pkt)) == NAT64_DROP_CLIENT_RATE_LIMITED,
+	ok(nat64_bw_admit(w[0], &heavy, pkt, sizeof(pkt), sizeof(pkt)) == NAT64_DROP_CLIENT_RATE_LIMITED,
 	   "over its queue the heavy client's packets are dropped as CLIENT_RATE_LIMITED");
-	ok(nat64_bw_admit(w[0], NULL, pkt, sizeof(pkt)) == NAT64_CONTINUE,
+	ok(nat64_bw_admit(w[0], NULL, pkt, sizeof(pkt), sizeof(pkt)) == NAT64_CONTINUE,
 	   "the translator's own errors are no client's");
 
 	/* --- 100,000 spoofed clients at one instant, 1 kB/s each --- */
@@ -245,14 +245,14 @@ int main(void)
 	fake += 10000 * MS;
 	uint64_t heavy_ok = 0;
 	for (int i = 0; i < 10; i++)	/* the heavy one first: it has a bucket */
-		heavy_ok += nat64_bw_admit(w[0], &heavy, pkt, 1000) == NAT64_CONTINUE;
+		heavy_ok += nat64_bw_admit(w[0], &heavy, pkt, 1000, 1000) == NAT64_CONTINUE;
 	unsigned spoofed_ok = 0;
 	for (unsigned n = 0; n < 100000; n++) {
 		struct in6_addr a;
 		client_addr(&a, 0x10000 + n);
-		spoofed_ok += nat64_bw_admit(w[0], &a, pkt, 100) == NAT64_CONTINUE;
+		spoofed_ok += nat64_bw_admit(w[0], &a, pkt, 100, 100) == NAT64_CONTINUE;
 	}
-	heavy_ok += nat64_bw_admit(w[0], &heavy, pkt, 1000) == NAT64_CONTINUE;
+	heavy_ok += nat64_bw_admit(w[0], &heavy, pkt, 1000, 1000) == NAT64_CONTINUE;
 	struct ctl_out co = { .json = true };
 	nat64_bw_print(b, &co);
 	ok(co.buf && strstr(co.buf, "\"CLIENT_TABLE_FULL\":") &&

@@ -661,9 +661,98 @@ static void test_translate(void)
 	   "offset: completed in software");
 }
 
+/* Datagram k of a flow as a plain partial packet (translated output). */
+static size_t datagram(uint8_t *b, int family, size_t pay, uint16_t id, uint8_t fill,
+		       struct nat64_gso *g)
+{
+	struct frame f = { family, IPPROTO_UDP, pay, 0, 0, 0, false };
+	size_t len = build(b, &f, g);
+	if (family == AF_INET) {
+		put_be16(b + 4, id);
+		put_be16(b + 10, 0);
+		put_be16(b + 10, nat64_csum_ipv4_header(b, 20));
+	}
+	memset(b + l3_of(family) + 8, fill, pay);
+	return len;
+}
+
+/* Writes `n` datagrams through the coalescing; true when the kernel's cut
+ * of every frame gives them back byte for byte (checksums completed). */
+static bool coalesced_same(int family, const size_t *pays, unsigned n, unsigned *frames)
+{
+	static uint8_t frame[BUF], one[128][2048];
+	static size_t one_len[128];
+	struct nat64_gso fg, pg;
+	size_t flen = 0;
+	unsigned k = 0, got = 0;
+	*frames = 0;
+	bool same = true;
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = datagram(seg, family, pays[i], (uint16_t)(100 + i), (uint8_t)i, &pg);
+		memcpy(one[i], seg, len);
+		nat64_csum_complete(one[i], len, &pg);
+		one_len[i] = len;
+		if (flen && nat64_gso_coalesce(frame, &flen, BUF, &fg, seg, len, &pg))
+			continue;
+		if (flen) {	/* the frame closes: cut it and compare */
+			for (unsigned j = 0; j < nat64_gso_segs(&fg, flen); j++, k++) {
+				size_t sl = kernel_cut(frame, flen, &fg, j, out);
+				same = same && sl == one_len[k] && memcmp(out, one[k], sl) == 0;
+			}
+			got++;
+		}
+		memcpy(frame, seg, len);
+		flen = len;
+		fg = pg;
+	}
+	for (unsigned j = 0; j < nat64_gso_segs(&fg, flen); j++, k++) {
+		size_t sl = kernel_cut(frame, flen, &fg, j, out);
+		same = same && sl == one_len[k] && memcmp(out, one[k], sl) == 0;
+	}
+	*frames = got + 1;
+	return same && k == n;
+}
+
+static void test_coalesce(void)
+{
+	unsigned frames;
+	size_t even[20], tail[6] = { 64, 64, 64, 30, 64, 64 }, grow[4] = { 30, 64, 64, 64 };
+	for (size_t i = 0; i < ARRAY_SIZE(even); i++)
+		even[i] = 64;
+	ok(coalesced_same(AF_INET, even, 20, &frames) && frames == 1,
+	   "20 IPv4 datagrams of one flow: one frame, cut back into the same 20");
+	ok(coalesced_same(AF_INET6, even, 20, &frames) && frames == 1,
+	   "20 IPv6 datagrams of one flow: one frame, cut back into the same 20");
+	ok(coalesced_same(AF_INET, tail, 6, &frames) && frames == 2,
+	   "a shorter datagram ends its frame (4, then 2)");
+	ok(coalesced_same(AF_INET6, grow, 4, &frames) && frames == 2,
+	   "a longer one cannot join a frame of shorter ones");
+	size_t many[70];
+	for (size_t i = 0; i < ARRAY_SIZE(many); i++)
+		many[i] = 64;
+	ok(coalesced_same(AF_INET, many, 70, &frames) && frames == 2,
+	   "at most 64 segments per frame (the kernel's UDP_MAX_SEGMENTS)");
+
+	struct nat64_gso fg, pg;
+	size_t flen = datagram(in, AF_INET, 64, 100, 0, &fg);
+	size_t len = datagram(seg, AF_INET, 64, 102, 0, &pg);
+	ok(!nat64_gso_coalesce(in, &flen, BUF, &fg, seg, len, &pg),
+	   "IPv4 DF=0: an ID out of the row the kernel would number refuses");
+	len = datagram(seg, AF_INET, 64, 101, 0, &pg);
+	put_be16(seg + 20, 1234);
+	ok(!nat64_gso_coalesce(in, &flen, BUF, &fg, seg, len, &pg), "another source port refuses");
+	len = datagram(seg, AF_INET, 64, 101, 0, &pg);
+	pg.csum_partial = false;
+	ok(!nat64_gso_coalesce(in, &flen, BUF, &fg, seg, len, &pg),
+	   "a complete checksum (the sender's, never recomputed) refuses");
+	len = datagram(seg, AF_INET, 64, 101, 0, &pg);
+	seg[8] = 12;
+	ok(!nat64_gso_coalesce(in, &flen, BUF, &fg, seg, len, &pg), "another TTL refuses");
+}
+
 int main(void)
 {
-	plan(10 + 15 + 4 + 21 + 29);
+	plan(10 + 15 + 4 + 21 + 29 + 9);
 	prefixes = prefix_set_alloc(1);
 	struct prefix_info *p = &prefixes->prefixes[0];
 	snprintf(p->name, sizeof(p->name), "bench");
@@ -675,5 +764,6 @@ int main(void)
 	test_counts();
 	test_segment();
 	test_translate();
+	test_coalesce();
 	return tap_done();
 }
