@@ -157,6 +157,13 @@ static bool offloaded(const struct nat64_gso *g)
 	return g && (g->type != NAT64_GSO_NONE || g->csum_partial);
 }
 
+/* Under a bandwidth limit a super-packet goes by segments: the shaper
+ * queues packets, not 64 KB at once (bwlimit.h). */
+static bool shaped_gso(const struct nat64_worker *w, const struct nat64_gso *g)
+{
+	return g && g->type != NAT64_GSO_NONE && nat64_bw_limits(w->bw);
+}
+
 /* The segments the kernel would have cut from frame p (complete
  * checksums), each through the whole path as a plain packet. A step
  * before the cut has had no effect, except a session step that made or
@@ -177,6 +184,23 @@ static void cut_path(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, c
 	}
 }
 
+/* A refused packet whose checksum the sender left to us: completed where
+ * it lies (a frame's buffer is the worker's), it goes the refusal's way
+ * as a plain packet without a second session lookup; a super-packet is
+ * cut. True when the caller goes on. */
+static bool refused_plain(struct nat64_worker *w, const struct nat64_xlate_cfg *xc,
+			  const uint8_t *p, size_t len, const struct nat64_gso *g, int family)
+{
+	if (!offloaded(g))
+		return true;
+	if (g->type != NAT64_GSO_NONE) {
+		cut_path(w, xc, p, len, g, family);
+		return false;
+	}
+	nat64_csum_complete((uint8_t *)p, len, g);
+	return true;
+}
+
 /* --- IPv4 -> IPv6 (also the second half of a hairpin) --- */
 
 static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, const uint8_t *p,
@@ -191,7 +215,7 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	 * is the glue's; both keep a complete checksum. */
 	bool offl = offloaded(g);
 	if (offl && (v != NAT64_CONTINUE || nat64_pkt_offload(&pkt, g) != NAT64_CONTINUE ||
-		     (pkt.tcp_flags & TCP_FLAG_SYN) ||
+		     (pkt.tcp_flags & TCP_FLAG_SYN) || shaped_gso(w, g) ||
 		     (ho && in.proto == IPPROTO_UDP && in.dport == w->n->handoff_port)))
 		return cut_path(w, xc, p, len, g, AF_INET);
 	if (v != NAT64_CONTINUE) {
@@ -217,8 +241,9 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 			    monotonic_ms(), p, len, &stored, &out_tuple, &evs);
 	/* The table is unlocked again: its news go to the handoff client. */
 	session_events_deliver(&evs);
-	if (offl && v != NAT64_CONTINUE)	/* refused (a miss may be held) */
-		return cut_path(w, xc, p, len, g, AF_INET);
+	/* Refused: a miss may be held, an error quotes it. */
+	if (v != NAT64_CONTINUE && !refused_plain(w, xc, p, len, g, AF_INET))
+		return;
 	/* A miss from a server with a handoff session: one LOOKUP fetches the
 	 * entry back (spec 7.4). A bare SYN opens something new instead. */
 	bool bare_syn = in.proto == IPPROTO_TCP &&
@@ -293,7 +318,7 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	struct nat64_handoff *ho = w->n->handoff;
 	if (offloaded(g) &&
 	    (v != NAT64_CONTINUE || nat64_pkt_offload(&pkt, g) != NAT64_CONTINUE ||
-	     pool4_has_addr(pool, pkt.dst4) || nat64_handoff_blocked(ho, pkt.dst4) ||
+	     pool4_has_addr(pool, pkt.dst4) || nat64_handoff_blocked(ho, pkt.dst4) || shaped_gso(w, g) ||
 	     (!handoff_done && nat64_handoff_may_hold6(ho, &pkt, &in))))
 		return cut_path(w, xc, p, len, g, AF_INET6);
 	if (v != NAT64_CONTINUE) {
@@ -315,8 +340,8 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	v = session_handle6(w->n->sessions, &in, pkt.dst4, pkt.prefix ? pkt.prefix->len : 96,
 			    pkt.tcp_flags, pkt.is_icmp_error, monotonic_ms(), &out_tuple, &evs);
 	session_events_deliver(&evs);
-	if (offloaded(g) && v != NAT64_CONTINUE)	/* refused: no effect on the table */
-		return cut_path(w, xc, p, len, g, AF_INET6);
+	if (v != NAT64_CONTINUE && !refused_plain(w, xc, p, len, g, AF_INET6))
+		return;
 	if (v != NAT64_CONTINUE) {
 		/* RFC 6146 3.5.1: no mapping could be made; tell the client. */
 		if (v == NAT64_DROP_POOL_EXHAUSTED || v == NAT64_DROP_TABLE_FULL ||
