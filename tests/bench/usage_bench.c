@@ -103,11 +103,11 @@ int main(int argc, char **argv)
 	uint8_t pkt[64] = { 0 };
 	t0 = now_s();
 	for (long i = 0; i < n; i++)
-		nat64_bw_admit(bs, &addrs[0], pkt, sizeof(pkt));
+		nat64_bw_admit(bs, &addrs[0], pkt, sizeof(pkt), sizeof(pkt));
 	double bw_one = (now_s() - t0) / (double)n * 1e9;
 	t0 = now_s();
 	for (long i = 0; i < n; i++)
-		nat64_bw_admit(bs, &addrs[(uint32_t)i % PREFIXES], pkt, sizeof(pkt));
+		nat64_bw_admit(bs, &addrs[(uint32_t)i % PREFIXES], pkt, sizeof(pkt), sizeof(pkt));
 	double bw_many = (now_s() - t0) / (double)n * 1e9;
 
 	printf("usage count, one client:            %6.1f ns per packet\n", one);
