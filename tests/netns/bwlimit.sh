@@ -13,16 +13,10 @@ set -u
 lab_require iperf3
 tap_plan 14
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 T=$top_srcdir/tests/netns/usage_traffic.py
-SERVER6=64:ff9b::$LAB_SERVER4
 SECS=${SECS:-8}
 write_ini() { # write_ini [ratelimit] LINES...
-	{
-		printf '[general]\nworkers = 2\n[dns64]\nenable = no\n[handoff]\nenable = no\n'
-		printf '[ratelimit]\n'
-		printf '%s\n' "$@"
-	} >"$LAB_DIR/bw.ini"
+	lab_ini_nat64 "$LAB_DIR/bw.ini" 2 "$(lab_ini_disable handoff)" '[ratelimit]' "$@"
 	[ -f "$LAB_DIR/etc/sixfour.ini" ] && lab_sixfourd_config "$LAB_DIR/bw.ini"
 	return 0
 }
@@ -40,7 +34,7 @@ lab_sixfourd_start "$LAB_DIR/bw.ini" || lab_bail "sixfourd"
 mbps() {
 	local i out
 	for i in 1 2; do
-		out=$(lab_in client iperf3 -c "$SERVER6" -p 5201 -t "$SECS" -O 2 -J "$@" 2>/dev/null |
+		out=$(lab_in client iperf3 -c "$LAB_SERVER6" -p 5201 -t "$SECS" -O 2 -J "$@" 2>/dev/null |
 			/usr/bin/python3 -c '
 import json, sys
 print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))' 2>/dev/null)
@@ -65,7 +59,6 @@ capped() { # capped LO HI IPERF-ARGS...
 	RUNS="$a $b"
 	within "$b" "$lo" "$hi"
 }
-stat() { lab_ctl --json nat64 stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # --- the global cap: 1250000 octets/s = 10 Mbit/s ---
 capped 9.0 10.5; rc=$?
@@ -75,8 +68,8 @@ tap_ok "the other way round: $RUNS Mbit/s" test $rc = 0
 capped 9.0 10.5 -P 4; rc=$?
 tap_ok "4 flows together: $RUNS Mbit/s" test $rc = 0
 tap_ok "packets waited in the queue rather than being dropped at once" \
-	test "$(stat "d['limits']['QUEUED']")" -gt 1000
-tap_diag "queued $(stat "d['limits']['QUEUED']") packets, dropped $(stat "d['drops']['RATE_LIMITED']") (RATE_LIMITED)"
+	test "$(lab_nat64_stat "d['limits']['QUEUED']")" -gt 1000
+tap_diag "queued $(lab_nat64_stat "d['limits']['QUEUED']") packets, dropped $(lab_nat64_stat "d['drops']['RATE_LIMITED']") (RATE_LIMITED)"
 write_ini "bandwidth = 0"
 tap_ok "reload without the cap" lab_ctl reload
 r0=$(mbps)
@@ -87,8 +80,8 @@ tap_ok "the same flow without the cap: $r0 Mbit/s, over 3 times the cap" within 
 write_ini "bandwidth = 2500000" "prefix-len = 128" "client-bandwidth = 250000" \
 	"bandwidth-partner = 2001:db8:1::300/128 1250000"
 tap_ok "reload with a per-client limit" lab_ctl reload
-before=$(stat "d['drops']['CLIENT_RATE_LIMITED']")
-lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 300 500 2001:db8:1::200 50 >"$LAB_DIR/typical.out" &
+before=$(lab_nat64_stat "d['drops']['CLIENT_RATE_LIMITED']")
+lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 300 500 2001:db8:1::200 50 >"$LAB_DIR/typical.out" &
 typ=$!
 rh=$(mbps -B "$LAB_CLIENT6")
 wait $typ
@@ -96,8 +89,8 @@ tap_ok "a heavy client is held to its 2 Mbit/s: $rh Mbit/s" within "$rh" 1.4 2.1
 tap_is "meanwhile a second client's flow loses nothing" "$(cat "$LAB_DIR/typical.out")" \
 	"sent 300 echoed 300"
 tap_ok "the heavy client's excess was dropped as CLIENT_RATE_LIMITED" \
-	test "$(stat "d['drops']['CLIENT_RATE_LIMITED']")" -gt "$before"
-lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 300 500 2001:db8:1::200 50 >"$LAB_DIR/typical.out" &
+	test "$(lab_nat64_stat "d['drops']['CLIENT_RATE_LIMITED']")" -gt "$before"
+lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 300 500 2001:db8:1::200 50 >"$LAB_DIR/typical.out" &
 typ=$!
 rhr=$(mbps -R -B "$LAB_CLIENT6")
 wait $typ

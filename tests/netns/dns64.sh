@@ -149,7 +149,7 @@ tap_is "... and dig's retry after TC gets all 80" "$(q +short many.example AAAA 
 # 64 a connection may have in flight): two names that synthesize, 98 that
 # do not exist (uncached, so they really queue up behind each other).
 pipelined=$(lab_in client /usr/bin/python3 - "$LAB_APPL6" <<'EOF'
-import socket, struct, sys, dns.message
+import socket, struct, sys, dns.message, dns.query
 s = socket.create_connection((sys.argv[1], 53), timeout=10)
 names = ["www.example", "multi.example"] + ["p%d.nosuch.example" % i for i in range(98)]
 qs = [dns.message.make_query(n, "AAAA") for n in names]
@@ -157,17 +157,12 @@ for i, q in enumerate(qs):
     q.id = 1000 + i	# unique, so every answer is counted
 s.sendall(b"".join(struct.pack("!H", len(w)) + w for w in (q.to_wire() for q in qs)))
 got = {}
-buf = b""
-while len(got) < len(qs):
-    d = s.recv(65535)
-    if not d:
-        break
-    buf += d
-    while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
-        n = struct.unpack("!H", buf[:2])[0]
-        m = dns.message.from_wire(buf[2:2 + n])
-        buf = buf[2 + n:]
+try:
+    while len(got) < len(qs):
+        m = dns.query.receive_tcp(s)[0]
         got[m.id] = sum(len(r) for r in m.answer)
+except EOFError:
+    pass
 print(len(got), got.get(qs[0].id), got.get(qs[1].id))
 EOF
 )
@@ -315,25 +310,19 @@ tap_ok "sixfourd exits cleanly on SIGTERM" test $? -eq 0
 
 # --- ACL and rate limit (own config) ---
 cat >"$LAB_DIR/acl.ini" <<EOF
-[dns64]
+$(lab_ini_dns64)
 allow = 2001:db8:1::200/128, 127.0.0.0/8
-root-hints = $LAB_ROOT_HINTS
-unbound-option = do-ip6: no
-[health]
-enable = no
+$(lab_ini_disable health)
 EOF
 lab_sixfourd_start "$LAB_DIR/acl.ini"
 tap_like "a client outside allow gets REFUSED" "$(q www.example AAAA)" 'status: REFUSED'
 lab_sixfourd_stop
 
 cat >"$LAB_DIR/tcp.ini" <<EOF
-[dns64]
-root-hints = $LAB_ROOT_HINTS
-unbound-option = do-ip6: no
+$(lab_ini_dns64)
 tcp-idle-timeout = 1s
 tcp-max-connections = 2
-[health]
-enable = no
+$(lab_ini_disable health)
 EOF
 lab_sixfourd_start "$LAB_DIR/tcp.ini"
 tcp=$(lab_in client /usr/bin/python3 - "$LAB_APPL6" <<'EOF'
@@ -368,14 +357,11 @@ tap_like "... both are counted" "$stats" 'tcp_evicted +[1-9]'
 lab_sixfourd_stop
 
 cat >"$LAB_DIR/rl.ini" <<EOF
-[dns64]
-root-hints = $LAB_ROOT_HINTS
-unbound-option = do-ip6: no
+$(lab_ini_dns64)
 [ratelimit]
 dns-qps = 5
 dns-burst = 5
-[health]
-enable = no
+$(lab_ini_disable health)
 EOF
 lab_sixfourd_start "$LAB_DIR/rl.ini"
 rl=$(lab_in client /usr/bin/python3 - "$LAB_APPL6" <<'EOF'

@@ -19,11 +19,9 @@ lab_require dig /usr/bin/python3
 tap_plan 17
 
 lab_setup
-many=() medium=() big=()
-for i in $(seq 1 40); do many+=("many A 192.88.99.$((100 + i))"); done
-for i in $(seq 1 10); do medium+=("medium A 192.88.99.$((100 + i))"); done
-for i in $(seq 1 6); do big+=("bigtxt TXT \"$(printf '%0200d' "$i")\""); done
-lab_records example. "${many[@]}" "${medium[@]}" "${big[@]}"
+lab_records_seq example. many A '192.88.99.%d' 101 140
+lab_records_seq example. medium A '192.88.99.%d' 101 110
+lab_records_seq example. bigtxt TXT '"%0200d"' 1 6
 lab_dns_start
 
 # The forged prefixes route back to the client namespace, where nothing
@@ -36,11 +34,8 @@ cat >"$LAB_DIR/abuse.ini" <<EOF
 prefix = 64:ff9b::/96
 [prefix site2]
 prefix = 2001:db8:64::/96
-[dns64]
-root-hints = $LAB_ROOT_HINTS
-unbound-option = do-ip6: no
-[health]
-enable = no
+$(lab_ini_dns64)
+$(lab_ini_disable health)
 EOF
 lab_sixfourd_start "$LAB_DIR/abuse.ini" || lab_bail "sixfourd did not start"
 

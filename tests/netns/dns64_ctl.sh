@@ -16,11 +16,8 @@ tap_plan 9
 lab_setup
 lab_dns_start
 cat >"$LAB_DIR/ctl.ini" <<EOF
-[dns64]
-root-hints = $LAB_ROOT_HINTS
-unbound-option = do-ip6: no
-[health]
-enable = no
+$(lab_ini_dns64)
+$(lab_ini_disable health)
 EOF
 lab_sixfourd_start "$LAB_DIR/ctl.ini" || lab_bail "sixfourd did not start"
 lab_in client dig +short +tcp @"$LAB_APPL6" www.example AAAA >/dev/null	# cached

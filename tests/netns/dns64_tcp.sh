@@ -19,9 +19,7 @@ lab_require dig /usr/bin/python3
 tap_plan 17
 
 lab_setup
-big=()
-for i in $(seq 1 12); do big+=("bigtxt TXT \"$(printf '%0200d' "$i")\""); done
-lab_records example. "${big[@]}"
+lab_records_seq example. bigtxt TXT '"%0200d"' 1 12
 lab_dns_start
 
 # 30 client /56s inside 2001:db8:4900::/48, routed back to the client.
@@ -36,9 +34,7 @@ lab__must ip -n "$LAB_NS_APPL" -6 route add 2001:db8:4900::/48 via "$LAB_CLIENT6
 
 ini() { # ini COOKIE_QPS
 	cat <<EOF
-[dns64]
-root-hints = $LAB_ROOT_HINTS
-unbound-option = do-ip6: no
+$(lab_ini_dns64)
 tcp-query-deadline = 2s
 tcp-idle-timeout = 3s
 tcp-max-connections = 600
@@ -47,8 +43,7 @@ tcp-output-budget = 4M
 [ratelimit]
 dns-cookie-qps = $1
 dns-cookie-burst = $1
-[health]
-enable = no
+$(lab_ini_disable health)
 EOF
 }
 ini 100000 >"$LAB_DIR/tcp.ini"
@@ -60,7 +55,7 @@ cat >"$LAB_DIR/py/tcpabuse.py" <<'EOF'
 # tcpabuse.py SERVER MODE SECONDS SRC...: opens connections from the given
 # sources and misbehaves for SECONDS; prints what happened to them.
 import select, socket, struct, sys, time
-import dns.message, dns.rcode
+import dns.message, dns.query, dns.rcode
 server, mode, secs, srcs = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4:]
 def conn(src, rcvbuf=0):
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
@@ -130,20 +125,13 @@ elif mode == "ratelimit":
     s = conn(srcs[0])
     s.setblocking(True)
     s.sendall(b"".join(framed("ipv4only.arpa", "AAAA", i) for i in range(50)))
-    got, buf = {}, b""
+    got = {}
     s.settimeout(3)
     try:
         while len(got) < 50:
-            d = s.recv(65535)
-            if not d:
-                break
-            buf += d
-            while len(buf) >= 2 and len(buf) >= 2 + struct.unpack("!H", buf[:2])[0]:
-                n = struct.unpack("!H", buf[:2])[0]
-                m = dns.message.from_wire(buf[2:2 + n])
-                buf = buf[2 + n:]
-                got[m.id] = m.rcode()
-    except socket.timeout:
+            m = dns.query.receive_tcp(s)[0]
+            got[m.id] = m.rcode()
+    except (EOFError, socket.timeout):
         pass
     ok = sum(1 for r in got.values() if r == dns.rcode.NOERROR)
     ref = sum(1 for r in got.values() if r == dns.rcode.REFUSED)

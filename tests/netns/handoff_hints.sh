@@ -14,21 +14,13 @@ set -u
 lab_require tcpdump nft
 tap_plan 14
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 handoff_lab_vars
 LIVE=40
 HLOG=$LAB_DIR/handoffd.log
 PCAP=$LAB_DIR/server.pcap
 HSTATE=$LAB_DIR/hstate
 mkdir -p "$HSTATE"
-cat >"$LAB_DIR/hints.ini" <<EOF
-[general]
-workers = 2
-[dns64]
-enable = no
-[nat64]
-pool4 = $LAB_APPL4:61001-61400
-EOF
+lab_ini_nat64 "$LAB_DIR/hints.ini" 2 '[nat64]' "pool4 = $LAB_APPL4:61001-61400"
 
 established() {
 	[ "$(hjson "next((s['state'] for s in j['sessions'] if s['server']=='$S4'), 'none')")" = established ]
@@ -36,8 +28,8 @@ established() {
 hints_known() { [ -n "$($PY "$TOOL" hints "$PCAP" "$T4" "$S4" $PORT)" ]; }
 
 lab_server_http 8080
-lab_bg server tcpdump tcpdump -i any -U -n -s 0 -w "$PCAP" "udp port $PORT or (tcp port 8080 and tcp[tcpflags] & tcp-syn != 0)"
-lab_wait 10 sh -c "grep -q 'listening on' '$LAB_DIR/tcpdump.log'"
+lab_tcpdump server tcpdump "$PCAP" -i any -s 0 \
+	"udp port $PORT or (tcp port 8080 and tcp[tcpflags] & tcp-syn != 0)"
 handoffd_start || lab_bail "sixfour-handoffd did not start"
 lab_sixfourd_start "$LAB_DIR/hints.ini" || lab_bail "sixfourd did not start"
 

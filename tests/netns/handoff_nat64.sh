@@ -14,23 +14,13 @@ set -u
 lab_require tcpdump nft curl
 tap_plan 61
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 handoff_lab_vars
 HSTATE=$LAB_DIR/handoffd
 HLOG=$LAB_DIR/handoffd.log
 mkdir -p "$HSTATE"
 
-cat >"$LAB_DIR/nat64.ini" <<EOF
-[general]
-workers = 2
-[dns64]
-enable = no
-[nat64]
-max-sessions = 64
-[handoff]
-keepalive-interval = 1500ms
-contact = noc@nat64.example
-EOF
+lab_ini_nat64 "$LAB_DIR/nat64.ini" 2 '[nat64]' 'max-sessions = 64' \
+	'[handoff]' 'keepalive-interval = 1500ms' 'contact = noc@nat64.example'
 
 # --- helpers (and those of handoff_lib.sh) ---
 curl_once() { lab_in client curl -sS -m5 "http://[$S6]:8080/" >/dev/null; }
@@ -44,8 +34,7 @@ conn_ok() { [ "$(conn "$@")" = ok ]; }
 
 # --- the servers and a capture of every handoff datagram on the server ---
 lab_server_http 8080
-lab_bg server tcpdump tcpdump -i any -U -n -s 0 -w "$LAB_DIR/handoff.pcap" udp port $PORT
-lab_wait 10 sh -c "grep -q 'listening on' '$LAB_DIR/tcpdump.log'"
+lab_tcpdump server tcpdump "$LAB_DIR/handoff.pcap" -i any -s 0 udp port $PORT
 lab_sixfourd_start "$LAB_DIR/nat64.ini" || { echo "Bail out! sixfourd"; exit 1; }
 
 # 1. No daemon on the server: the notices go out anyway, with the TEXT.

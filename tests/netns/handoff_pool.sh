@@ -13,7 +13,6 @@ set -u
 lab_require nft curl
 tap_plan 14
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 PY=/usr/bin/python3
 HANDOFFD=$(lab__bin sixfour-handoffd) || { echo "Bail out! sixfour-handoffd not built"; exit 1; }
 S4=$LAB_SERVER4 S6=64:ff9b::$LAB_SERVER4
@@ -23,8 +22,7 @@ lab_server_http 8080
 lab_bg server handoffd-out "$HANDOFFD" -d "$LAB_DIR/hstate" -l "$HLOG" -u nobody
 lab_wait 10 lab__listening server udp 64646
 ini() { # ini POOL4
-	printf '[general]\nworkers = 2\n[dns64]\nenable = no\n[nat64]\npool4 = %s\n' "$1" \
-		>"$LAB_DIR/pool.ini"
+	lab_ini_nat64 "$LAB_DIR/pool.ini" 2 '[nat64]' "pool4 = $1"
 	echo "$LAB_DIR/pool.ini"
 }
 state_of() { # state_of T: the handoff session T -> S

@@ -20,7 +20,6 @@ set -u
 lab_require tcpdump nft
 tap_plan 53
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 handoff_lab_vars
 RATE=10
 HSTATE=$LAB_DIR/handoffd
@@ -29,17 +28,8 @@ PCAP=$LAB_DIR/server.pcap
 mkdir -p "$HSTATE"
 
 ini() { # ini CONTACT
-	cat >"$LAB_DIR/recovery.ini" <<EOF
-[general]
-workers = 2
-[dns64]
-enable = no
-[nat64]
-max-sessions = 64
-[handoff]
-contact = $1
-lookup-rate = $RATE
-EOF
+	lab_ini_nat64 "$LAB_DIR/recovery.ini" 2 '[nat64]' 'max-sessions = 64' \
+		'[handoff]' "contact = $1" "lookup-rate = $RATE"
 	echo "$LAB_DIR/recovery.ini"
 }
 
@@ -105,8 +95,7 @@ purge_handoffd() {
 # --- the lab ---
 CONTACT=noc@nat64.example
 lab_server_http 8080
-lab_bg server tcpdump tcpdump -i any -U -n -s 0 -w "$PCAP" "udp port $PORT or tcp port 7100"
-lab_wait 10 sh -c "grep -q 'listening on' '$LAB_DIR/tcpdump.log'"
+lab_tcpdump server tcpdump "$PCAP" -i any -s 0 "udp port $PORT or tcp port 7100"
 handoffd_start || lab_bail "sixfour-handoffd did not start"
 lab_sixfourd_start "$(ini "$CONTACT")" || lab_bail "sixfourd did not start"
 coproc CONNP { exec $PY "$CONN" "$LAB_NS_CLIENT" "$LAB_NS_SERVER" "$S4" "$S6" 7100; }
@@ -159,8 +148,7 @@ tap_is "every recovery found the entry (no miss, no timeout)" \
 
 # --- a reload that changes the contact ---
 h0=$(htotal HANDSHAKES) s0=$(hstate)
-lab_bg dns tcpdump-dns tcpdump -i any -U -n -s 0 -w "$LAB_DIR/dns.pcap" udp port $PORT
-lab_wait 10 sh -c "grep -q 'listening on' '$LAB_DIR/tcpdump-dns.log'"
+lab_tcpdump dns tcpdump-dns "$LAB_DIR/dns.pcap" -i any -s 0 udp port $PORT
 CONTACT=abuse@nat64.example
 lab_sixfourd_config "$(ini "$CONTACT")"
 tap_ok "a reload that changes [handoff] contact is accepted" lab_ctl reload

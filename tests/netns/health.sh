@@ -14,10 +14,8 @@ lab_dns_start	# the daemon's mount namespace wants the lab's trust anchor
 # 192.88.99.80 embedded in each /96 prefix lives on the client's loopback.
 NEAR6=2001:db8:100::c058:6350
 FAR6=2001:db8:200::c058:6350
-lab_in client ip addr add "$NEAR6/128" dev lo
-lab_in client ip addr add "$FAR6/128" dev lo
-lab_in appl ip route add 2001:db8:100::/96 via "$LAB_CLIENT6"
-lab_in appl ip route add 2001:db8:200::/96 via "$LAB_CLIENT6"
+lab_client_site 2001:db8:100::/96 "$NEAR6"
+lab_client_site 2001:db8:200::/96 "$FAR6"
 
 write_config() { # write_config FILE MAX_ACTIVE
 	cat >"$1" <<INI
@@ -31,12 +29,7 @@ prefix = 2001:db8:200::/96
 probe = yes
 [prefix static]
 prefix = 2001:db8:300::/96
-[dns64]
-enable = no
-[nat64]
-enable = no
-[handoff]
-enable = no
+$(lab_ini_disable dns64 nat64 handoff)
 [health]
 interval = 1s
 fast-interval = 200ms

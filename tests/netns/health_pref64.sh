@@ -14,8 +14,7 @@ lab_dns_start	# the daemon's mount namespace wants the lab's trust anchor
 IF_A=$LAB_IF_APPL6
 IF_C=$LAB_IF_CLIENT
 TARGET6=2001:db8:77::c058:6350	# 192.88.99.80 in 2001:db8:77::/96 (RFC 6052)
-lab_in client ip addr add "$TARGET6/128" dev lo
-lab_in appl ip route add 2001:db8:77::/96 via "$LAB_CLIENT6"
+lab_client_site 2001:db8:77::/96 "$TARGET6"
 
 cat >"$LAB_DIR/pref64.ini" <<INI
 [general]
@@ -24,12 +23,7 @@ log-level = debug
 prefix = 2001:db8:77::/96
 advertise = yes
 probe = yes
-[dns64]
-enable = no
-[nat64]
-enable = no
-[handoff]
-enable = no
+$(lab_ini_disable dns64 nat64 handoff)
 [health]
 interval = 1s
 timeout = 400ms
@@ -43,13 +37,10 @@ min-interval = 3s
 INI
 
 PCAP=$LAB_DIR/ra.pcap
-lab_bg client tcpdump tcpdump -Z root -i "$IF_C" -U -n -w "$PCAP" 'icmp6 and ip6[40] == 134'
-lab_wait 10 grep -q "listening on" "$LAB_DIR/tcpdump.log" || tap_diag "tcpdump did not start"
+lab_ra_capture "$PCAP" || tap_diag "tcpdump did not start"
 # pref64 [FROM_FRAME]: "frame<TAB>prefixes<TAB>scaled lifetimes" per RA.
 pref64() {
-	tshark -r "$PCAP" -Y "icmpv6.type == 134 && frame.number > ${1:-0}" -T fields \
-		-e frame.number -e icmpv6.opt.pref64.prefix \
-		-e icmpv6.opt.pref64.scaled_lifetime 2>/dev/null
+	lab_ra_fields "$PCAP" "${1:-0}" icmpv6.opt.pref64.prefix icmpv6.opt.pref64.scaled_lifetime
 }
 last_frame() { pref64 | tail -1 | cut -f1; }
 ras_after() { [ "$(pref64 "$1" | grep -c .)" -gt 0 ]; }

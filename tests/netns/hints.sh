@@ -28,12 +28,7 @@ advertise = yes
 [prefix local]
 prefix = 2001:db8:64::/64
 advertise = $2
-[dns64]
-enable = no
-[nat64]
-enable = no
-[handoff]
-enable = no
+$(lab_ini_disable dns64 nat64 handoff)
 [health]
 enable = no
 [hints]
@@ -46,18 +41,15 @@ EOF
 
 # Every RA the client sees, from before sixfourd starts to after it stops.
 PCAP=$LAB_DIR/ra.pcap
-lab_bg client tcpdump tcpdump -Z root -i "$IF_C" -U -n -w "$PCAP" 'icmp6 and ip6[40] == 134'
-lab_wait 10 grep -q "listening on" "$LAB_DIR/tcpdump.log" || tap_diag "tcpdump did not start"
+lab_ra_capture "$PCAP" || tap_diag "tcpdump did not start"
 
 # ra_fields [FROM_FRAME]: one line per RA after FROM_FRAME: frame, router
 # lifetime, O flag, PREF64 prefixes, PLCs, scaled lifetimes, RDNSS,
 # RDNSS lifetime, DNSSL.
 ra_fields() {
-	tshark -r "$PCAP" -Y "icmpv6.type == 134 && frame.number > ${1:-0}" -T fields \
-		-e frame.number -e icmpv6.nd.ra.router_lifetime -e icmpv6.nd.ra.flag.o \
-		-e icmpv6.opt.pref64.prefix -e icmpv6.opt.pref64.plc \
-		-e icmpv6.opt.pref64.scaled_lifetime -e icmpv6.opt.rdnss \
-		-e icmpv6.opt.rdnss.lifetime -e icmpv6.opt.dnssl 2>/dev/null
+	lab_ra_fields "$PCAP" "${1:-0}" icmpv6.nd.ra.router_lifetime icmpv6.nd.ra.flag.o \
+		icmpv6.opt.pref64.prefix icmpv6.opt.pref64.plc icmpv6.opt.pref64.scaled_lifetime \
+		icmpv6.opt.rdnss icmpv6.opt.rdnss.lifetime icmpv6.opt.dnssl
 }
 ra_count() { ra_fields "${1:-0}" | grep -c .; }
 has_ra_after() { [ "$(ra_count "$1")" -gt 0 ]; }

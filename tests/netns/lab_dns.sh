@@ -103,6 +103,18 @@ lab_records() {
 	printf '%s\n' "$@" >>"$(lab__zone_src "$z")"
 }
 
+# lab_records_seq ZONE OWNER TYPE FORMAT FIRST LAST: lab_records with one
+# "OWNER TYPE DATA" for each i from FIRST to LAST, DATA = printf FORMAT i,
+# e.g. lab_records_seq example. many A '192.88.99.%d' 101 140.
+lab_records_seq() {
+	local zone=$1 owner=$2 type=$3 fmt=$4 i rrs=()
+	for ((i = $5; i <= $6; i++)); do
+		# shellcheck disable=SC2059 # the format is the caller's
+		rrs+=("$owner $type $(printf "$fmt" "$i")")
+	done
+	lab_records "$zone" "${rrs[@]}"
+}
+
 lab__ptr() { # reverse-mapping name of an address (no subprocess: it is called often)
 	local a=$1 head tail hex="" out="" g i h=() t=()
 	if [[ $a != *:* ]]; then

@@ -47,53 +47,39 @@ q() { lab_in appl dig +dnssec +time=3 +tries=2 @127.0.0.1 -p 5353 "$@"; }
 # +short answers without the signatures
 qs() { lab_in appl dig +short +time=3 +tries=2 @127.0.0.1 -p 5353 "$@"; }
 ad='flags:[^;]* ad[ ;]'
-out=$(q www.example A)
-tap_like "Unbound resolves www.example A 192.88.99.80 from the lab root" "$out" \
-	'^www\.example\.[[:space:]].*IN[[:space:]]+A[[:space:]]+192\.88\.99\.80$'
+# q_like DESC RE ARGS...: tap_like on the full answer to ARGS (kept in $out).
+q_like() { local d=$1 re=$2; shift 2; out=$(q "$@"); tap_like "$d" "$out" "$re"; }
+# short_is DESC EXPECTED ARGS...: tap_is on the +short answer, sorted, on one line.
+short_is() { local d=$1 e=$2; shift 2; tap_is "$d" "$(qs "$@" | sort | paste -sd" ")" "$e"; }
+q_like "Unbound resolves www.example A 192.88.99.80 from the lab root" \
+	'^www\.example\.[[:space:]].*IN[[:space:]]+A[[:space:]]+192\.88\.99\.80$' www.example A
 tap_like "... and it validates (AD bit)" "$out" "$ad"
-out=$(qs multi.example A | sort | tr '\n' ' ')
-tap_is "multi.example has two A records" "$out" "$LAB_SERVER4 $LAB_SERVER4_ALT "
-out=$(qs dual.example AAAA)
-tap_is "dual.example has a real AAAA" "$out" "$LAB_DUAL6"
-out=$(qs dual.example A)
-tap_is "dual.example has an A" "$out" "$LAB_SERVER4"
-out=$(q v6only.example A)
-tap_like "v6only.example has no A (NOERROR, no answer)" "$out" 'status: NOERROR.*|ANSWER: 0,'
+short_is "multi.example has two A records" "$LAB_SERVER4 $LAB_SERVER4_ALT" multi.example A
+short_is "dual.example has a real AAAA" "$LAB_DUAL6" dual.example AAAA
+short_is "dual.example has an A" "$LAB_SERVER4" dual.example A
+q_like "v6only.example has no A (NOERROR, no answer)" 'status: NOERROR.*|ANSWER: 0,' v6only.example A
 tap_like "v6only.example: validated NODATA" "$out" "$ad"
-out=$(qs v6only.example AAAA)
-tap_is "v6only.example has an AAAA" "$out" "$LAB_V6ONLY6"
-out=$(qs cname.example A | tr '\n' ' ')
-tap_is "cname.example is a CNAME to www.example" "$out" "www.example. $LAB_SERVER4 "
-out=$(q nodata.example A)
-tap_like "nodata.example A: NOERROR with no answer" "$out" 'ANSWER: 0,'
+short_is "v6only.example has an AAAA" "$LAB_V6ONLY6" v6only.example AAAA
+short_is "cname.example is a CNAME to www.example" "$LAB_SERVER4 www.example." cname.example A
+q_like "nodata.example A: NOERROR with no answer" 'ANSWER: 0,' nodata.example A
 tap_like "nodata.example A: status NOERROR" "$out" 'status: NOERROR'
-out=$(q nosuch.example A)
-tap_like "nosuch.example: validated NXDOMAIN" "$out" 'status: NXDOMAIN'
-out=$(q -x "$LAB_SERVER4")
-tap_like "PTR of 192.88.99.80 is www.example., validated" "$out" 'PTR[[:space:]]+www\.example\.'
+q_like "nosuch.example: validated NXDOMAIN" 'status: NXDOMAIN' nosuch.example A
+q_like "PTR of 192.88.99.80 is www.example., validated" 'PTR[[:space:]]+www\.example\.' -x "$LAB_SERVER4"
 tap_like "... with the AD bit" "$out" "$ad"
-out=$(q -x "$LAB_CLIENT6")
-tap_like "PTR of the client 2001:db8:1::100 is client.example., validated" "$out" \
-	"PTR[[:space:]]+client\.example\."
+q_like "PTR of the client 2001:db8:1::100 is client.example., validated" \
+	"PTR[[:space:]]+client\.example\." -x "$LAB_CLIENT6"
 tap_like "... with the AD bit" "$out" "$ad"
-out=$(q ipv4only.arpa A)
-tap_like "ipv4only.arpa has 192.0.0.170" "$out" 'IN[[:space:]]+A[[:space:]]+192\.0\.0\.170'
+q_like "ipv4only.arpa has 192.0.0.170" 'IN[[:space:]]+A[[:space:]]+192\.0\.0\.170' ipv4only.arpa A
 tap_unlike "ipv4only.arpa is insecure (no AD), as RFC 8880 expects" "$out" "$ad"
-out=$(q extra.example A)
-tap_like "lab_records added extra.example" "$out" "IN[[:space:]]+A[[:space:]]+$LAB_SERVER4_ALT"
-out=$(q www.labtld A)
-tap_like "a lab_zone TLD is delegated from the root and validates" "$out" "$ad"
-out=$(q www.sub.labtld A)
-tap_like "a lab_zone inside a lab_zone is delegated from it and validates" "$out" "$ad"
+q_like "lab_records added extra.example" "IN[[:space:]]+A[[:space:]]+$LAB_SERVER4_ALT" extra.example A
+q_like "a lab_zone TLD is delegated from the root and validates" "$ad" www.labtld A
+q_like "a lab_zone inside a lab_zone is delegated from it and validates" "$ad" www.sub.labtld A
 tap_like "... the parent lab_zone holds its DS" "$(lab_in appl dig +norec +short +time=2 \
 	@"$LAB_NS1_4" sub.labtld DS)" '^[0-9]+ 13 2 '
-out=$(q www.insecure.example A)
-tap_like "an unsigned lab_zone answers" "$out" "IN[[:space:]]+A[[:space:]]+$LAB_SERVER4"
+q_like "an unsigned lab_zone answers" "IN[[:space:]]+A[[:space:]]+$LAB_SERVER4" www.insecure.example A
 tap_unlike "... without the AD bit (insecure delegation)" "$out" "$ad"
-out=$(q www.bogus.example A)
-tap_like "a bogus lab_zone fails validation (SERVFAIL)" "$out" 'status: SERVFAIL'
-out=$(q +cd www.bogus.example A)
-tap_like "... and +cd shows its data" "$out" "IN[[:space:]]+A[[:space:]]+$LAB_SERVER4"
+q_like "a bogus lab_zone fails validation (SERVFAIL)" 'status: SERVFAIL' www.bogus.example A
+q_like "... and +cd shows its data" "IN[[:space:]]+A[[:space:]]+$LAB_SERVER4" +cd www.bogus.example A
 
 # --- topology ---
 tap_ok "the client pings 2001:db8:1::1" lab_in client ping -6 -c1 -W2 "$LAB_APPL6"

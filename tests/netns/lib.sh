@@ -40,13 +40,17 @@
 # API (each function is documented where it is defined):
 #   lab_setup, lab_cleanup (the trap calls it), lab_at_exit CMD
 #   lab_zone NAME FILE [signed|unsigned|bogus], lab_records ZONE RR...,
+#   lab_records_seq ZONE OWNER TYPE FORMAT FIRST LAST,
 #   lab_dns_start
 #   lab_sixfourd_start [INI], lab_sixfourd_stop, lab_sixfourd_config INI,
 #   lab_ctl ARGS...
 #   lab_in ROLE CMD..., lab_bg ROLE NAME CMD..., lab_wait SECONDS CMD...
 #   lab_server_http PORT [DIR], lab_server_echo udp|tcp PORT,
 #   lab_unbound_start PORT [LINE...]
-#   lab_require_root, lab_require CMD..., lab_bail REASON, lab_ini_disable SECTION...
+#   lab_require_root, lab_require CMD..., lab_bail REASON, lab_ini_disable SECTION...,
+#   lab_ini_nat64 FILE WORKERS [LINE...], lab_ini_dns64, lab_nat64_stat EXPR,
+#   lab_tcpdump ROLE NAME PCAP ARGS..., lab_ra_capture PCAP,
+#   lab_ra_fields PCAP FROM FIELD..., lab_client_site PREFIX ADDR
 #   TAP: tap_plan, tap_ok, tap_is, tap_like, tap_unlike, tap_skip, tap_diag, tap_done,
 #   tap_missing (for a script with its own EXIT trap, not lab_setup)
 # Variables: LAB_DIR, LAB_ID, LAB_NS_{CLIENT,APPL,SERVER,DNS}, the addresses
@@ -75,6 +79,7 @@ LAB_APPL6=2001:db8:1::1
 LAB_APPL4=192.88.99.1
 LAB_SERVER4=192.88.99.80
 LAB_SERVER4_ALT=192.88.99.81
+LAB_SERVER6=64:ff9b::$LAB_SERVER4	# the server under the Well-Known Prefix
 LAB_DNS4=192.88.99.53
 LAB_NS1_4=192.88.99.10
 LAB_NS2_4=192.88.99.11
@@ -312,6 +317,26 @@ lab_ini_disable() {
 	for sec in "$@"; do
 		printf '[%s]\nenable = no\n' "$sec"
 	done
+}
+
+# lab_ini_nat64 FILE WORKERS [LINE...]: writes FILE, a config for the
+# translator without DNS64 ("[general]\nworkers = WORKERS", "[dns64]\n
+# enable = no"), then each LINE on a line of its own (more sections).
+lab_ini_nat64() {
+	local file=$1 workers=$2
+	shift 2
+	{
+		printf '[general]\nworkers = %s\n' "$workers"
+		lab_ini_disable dns64
+		[ $# -eq 0 ] || printf '%s\n' "$@"
+	} >"$file"
+}
+
+# lab_ini_dns64: INI text that starts a [dns64] section resolving through
+# the lab's root (root hints, no IPv6 transport: the lab's DNS is IPv4);
+# more [dns64] keys may follow it.
+lab_ini_dns64() {
+	printf '[dns64]\nroot-hints = %s\nunbound-option = do-ip6: no\n' "$LAB_ROOT_HINTS"
 }
 
 # lab_at_exit CMD...: runs CMD (eval'd) first thing in lab_cleanup.
@@ -698,6 +723,47 @@ lab_ctl() {
 		return 2
 	fi
 	nsenter -t "$LAB_SIXFOURD_PID" -m -n "$bin" "$@"
+}
+
+# lab_nat64_stat EXPR: a Python expression on `sixfourctl --json nat64
+# stats` (as d), e.g. "d['drops']['FILTERED']"; prints its value.
+lab_nat64_stat() {
+	lab_ctl --json nat64 stats |
+		/usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+
+# lab_tcpdump ROLE NAME PCAP ARGS...: tcpdump in ROLE's namespace writing
+# PCAP packet by packet (-U -n), with ARGS (options, then the filter);
+# returns once it listens (1 after 10 s). Log: $LAB_DIR/NAME.log, pid:
+# $LAB_LAST_PID.
+lab_tcpdump() {
+	local role=$1 name=$2 pcap=$3
+	shift 3
+	lab_bg "$role" "$name" tcpdump -U -n -w "$pcap" "$@"
+	lab_wait 10 grep -q "listening on" "$LAB_DIR/$name.log"
+}
+
+# lab_ra_capture PCAP: captures in PCAP every Router Advertisement the
+# client sees on its link to appl; returns once tcpdump listens.
+lab_ra_capture() {
+	lab_tcpdump client tcpdump "$1" -Z root -i "$LAB_IF_CLIENT" 'icmp6 and ip6[40] == 134'
+}
+
+# lab_ra_fields PCAP FROM FIELD...: one line per RA in PCAP after frame
+# FROM: its frame number, then each tshark FIELD (tab-separated).
+lab_ra_fields() {
+	local pcap=$1 from=$2 f args=()
+	shift 2
+	for f in frame.number "$@"; do args+=(-e "$f"); done
+	tshark -r "$pcap" -Y "icmpv6.type == 134 && frame.number > $from" -T fields \
+		"${args[@]}" 2>/dev/null
+}
+
+# lab_client_site PREFIX ADDR: the client namespace plays a site behind
+# the IPv6 PREFIX: ADDR on its loopback, and appl routes PREFIX to it.
+lab_client_site() {
+	lab_in client ip addr add "$2/128" dev lo
+	lab_in appl ip route add "$1" via "$LAB_CLIENT6"
 }
 
 # ------------------------------------------------------------ servers ----

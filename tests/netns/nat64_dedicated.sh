@@ -7,14 +7,10 @@ set -u
 lab_require curl nft
 tap_plan 12
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 # The server reaches the pool through the appliance.
 lab_in server ip route add 192.88.99.64/30 via "$LAB_APPL4"
-cat >"$LAB_DIR/dedicated.ini" <<INI
-[general]
-workers = 2
-[dns64]
-enable = no
+lab_ini_nat64 "$LAB_DIR/dedicated.ini" 2
+cat >>"$LAB_DIR/dedicated.ini" <<INI
 [prefix wkp]
 prefix = 64:ff9b::/96
 translate = yes

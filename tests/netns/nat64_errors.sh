@@ -15,25 +15,16 @@ set -u
 . "$top_srcdir/tests/netns/lib.sh"
 tap_plan 15
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 SPOOF=$top_srcdir/tests/netns/nat64_spoof.py
 UDP=$top_srcdir/tests/netns/nat64_udp.py
-SERVER6=64:ff9b::$LAB_SERVER4
 write_ini() { # write_ini FILTERING
-	cat >"$LAB_DIR/errors.ini" <<INI
-[general]
-workers = 1
-$(lab_ini_disable dns64)
-[nat64]
-filtering = $1
-icmp-errors-per-destination = 5
-INI
+	lab_ini_nat64 "$LAB_DIR/errors.ini" 1 '[nat64]' "filtering = $1" \
+		'icmp-errors-per-destination = 5'
 	[ -d "$LAB_DIR/etc" ] && lab_sixfourd_config "$LAB_DIR/errors.ini"
 }
 write_ini endpoint-independent
 lab_server_echo udp 7000
 lab_sixfourd_start "$LAB_DIR/errors.ini" || lab_bail "sixfourd"
-stat() { lab_ctl --json nat64 stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # errq FAMILY SRC DST PORT COUNT [SRCPORT]: sends COUNT datagrams from one
 # socket with IP(V6)_RECVERR, to PORT, PORT+1, ...; prints the ICMP errors
@@ -81,22 +72,22 @@ EOF
 out=$(lab_in server /usr/bin/python3 "$LAB_DIR/errq.py" 4 "$LAB_SERVER4" "$LAB_APPL4" 62000 1)
 tap_like "UDP to a pool port without a mapping: Host Unreachable in the socket's error queue" \
 	"$out" "^err 3 1 $LAB_APPL4\$"
-tap_is "counted as an ICMP error sent" "$(stat "d['packets']['icmp_sent']")" 1
+tap_is "counted as an ICMP error sent" "$(lab_nat64_stat "d['packets']['icmp_sent']")" 1
 
 # 4. The per-destination limit: 30 closed ports, a burst of 5 errors.
 # Every one of the 30 is either answered or suppressed; the counters are
 # read once the worker has seen all 30 (on a loaded machine the last ones
 # may still be queued in the TUN when the sender returns).
 icmp_pair="d['packets']['icmp_sent'] + d['packets']['icmp_suppressed']"
-before=$(stat "$icmp_pair")
-sup0=$(stat "d['packets']['icmp_suppressed']")
+before=$(lab_nat64_stat "$icmp_pair")
+sup0=$(lab_nat64_stat "d['packets']['icmp_suppressed']")
 out=$(lab_in server /usr/bin/python3 "$LAB_DIR/errq.py" 4 "$LAB_SERVER4" "$LAB_APPL4" 62100 30)
 n=$(sed -n 's/^errors //p' <<<"$out")
 tap_ok "30 datagrams to closed pool ports: at most the per-destination burst answered ($n)" \
 	test "${n:-99}" -ge 1 -a "${n:-99}" -le 6
-icmp_seen() { test $(( $(stat "$icmp_pair") - before )) -ge 30; }
+icmp_seen() { test $(( $(lab_nat64_stat "$icmp_pair") - before )) -ge 30; }
 lab_wait 10 icmp_seen
-sup=$(( $(stat "d['packets']['icmp_suppressed']") - sup0 ))
+sup=$(( $(lab_nat64_stat "d['packets']['icmp_suppressed']") - sup0 ))
 tap_ok "the rest were counted as icmp_suppressed ($sup of 30)" test "$sup" -ge 24
 out=$(lab_in server /usr/bin/python3 "$LAB_DIR/errq.py" 4 "$LAB_SERVER4_ALT" "$LAB_APPL4" 62200 1)
 tap_like "another destination still gets its error" "$out" "^err 3 1 "
@@ -104,14 +95,14 @@ tap_like "another destination still gets its error" "$out" "^err 3 1 "
 # 1b. Address-dependent filtering: a mapping toward .80, probed from .81.
 write_ini address-dependent
 tap_ok "reload to address-dependent filtering" lab_ctl reload
-lab_bg client flow /usr/bin/python3 "$UDP" send "$SERVER6" 7000 10 2001:db8:1::100 40500 5
+lab_bg client flow /usr/bin/python3 "$UDP" send "$LAB_SERVER6" 7000 10 2001:db8:1::100 40500 5
 lab_wait 10 grep -q '^reply' "$LAB_DIR/flow.log"
 mport=$(lab_ctl nat64 sessions | sed -n 's/.*\]:40500 .* as [0-9.]*:\([0-9]*\) .*/\1/p' | head -1)
 sleep 1.1	# a fresh second for the per-destination bucket of .81
 out=$(lab_in server /usr/bin/python3 "$LAB_DIR/errq.py" 4 "$LAB_SERVER4_ALT" "$LAB_APPL4" "${mport:-1}" 1)
 tap_like "filtered by address-dependent filtering: code 13 (administratively prohibited)" \
 	"$out" "^err 3 13 $LAB_APPL4\$"
-tap_ok "... and the packet counted as FILTERED" test "$(stat "d['drops']['FILTERED']")" -ge 1
+tap_ok "... and the packet counted as FILTERED" test "$(lab_nat64_stat "d['drops']['FILTERED']")" -ge 1
 tap_unlike "... and it never reached the client" "$(cat "$LAB_DIR/flow.log")" '^extra'
 
 # 3. A non-global IPv4 address under the Well-Known Prefix.
@@ -130,7 +121,7 @@ except OSError as e:
 secs=$(/usr/bin/python3 -c "import time; print('%.1f' % (time.time() - $start))")
 tap_like "a TCP connect there fails at once ($res after ${secs} s)" "$res" '^refused (113|101)$'
 tap_ok "... well before a timeout" /usr/bin/python3 -c "assert $secs < 5"
-tap_ok "counted as NON_GLOBAL_V4 drops" test "$(stat "d['drops']['NON_GLOBAL_V4']")" -ge 2
+tap_ok "counted as NON_GLOBAL_V4 drops" test "$(lab_nat64_stat "d['drops']['NON_GLOBAL_V4']")" -ge 2
 
 # 2. IPv6 UDP with checksum 0 (a raw socket), then the same datagram with one.
 peers=$(grep -c '^peer' "$LAB_DIR/echo-udp-7000.log")
@@ -138,12 +129,12 @@ lab_in client /usr/bin/python3 -c "
 import socket, struct
 s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
 src = socket.inet_pton(socket.AF_INET6, '2001:db8:1::100')
-dst = socket.inet_pton(socket.AF_INET6, '$SERVER6')
+dst = socket.inet_pton(socket.AF_INET6, '$LAB_SERVER6')
 udp = struct.pack('!HHHH', 40600, 7000, 8 + 4, 0) + b'zero'
 ip = struct.pack('!IHBB', 6 << 28, len(udp), 17, 64) + src + dst
-s.sendto(ip + udp, ('$SERVER6', 0))"
+s.sendto(ip + udp, ('$LAB_SERVER6', 0))"
 lab_wait 5 sh -c "lab_ctl --json nat64 stats | grep -q '\"UDP_ZERO_CHECKSUM\":1'"
 tap_is "IPv6 UDP with checksum 0 is dropped and counted (RFC 8200 8.1)" \
-	"$(stat "d['drops']['UDP_ZERO_CHECKSUM']")" 1
+	"$(lab_nat64_stat "d['drops']['UDP_ZERO_CHECKSUM']")" 1
 tap_is "... and never reached the server" "$(grep -c '^peer' "$LAB_DIR/echo-udp-7000.log")" "$peers"
 tap_done

@@ -11,17 +11,9 @@ set -u
 lab_require nft
 tap_plan 16
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 FLOOD=$top_srcdir/tests/netns/nat64_spoof.py
-SERVER6=64:ff9b::$LAB_SERVER4
 FLOWS=20000
-cat >"$LAB_DIR/flood.ini" <<INI
-[general]
-workers = 2
-$(lab_ini_disable dns64)
-[nat64]
-max-sessions = 4096
-INI
+lab_ini_nat64 "$LAB_DIR/flood.ini" 2 '[nat64]' 'max-sessions = 4096'
 lab_server_echo tcp 7000
 # The flood goes to a port the server drops silently: no reply, no ICMP,
 # so every flood entry stays one-way (and its sources never hear of it).
@@ -29,9 +21,8 @@ lab_in server nft -f - <<'NFT'
 table inet flooddrop { chain in { type filter hook input priority 0; udp dport 9 drop; } }
 NFT
 lab_sixfourd_start "$LAB_DIR/flood.ini" || lab_bail "sixfourd"
-stat() { lab_ctl --json nat64 stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-lab_bg client survive /usr/bin/python3 "$FLOOD" survive "$SERVER6" 7000 $FLOWS 2 2001:db8:1000:: \
+lab_bg client survive /usr/bin/python3 "$FLOOD" survive "$LAB_SERVER6" 7000 $FLOWS 2 2001:db8:1000:: \
 	20000 9 "$LAB_DIR/release"
 pid=$LAB_LAST_PID
 lab_wait 60 grep -q '^holding' "$LAB_DIR/survive.log"
@@ -58,13 +49,13 @@ for _ in $(seq 50); do
 	last=$c
 	sleep 0.2
 done
-tap_ok "the table stays within its 4096 entries" test "$(stat "d['sessions']['count']")" -le 4096
+tap_ok "the table stays within its 4096 entries" test "$(lab_nat64_stat "d['sessions']['count']")" -le 4096
 tap_is "every entry created beyond the table's size recycled a cheap one" \
-	"$(stat "d['session_events']['evicted_cheap']")" \
-	"$(stat "d['session_events']['created'] - d['sessions']['count']")"
+	"$(lab_nat64_stat "d['session_events']['evicted_cheap']")" \
+	"$(lab_nat64_stat "d['session_events']['created'] - d['sessions']['count']")"
 tap_is "nothing live, established or within its share was evicted" \
-	"$(stat "d['session_events']['evicted_live'] + d['session_events']['evicted_est'] + d['session_events']['displaced']")" 0
-tap_is "no new session was refused for a full table" "$(stat "d['drops']['TABLE_FULL']")" 0
+	"$(lab_nat64_stat "d['session_events']['evicted_live'] + d['session_events']['evicted_est'] + d['session_events']['displaced']")" 0
+tap_is "no new session was refused for a full table" "$(lab_nat64_stat "d['drops']['TABLE_FULL']")" 0
 est=$(lab_ctl nat64 sessions | grep -c "\[2001:db8:1::100\]:.* established local established")
 tap_ok "the client's open connections are in the protected class ($est of 3)" test "$est" -ge 3
 tap_like "the operator sees the classes in the stats" "$(lab_ctl nat64 stats)" \

@@ -15,22 +15,14 @@ set -u
 lab_require tcpdump tshark
 tap_plan 8
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
-SERVER6=64:ff9b::$LAB_SERVER4
 HANDOFF_PORT=64646
-cat >"$LAB_DIR/offpath.ini" <<INI
-[general]
-workers = 2
-$(lab_ini_disable dns64)
-INI
+lab_ini_nat64 "$LAB_DIR/offpath.ini" 2
 lab_server_echo tcp 7000
 lab_server_echo udp 7001
 lab_sixfourd_start "$LAB_DIR/offpath.ini" || lab_bail "sixfourd"
-stat() { lab_ctl --json nat64 stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
-lab_bg server tcpdump tcpdump -n -U -B 16384 -i "$LAB_IF_SERVER" -w "$LAB_DIR/ipv4.pcap" ip
+lab_tcpdump server tcpdump "$LAB_DIR/ipv4.pcap" -B 16384 -i "$LAB_IF_SERVER" ip || lab_bail "tcpdump"
 TCPDUMP=$LAB_LAST_PID
-lab_wait 10 grep -q "listening on" "$LAB_DIR/tcpdump.log" || lab_bail "tcpdump"
 
 # The client: 20 answered UDP flows and one TCP connection to .80, kept
 # open (so its address is in live mappings) until released.
@@ -58,7 +50,7 @@ while not os.path.exists(release):
             pass
     time.sleep(0.05)
 EOF
-lab_bg client client /usr/bin/python3 "$LAB_DIR/client.py" "$SERVER6" "$LAB_DIR/release"
+lab_bg client client /usr/bin/python3 "$LAB_DIR/client.py" "$LAB_SERVER6" "$LAB_DIR/release"
 CLIENT=$LAB_LAST_PID
 lab_wait 15 grep -q '^ready' "$LAB_DIR/client.log" || lab_bail "the client's flows"
 
@@ -66,7 +58,7 @@ lab_wait 15 grep -q '^ready' "$LAB_DIR/client.log" || lab_bail "the client's flo
 # paced (a burst of 9070 packets can overflow the TUN's queue on a loaded
 # machine, and a lost one may be a mapping's). A sweep that still lost
 # some is sent once more: a repeated packet opens nothing new.
-before=$(stat "d['session_events']['unannounced']")
+before=$(lab_nat64_stat "d['session_events']['unannounced']")
 cat >"$LAB_DIR/sweep.py" <<'EOF'
 import socket, struct, sys, time
 src, dst = sys.argv[1], sys.argv[2]
@@ -88,12 +80,12 @@ for port in range(61001, 65536):
     if port % 250 == 0:
         time.sleep(0.01)
 EOF
-opened() { [ $(( $(stat "d['session_events']['unannounced']") - before )) -ge 21 ]; }
+opened() { [ $(( $(lab_nat64_stat "d['session_events']['unannounced']") - before )) -ge 21 ]; }
 for sweep in 1 2; do
 	lab_in server /usr/bin/python3 "$LAB_DIR/sweep.py" "$LAB_SERVER4_ALT" "$LAB_APPL4"
 	lab_wait 10 opened && break
 done
-unannounced=$(( $(stat "d['session_events']['unannounced']") - before ))
+unannounced=$(( $(lab_nat64_stat "d['session_events']['unannounced']") - before ))
 tap_ok "the off-path host's packets reached the client's mappings ($unannounced sessions opened from outside)" \
 	test "$unannounced" -ge 21
 # Let every notice that would follow go out (batch delay 5 ms, probes

@@ -14,22 +14,15 @@ set -u
 lab_require nft
 tap_plan 27
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 SPOOF=$top_srcdir/tests/netns/nat64_spoof.py
-SERVER6=64:ff9b::$LAB_SERVER4
-cat >"$LAB_DIR/pool.ini" <<INI
-[general]
-workers = 2
-$(lab_ini_disable dns64)
-INI
+lab_ini_nat64 "$LAB_DIR/pool.ini" 2
 lab_server_echo tcp 7000
 lab_server_echo udp 7001
 lab_in server nft -f - <<'NFT'
 table inet flooddrop { chain in { type filter hook input priority 0; udp dport 9 drop; } }
 NFT
 lab_sixfourd_start "$LAB_DIR/pool.ini" || lab_bail "sixfourd"
-stat() { lab_ctl --json nat64 stats | /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-udp_ports() { stat "next(p['udp'] for p in d['pool4'] if p['address'] == '$LAB_APPL4')"; }
+udp_ports() { lab_nat64_stat "next(p['udp'] for p in d['pool4'] if p['address'] == '$LAB_APPL4')"; }
 
 checks=("two connections open" "both carry data before the flood"
 	"a new connection during the flood" "a UDP flow during the flood"
@@ -39,7 +32,7 @@ checks=("two connections open" "both carry data before the flood"
 # attack NAME FLOWS PER56: the flood runs while the client works.
 attack() {
 	rm -f "$LAB_DIR/release"
-	lab_bg client "$1" /usr/bin/python3 "$SPOOF" survive "$SERVER6" 7000 "$2" "$3" \
+	lab_bg client "$1" /usr/bin/python3 "$SPOOF" survive "$LAB_SERVER6" 7000 "$2" "$3" \
 		2001:db8:2000:: 6000 9 "$LAB_DIR/release" 7001
 	local pid=$LAB_LAST_PID
 	lab_wait 60 grep -q '^holding' "$LAB_DIR/$1.log"
@@ -61,17 +54,17 @@ attack two56 6000 3000
 tap_ok "two56: the two /56s hold no more than their shares (2 x 1024, $UDP_PORTS UDP ports used)" \
 	test "$UDP_PORTS" -le $((2 * 1024 + 8))
 tap_ok "two56: ... by reusing their own mappings" \
-	test "$(stat "d['session_events']['port_recycled']")" -ge $((2 * (3000 - 1024)))
-tap_is "two56: the pool never filled" "$(stat "d['session_events']['pool_reclaimed']")" 0
+	test "$(lab_nat64_stat "d['session_events']['port_recycled']")" -ge $((2 * (3000 - 1024)))
+tap_is "two56: the pool never filled" "$(lab_nat64_stat "d['session_events']['pool_reclaimed']")" 0
 tap_is "two56: no client was refused a port" \
-	"$(stat "d['drops']['POOL_EXHAUSTED'] + d['drops']['PORT_LIMIT']")" 0
+	"$(lab_nat64_stat "d['drops']['POOL_EXHAUSTED'] + d['drops']['PORT_LIMIT']")" 0
 
 # B: eight /56s.
-created0=$(stat "d['session_events']['created']")
+created0=$(lab_nat64_stat "d['session_events']['created']")
 attack eight56 9600 1200
 tap_ok "eight56: the address filled ($UDP_PORTS of 4535 UDP ports)" test "$UDP_PORTS" -ge 4500
 tap_ok "eight56: and made room from the heaviest holders" \
-	test "$(stat "d['session_events']['pool_reclaimed']")" -gt 0
+	test "$(lab_nat64_stat "d['session_events']['pool_reclaimed']")" -gt 0
 tap_is "eight56: no live or established session was evicted" \
-	"$(stat "d['session_events']['evicted_live'] + d['session_events']['evicted_est'] + d['session_events']['displaced']")" 0
+	"$(lab_nat64_stat "d['session_events']['evicted_live'] + d['session_events']['evicted_est'] + d['session_events']['displaced']")" 0
 tap_done

@@ -11,15 +11,9 @@ set -u
 lab_require nft
 tap_plan 9
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 UDP=$top_srcdir/tests/netns/nat64_udp.py
-SERVER6=64:ff9b::$LAB_SERVER4
 CHANGES=100
-cat >"$LAB_DIR/follow.ini" <<INI
-[general]
-workers = 2
-$(lab_ini_disable dns64)
-INI
+lab_ini_nat64 "$LAB_DIR/follow.ini" 2
 lab_server_echo udp 7000
 lab_sixfourd_start "$LAB_DIR/follow.ini" || lab_bail "sixfourd"
 pool_has() { # pool_has ADDR: in the translator's pool4 and in its steering rules
@@ -29,7 +23,7 @@ sys.exit(0 if any(p['address'] == '$1' for p in json.load(sys.stdin)['pool4']) e
 	lab_in appl nft list table inet sixfour 2>/dev/null | grep -q "ip daddr $1 "
 }
 pool_lacks() { ! lab_ctl --json nat64 stats | grep -q "\"$1\""; }
-flow() { lab_in client /usr/bin/python3 "$UDP" send "$SERVER6" 7000 10 | cut -d' ' -f1-3; }
+flow() { lab_in client /usr/bin/python3 "$UDP" send "$LAB_SERVER6" 7000 10 | cut -d' ' -f1-3; }
 
 # The moving address joins first: the pool has two addresses from now on.
 prev=192.88.99.100
@@ -43,7 +37,7 @@ long=
 for k in 1 2 3 4 5 6 7 8; do
 	c6=2001:db8:1::1$k
 	lab_in client ip addr add "$c6/64" dev "$LAB_IF_CLIENT" nodad
-	lab_in client /usr/bin/python3 "$UDP" send "$SERVER6" 7000 10 "$c6" 40777 >/dev/null
+	lab_in client /usr/bin/python3 "$UDP" send "$LAB_SERVER6" 7000 10 "$c6" 40777 >/dev/null
 	out=$(lab_ctl nat64 sessions)
 	if grep -q "\[$c6\]:40777 .* as $LAB_APPL4:" <<<"$out"; then
 		long=$c6
@@ -51,7 +45,7 @@ for k in 1 2 3 4 5 6 7 8; do
 	fi
 done
 [ -n "$long" ] || lab_bail "no client address paired with $LAB_APPL4"
-lab_bg client longflow /usr/bin/python3 "$UDP" send "$SERVER6" 7000 10 "$long" 40778 300
+lab_bg client longflow /usr/bin/python3 "$UDP" send "$LAB_SERVER6" 7000 10 "$long" 40778 300
 LONG=$LAB_LAST_PID
 lab_wait 10 grep -q '^reply' "$LAB_DIR/longflow.log"
 MPORT=$(lab_ctl nat64 sessions | sed -n "s/.*\[$long\]:40778 .* as $LAB_APPL4:\([0-9]*\) .*/\1/p" | head -1)

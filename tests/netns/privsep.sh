@@ -27,7 +27,6 @@ status() { # status PID FIELD
 	printf '[general]\nworkers = 2\n[prefix wkp]\nprefix = 64:ff9b::/96\ntranslate = yes\n'
 	lab_ini_disable dns64
 } >"$LAB_DIR/a.ini"
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 lab_sixfourd_start "$LAB_DIR/a.ini" || lab_bail "sixfourd did not start"
 PID=$LAB_SIXFOURD_PID
 HELPER=$(pgrep -P "$PID" -x sixfourd-priv | head -1)

@@ -12,9 +12,7 @@ set -u
 . "$top_srcdir/tests/netns/lib.sh"
 tap_plan 51
 lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
 T=$top_srcdir/tests/netns/usage_traffic.py
-SERVER6=64:ff9b::$LAB_SERVER4
 A6=$LAB_CLIENT6 B6=3fff:100::100	# two client /32s: 2001:db8::/32, 3fff:100::/32
 A=2001:db8::/32 B=3fff:100::/32 V4=192.88.99.0/24
 LOG=$LAB_DIR/log/usage.log STATE=$LAB_DIR/state/usage.state
@@ -81,9 +79,9 @@ sums_are() { [ "$(logsum "$1" $(logs))" = "$2" ]; }
 
 # --- 1. exact counts: 100-octet datagrams from A (IPv4 out 128, IPv6 back
 # 148), 300-octet ones from B (328, 348), 50-octet unsolicited IPv4 (78) ---
-tap_is "A: 40 datagrams echoed" "$(lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 40 100 "$A6")" \
+tap_is "A: 40 datagrams echoed" "$(lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 40 100 "$A6")" \
 	"sent 40 echoed 40"
-tap_is "B: 25 datagrams echoed" "$(lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 25 300 "$B6")" \
+tap_is "B: 25 datagrams echoed" "$(lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 25 300 "$B6")" \
 	"sent 25 echoed 25"
 tap_is "30 unsolicited IPv4 datagrams sent" \
 	"$(lab_in server /usr/bin/python3 "$T" unsolicited "$LAB_APPL4" 62000 30 50)" "sent 30"
@@ -124,7 +122,7 @@ mv "$LOG" "$LOG.1"
 tap_like "usage reopen opens a new log" "$(lab_ctl usage reopen)" "^reopened $LOG"
 lab_wait 10 test -s "$LOG"	# the next interval's records go there
 size1=$(stat -c %s "$LOG.1")
-lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 10 100 "$A6" >/dev/null
+lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 10 100 "$A6" >/dev/null
 lab_wait 10 sums_are "$A" "50 6400 50 7400"
 tap_is "the moved file gets nothing more" "$(stat -c %s "$LOG.1")" "$size1"
 tap_is "the new one has the new traffic" "$(logsum "$A" "$LOG")" "10 1280 10 1480"
@@ -139,7 +137,7 @@ tap_is "the interval cut short by the stop is logged too" "$(logsum "$A" $(logs)
 lab_sixfourd_start "$LAB_DIR/usage.ini" || lab_bail "restart"
 tap_is "after a restart the month's totals are the same" \
 	"$(uq 'd["label"], counts("2001:db8::/32"), counts("3fff:100::/32"), d["octets"]')" "$month"
-lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 5 300 "$B6" >/dev/null
+lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 5 300 "$B6" >/dev/null
 tap_is "and new traffic adds to them" "$(uq 'counts("3fff:100::/32")')" "30 9840 30 10440"
 tap_like "the restart said what it read" "$(cat "$LAB_DIR/sixfourd.log")" \
 	"usage: state of .* read: 3 prefixes for day"
@@ -181,12 +179,12 @@ tap_is "the month starts from zero" "$(uq 'd["octets"]')" 0
 write_ini "monthly-quota = 10000"
 tap_ok "reload with a monthly quota" lab_ctl reload
 warned() { grep -c "usage: $1 % of the monthly quota used" "$LAB_DIR/sixfourd.log"; }
-lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 30 100 "$A6" >/dev/null	# 8280: 82.8 %
+lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 30 100 "$A6" >/dev/null	# 8280: 82.8 %
 tap_ok "a warning at 80 %" lab_wait 10 sh -c "[ \$(grep -c 'usage: 80 % of the monthly quota' '$LAB_DIR/sixfourd.log') = 1 ]"
 tap_is "not yet at 90 %" "$(warned 90)" 0
-lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 3 100 "$A6" >/dev/null	# 9108: 91.1 %
+lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 3 100 "$A6" >/dev/null	# 9108: 91.1 %
 tap_ok "at 90 %" lab_wait 10 sh -c "[ \$(grep -c 'usage: 90 % of the monthly quota' '$LAB_DIR/sixfourd.log') = 1 ]"
-lab_in client /usr/bin/python3 "$T" echo "$SERVER6" 7000 4 100 "$A6" >/dev/null	# 10212: 102 %
+lab_in client /usr/bin/python3 "$T" echo "$LAB_SERVER6" 7000 4 100 "$A6" >/dev/null	# 10212: 102 %
 tap_ok "at 100 %" lab_wait 10 sh -c "[ \$(grep -c 'usage: 100 % of the monthly quota' '$LAB_DIR/sixfourd.log') = 1 ]"
 tap_like "the warning names the quota, the use and who used most" \
 	"$(grep 'usage: 100 % of the monthly quota' "$LAB_DIR/sixfourd.log")" \
