@@ -9,21 +9,8 @@
 #include <string.h>
 
 #include "nat64/pool4.h"
+#include "tests/unit/nat64_fixture.h"
 #include "tests/unit/tap.h"
-
-static struct in_addr ip4(const char *s)
-{
-	struct in_addr a;
-	inet_pton(AF_INET, s, &a);
-	return a;
-}
-
-static struct in6_addr ip6(const char *s)
-{
-	struct in6_addr a;
-	inet_pton(AF_INET6, s, &a);
-	return a;
-}
 
 static int alloc(struct pool4 *p, uint8_t proto, const struct in6_addr *c, uint16_t cport,
 		 struct in_addr *a, uint16_t *port)

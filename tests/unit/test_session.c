@@ -12,6 +12,7 @@
 #include "common/rfc6052.h"
 #include "nat64/pool4.h"
 #include "nat64/session.h"
+#include "tests/unit/nat64_fixture.h"
 #include "tests/unit/tap.h"
 
 #define SYN 0x02
@@ -19,40 +20,9 @@
 #define RST 0x04
 #define ACK 0x10
 
-static struct in_addr ip4(const char *s)
-{
-	struct in_addr a;
-	inet_pton(AF_INET, s, &a);
-	return a;
-}
-
-static struct in6_addr ip6(const char *s)
-{
-	struct in6_addr a;
-	inet_pton(AF_INET6, s, &a);
-	return a;
-}
-
 static struct session_cfg base_cfg(void)
 {
-	return (struct session_cfg){
-		.max_sessions = 8, .max_per_client = 4, .max_ports_per_client = 1024,
-		.client_prefix_len = 56,
-		.filtering = FILTER_ENDPOINT_INDEPENDENT,
-		.tcp_est_ms = 7440000, .tcp_trans_ms = 240000, .tcp_syn_wait_ms = 6000,
-		.udp_ms = 300000, .icmp_ms = 60000,
-	};
-}
-
-/* An IPv6-side tuple: client -> 64:ff9b::remote4. */
-static struct nat64_tuple t6(uint8_t proto, const char *client, uint16_t cport, const char *r4,
-			     uint16_t rport)
-{
-	struct nat64_tuple t = { .family = AF_INET6, .proto = proto, .sport = cport,
-				 .dport = rport };
-	t.src.v6 = ip6(client);
-	rfc6052_embed(&rfc6052_wkp, 96, ip4(r4), &t.dst.v6);
-	return t;
+	return fixture_session_cfg(8, 4);
 }
 
 static struct nat64_tuple t4(uint8_t proto, const char *r4, uint16_t rport, struct in_addr p4,
@@ -63,14 +33,6 @@ static struct nat64_tuple t4(uint8_t proto, const char *r4, uint16_t rport, stru
 	t.src.v4 = ip4(r4);
 	t.dst.v4 = p4;
 	return t;
-}
-
-static enum nat64_verdict out6(struct session_table *t, const struct nat64_tuple *in,
-			       uint8_t flags, uint64_t now, struct nat64_tuple *out)
-{
-	struct in_addr r4;
-	rfc6052_extract(&in->dst.v6, 96, &r4);
-	return session_handle6(t, in, r4, 96, flags, false, now, out, NULL);
 }
 
 static enum nat64_verdict in4(struct session_table *t, const struct nat64_tuple *in,

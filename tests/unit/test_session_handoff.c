@@ -12,36 +12,12 @@
 #include "nat64/pool4.h"
 #include "nat64/session.h"
 #include "nat64/session_handoff.h"
+#include "tests/unit/nat64_fixture.h"
 #include "tests/unit/tap.h"
 
 #define SYN 0x02
 #define ACK 0x10
 #define HANDOFF_PORT 64646
-
-static struct in_addr ip4(const char *s)
-{
-	struct in_addr a;
-	inet_pton(AF_INET, s, &a);
-	return a;
-}
-
-static struct nat64_tuple t6(uint8_t proto, const char *client, uint16_t cport, const char *r4,
-			     uint16_t rport)
-{
-	struct nat64_tuple t = { .family = AF_INET6, .proto = proto, .sport = cport,
-				 .dport = rport };
-	inet_pton(AF_INET6, client, &t.src.v6);
-	rfc6052_embed(&rfc6052_wkp, 96, ip4(r4), &t.dst.v6);
-	return t;
-}
-
-static enum nat64_verdict out6(struct session_table *t, const struct nat64_tuple *in,
-			       uint8_t flags, uint64_t now, struct nat64_tuple *out)
-{
-	struct in_addr r4;
-	rfc6052_extract(&in->dst.v6, 96, &r4);
-	return session_handle6(t, in, r4, 96, flags, false, now, out, NULL);
-}
 
 struct collect {
 	size_t n, acked;
@@ -88,13 +64,7 @@ static int expires_of(struct session_table *t, uint16_t pool_port, uint64_t *exp
 int main(void)
 {
 	plan(28);
-	struct session_cfg cfg = {
-		.max_sessions = 16, .max_per_client = 16, .max_ports_per_client = 1024,
-		.client_prefix_len = 56,
-		.filtering = FILTER_ENDPOINT_INDEPENDENT,
-		.tcp_est_ms = 7440000, .tcp_trans_ms = 240000, .tcp_syn_wait_ms = 6000,
-		.udp_ms = 300000, .icmp_ms = 60000,
-	};
+	struct session_cfg cfg = fixture_session_cfg(16, 16);
 	int err;
 	struct pool4 *pool = pool4_new(42);
 	pool4_add(pool, ip4("192.0.2.1"), 32, HANDOFF_PORT, HANDOFF_PORT + 1);
