@@ -272,6 +272,19 @@ static void test_filter(void)
 	dns_msg_free(&m);
 }
 
+/* dns64_ptr_target on the ip6.arpa NAME: its result, and the in-addr.arpa
+ * name it made in TEXT ("none" when it made none). */
+static int ptr_of(const struct prefix_set *set, const char *name, char *text, size_t size)
+{
+	uint8_t qn[DNS_NAME_MAX], target[DNS_NAME_MAX];
+	int n = dns_name_from_text(name, qn);
+	int t = dns64_ptr_target(qn, (size_t)n, set, target);
+	snprintf(text, size, "none");
+	if (t > 0)
+		dns_name_to_text(target, (size_t)t, text, size);
+	return t;
+}
+
 static void test_ptr(void)
 {
 	struct prefix_set *set = prefix_set_alloc(3);
@@ -279,38 +292,23 @@ static void test_ptr(void)
 	set->prefixes[1] = mkprefix("drained", "2001:db8:65::", 96);
 	set->prefixes[1].active = false;
 	set->prefixes[2] = mkprefix("site64", "2001:db8:aa00::", 64);
-	uint8_t qn[DNS_NAME_MAX], target[DNS_NAME_MAX];
 	char text[300];
-	int n = dns_name_from_text("0.5.3.6.8.5.0.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.9.f.f.4.6.0.0."
-				   "ip6.arpa.", qn);
-	int t = dns64_ptr_target(qn, (size_t)n, set, target);
-	ok(t > 0, "ip6.arpa name inside the WKP");
-	dns_name_to_text(target, (size_t)t, text, sizeof(text));
+	ok(ptr_of(set, "0.5.3.6.8.5.0.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.9.f.f.4.6.0.0.ip6.arpa.",
+		  text, sizeof(text)) > 0, "ip6.arpa name inside the WKP");
 	is_str(text, "80.99.88.192.in-addr.arpa.", "... maps to the in-addr.arpa name");
-	n = dns_name_from_text("1.5.3.6.8.5.0.C.0.0.0.0.0.0.0.0.0.0.0.0.5.6.0.0.8.B.D.0."
-			       "1.0.0.2.IP6.ARPA.", qn);
-	t = dns64_ptr_target(qn, (size_t)n, set, target);
-	strcpy(text, "none");
-	if (t > 0)
-		dns_name_to_text(target, (size_t)t, text, sizeof(text));
+	ptr_of(set, "1.5.3.6.8.5.0.C.0.0.0.0.0.0.0.0.0.0.0.0.5.6.0.0.8.B.D.0.1.0.0.2.IP6.ARPA.",
+	       text, sizeof(text));
 	is_str(text, "81.99.88.192.in-addr.arpa.", "a drained prefix still answers PTR (upper case)");
 	/* /64: 192.88.99.80 sits in octets 9-12 after the u octet. */
-	n = dns_name_from_text("0.0.0.0.0.0.0.5.3.6.8.5.0.c.0.0.0.0.0.0.0.0.a.a.8.b.d.0.1.0.0.2."
-			       "ip6.arpa.", qn);
-	t = dns64_ptr_target(qn, (size_t)n, set, target);
-	ok(t > 0, "a /64 prefix");
-	strcpy(text, "none");
-	if (t > 0)
-		dns_name_to_text(target, (size_t)t, text, sizeof(text));
+	ok(ptr_of(set, "0.0.0.0.0.0.0.5.3.6.8.5.0.c.0.0.0.0.0.0.0.0.a.a.8.b.d.0.1.0.0.2.ip6.arpa.",
+		  text, sizeof(text)) > 0, "a /64 prefix");
 	is_str(text, "80.99.88.192.in-addr.arpa.", "... extracts around the u octet");
-	n = dns_name_from_text("1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2."
-			       "ip6.arpa.", qn);
-	is_int(dns64_ptr_target(qn, (size_t)n, set, target), 0, "an address outside every prefix");
-	n = dns_name_from_text("b.9.f.f.4.6.0.0.ip6.arpa.", qn);
-	is_int(dns64_ptr_target(qn, (size_t)n, set, target), 0, "a partial name is not synthesized");
-	n = dns_name_from_text("0.5.3.6.8.5.0.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.9.f.f.4.6.0.xx."
-			       "ip6.arpa.", qn);
-	is_int(dns64_ptr_target(qn, (size_t)n, set, target), 0, "a label that is not a nibble");
+	is_int(ptr_of(set, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.1.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa.",
+		      text, sizeof(text)), 0, "an address outside every prefix");
+	is_int(ptr_of(set, "b.9.f.f.4.6.0.0.ip6.arpa.", text, sizeof(text)), 0,
+	       "a partial name is not synthesized");
+	is_int(ptr_of(set, "0.5.3.6.8.5.0.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.b.9.f.f.4.6.0.xx.ip6.arpa.",
+		      text, sizeof(text)), 0, "a label that is not a nibble");
 	prefix_set_free(set);
 }
 

@@ -30,6 +30,18 @@ static size_t put(uint8_t *p, const void *data, size_t n)
 #define QTAIL "\000\034\000\001"			/* AAAA IN */
 #define OPT_ROOT "\000\000\051\004\320\000\000\200\000\000\000"	/* udp 1232, DO */
 
+/* A query for AAAA IN whose name is labels of 'a's of these lengths. */
+static size_t query_of_labels(uint8_t *p, const uint8_t *lens, size_t nlabels)
+{
+	size_t n = hdr(p, 0, 1, 0, 0, 0);
+	for (size_t i = 0; i < nlabels; i++) {
+		p[n++] = lens[i];
+		memset(p + n, 'a', lens[i]);
+		n += lens[i];
+	}
+	return n + put(p + n, "\000" QTAIL, 5);
+}
+
 static int parse(const uint8_t *p, size_t len, struct dns_query *q)
 {
 	return dns_query_parse(p, len, q);
@@ -120,11 +132,7 @@ static void test_malformed(void)
 	}
 	ok(all, "every truncated question is rejected");
 
-	n = hdr(p, 0, 1, 0, 0, 0);
-	p[n++] = 64;
-	memset(p + n, 'a', 64);
-	n += 64;
-	n += put(p + n, "\000" QTAIL, 5);
+	n = query_of_labels(p, (const uint8_t[]){ 64 }, 1);
 	expect_bad(p, n, &(struct bad_case){ "label of 64", DNS_E_LABEL_TOO_LONG, true });
 	n = hdr(p, 0, 1, 0, 0, 0);
 	p[n++] = 0x80 | 3;
@@ -132,22 +140,10 @@ static void test_malformed(void)
 	expect_bad(p, n, &(struct bad_case){ "label type 0x80", DNS_E_LABEL_TOO_LONG, true });
 
 	/* 4 x 63-octet labels + root = 257 octets. */
-	n = hdr(p, 0, 1, 0, 0, 0);
-	for (int i = 0; i < 4; i++) {
-		p[n++] = 63;
-		memset(p + n, 'a', 63);
-		n += 63;
-	}
-	n += put(p + n, "\000" QTAIL, 5);
+	n = query_of_labels(p, (const uint8_t[]){ 63, 63, 63, 63 }, 4);
 	expect_bad(p, n, &(struct bad_case){ "name of 257 octets", DNS_E_NAME_TOO_LONG, true });
 	/* 3 x 63 + 1 x 61 + root = 255: the longest legal name. */
-	n = hdr(p, 0, 1, 0, 0, 0);
-	for (int i = 0; i < 4; i++) {
-		p[n++] = i < 3 ? 63 : 61;
-		memset(p + n, 'a', i < 3 ? 63 : 61);
-		n += i < 3 ? 63 : 61;
-	}
-	n += put(p + n, "\000" QTAIL, 5);
+	n = query_of_labels(p, (const uint8_t[]){ 63, 63, 63, 61 }, 4);
 	is_int(parse(p, n, &q), 0, "a name of exactly 255 octets is fine");
 
 	n = hdr(p, 0, 1, 0, 0, 0);

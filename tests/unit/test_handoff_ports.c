@@ -50,6 +50,23 @@ static void load_one(void *arg, const struct handoff_session_state *st)
 		loaded[nloaded++] = *st;
 }
 
+/* The sessions handoff_state_load reads from DIR (into loaded[]), -1 when
+ * it fails; *BAD = the damaged lines it skipped. */
+static int load_all(const char *dir, size_t *bad)
+{
+	nloaded = 0;
+	return handoff_state_load(dir, load_one, NULL, bad, NULL) == 0 ? nloaded : -1;
+}
+
+static void write_text(const char *path, const char *mode, const char *text)
+{
+	FILE *f = fopen(path, mode);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
 int main(void)
 {
 	plan(35);
@@ -169,28 +186,18 @@ int main(void)
 	uint64_t key = 0;
 	ok(handoff_state_load(dir, load_one, NULL, &bad, &key) == 0 && key == 0x0123456789abcdefull,
 	   "the pool's pairing key reads back");
-	nloaded = 0;
-	ok(handoff_state_load(dir, load_one, NULL, &bad, NULL) == 0 && nloaded == 2 && bad == 0 &&
+	ok(load_all(dir, &bad) == 2 && bad == 0 &&
 	   !memcmp(loaded[0].cookie, st.cookie, 8) && !memcmp(loaded[0].nonce, st.nonce, 8) &&
 	   loaded[0].caps == 9, "two sessions read back, nonce, cookie and caps intact");
-	FILE *f = fopen(path, "a");
-	fprintf(f, "session 192.88.99.1 nonsense\nfuture-line kept for later\n"
+	write_text(path, "a", "session 192.88.99.1 nonsense\nfuture-line kept for later\n"
 		   "session 192.88.99.1 192.88.99.83 0102030405060708 0909090909090909 1\n");
-	fclose(f);
-	nloaded = 0;
-	ok(handoff_state_load(dir, load_one, NULL, &bad, NULL) == 0 && nloaded == 3 && bad == 1,
+	ok(load_all(dir, &bad) == 3 && bad == 1,
 	   "a damaged line is skipped and counted, unknown lines ignored, the rest read");
-	f = fopen(path, "w");
-	fprintf(f, "not a state file\nsession 192.88.99.1 192.88.99.80 0102030405060708 "
-		   "0909090909090909 1\n");
-	fclose(f);
-	nloaded = 0;
-	ok(handoff_state_load(dir, load_one, NULL, &bad, NULL) == 0 && nloaded == 0 && bad == 1,
-	   "a file of another format is not read");
+	write_text(path, "w", "not a state file\nsession 192.88.99.1 192.88.99.80 "
+		   "0102030405060708 0909090909090909 1\n");
+	ok(load_all(dir, &bad) == 0 && bad == 1, "a file of another format is not read");
 	unlink(path);
-	nloaded = 0;
-	ok(handoff_state_load(dir, load_one, NULL, &bad, NULL) == 0 && nloaded == 0,
-	   "no state file: nothing to resume");
+	ok(load_all(dir, &bad) == 0, "no state file: nothing to resume");
 	handoff_client_free(c);
 	rmdir(dir);
 	return tap_done();

@@ -18,6 +18,15 @@ static int alloc(struct pool4 *p, uint8_t proto, const struct in6_addr *c, uint1
 	return pool4_allocate(p, proto, c, cport, NULL, a, port);
 }
 
+/* A pool of seed SEED holding one range: ADDR/PLEN, ports LO-HI. */
+static struct pool4 *pool_of(uint64_t seed, const char *addr, unsigned plen, uint16_t lo,
+			     uint16_t hi)
+{
+	struct pool4 *p = pool4_new(seed);
+	pool4_add(p, ip4(addr), plen, lo, hi);
+	return p;
+}
+
 static uint16_t hint_port;
 static uint16_t prefer(void *arg, uint8_t proto, struct in_addr addr)
 {
@@ -91,8 +100,7 @@ static void test_random(struct in6_addr c1)
 {
 	struct in_addr a;
 	uint16_t port;
-	struct pool4 *p = pool4_new(0);
-	pool4_add(p, ip4("192.0.2.1"), 32, 61001, 65535);
+	struct pool4 *p = pool_of(0, "192.0.2.1", 32, 61001, 65535);
 	uint16_t prev = 0;
 	int sequential = 0, lowhalf = 0;
 	for (int i = 0; i < 100; i++) {
@@ -106,9 +114,8 @@ static void test_random(struct in6_addr c1)
 	pool4_free(p);
 
 	/* Two pools with different random seeds choose different ports. */
-	struct pool4 *p1 = pool4_new(0), *p2 = pool4_new(0);
-	pool4_add(p1, ip4("192.0.2.1"), 32, 1024, 65535);
-	pool4_add(p2, ip4("192.0.2.1"), 32, 1024, 65535);
+	struct pool4 *p1 = pool_of(0, "192.0.2.1", 32, 1024, 65535);
+	struct pool4 *p2 = pool_of(0, "192.0.2.1", 32, 1024, 65535);
 	int same = 0;
 	for (int i = 0; i < 20; i++) {
 		uint16_t x, y;
@@ -125,8 +132,7 @@ static void test_paired(struct in6_addr c1, struct in6_addr c2)
 {
 	struct in_addr a, first, paired_addr;
 	uint16_t port;
-	struct pool4 *p = pool4_new(99);
-	pool4_add(p, ip4("192.0.2.0"), 28, 1024, 65535);
+	struct pool4 *p = pool_of(99, "192.0.2.0", 28, 1024, 65535);
 	alloc(p, IPPROTO_TCP, &c1, 1111, &first, &port);
 	int paired = 0;
 	for (int i = 0; i < 20; i++) {
@@ -147,8 +153,7 @@ static void test_paired(struct in6_addr c1, struct in6_addr c2)
 	pool4_free(p);
 
 	/* Hosts of one /64 that differ in their last octet only: spread too. */
-	p = pool4_new(100);
-	pool4_add(p, ip4("192.0.2.0"), 30, 1024, 65535);
+	p = pool_of(100, "192.0.2.0", 30, 1024, 65535);
 	int per[4] = { 0 };
 	for (int i = 0; i < 64; i++) {
 		struct in6_addr c = c1;
@@ -167,8 +172,7 @@ static void test_exhaustion(struct in6_addr c1)
 {
 	struct in_addr a;
 	uint16_t port;
-	struct pool4 *p = pool4_new(5);
-	pool4_add(p, ip4("192.0.2.1"), 32, 2000, 2007);
+	struct pool4 *p = pool_of(5, "192.0.2.1", 32, 2000, 2007);
 	int got = 0, inside = 0;
 	for (int i = 0; i < 10; i++)
 		if (alloc(p, IPPROTO_UDP, &c1, (uint16_t)(3000 + i), &a, &port) == 0) {
@@ -221,8 +225,7 @@ static void test_reserve_prefs(struct in6_addr c1)
 {
 	struct in_addr a;
 	uint16_t port;
-	struct pool4 *p = pool4_new(8);
-	pool4_add(p, ip4("192.0.2.1"), 32, 5000, 5003);
+	struct pool4 *p = pool_of(8, "192.0.2.1", 32, 5000, 5003);
 	pool4_reserve(p, IPPROTO_UDP, 5001);
 	int hit = 0, got = 0;
 	for (int i = 0; i < 4; i++)
@@ -235,8 +238,7 @@ static void test_reserve_prefs(struct in6_addr c1)
 	pool4_free(p);
 
 	/* The handoff server's next-port hint: taken when free and ours. */
-	p = pool4_new(9);
-	pool4_add(p, ip4("192.0.2.1"), 32, 6000, 6999);
+	p = pool_of(9, "192.0.2.1", 32, 6000, 6999);
 	struct pool4_prefs prefs = { .preferred = prefer, .veto = veto };
 	hint_port = 6543;
 	is_int(pool4_allocate(p, IPPROTO_TCP, &c1, 40000, &prefs, &a, &port), 0, "hint: allocated");

@@ -19,20 +19,29 @@ static struct in6_addr a6(const char *s)
 
 static void test_scaled_lifetime(void)
 {
-	is_int(ra_pref64_scaled_lifetime(0), 0, "lifetime 0 stays 0");
-	is_int(ra_pref64_scaled_lifetime(1), 1, "1 s rounds up to one unit");
-	is_int(ra_pref64_scaled_lifetime(7), 1, "7 s rounds up to one unit");
-	is_int(ra_pref64_scaled_lifetime(8), 1, "8 s is one unit");
-	is_int(ra_pref64_scaled_lifetime(9), 2, "9 s rounds up to two units");
-	is_int(ra_pref64_scaled_lifetime(1800), 225, "1800 s = 225 units");
-	is_int(ra_pref64_scaled_lifetime(1801), 226, "1801 s rounds up");
-	is_int(ra_pref64_scaled_lifetime(65520), 8190, "65520 s = 8190");
-	is_int(ra_pref64_scaled_lifetime(65521), 8191, "65521 s rounds up to 8191");
-	is_int(ra_pref64_scaled_lifetime(65527), 8191, "65527 s rounds up to 8191");
-	is_int(ra_pref64_scaled_lifetime(65528), 8191, "65528 s is the maximum");
-	is_int(ra_pref64_scaled_lifetime(65529), 8191, "65529 s saturates");
-	is_int(ra_pref64_scaled_lifetime(100000), 8191, "100000 s saturates");
-	is_int(ra_pref64_scaled_lifetime(UINT64_MAX), 8191, "UINT64_MAX saturates");
+	/* RFC 8781 4.1: units of 8 s, rounded up, at most 8191 (65528 s). */
+	static const struct {
+		uint64_t seconds;
+		int units;
+		const char *what;
+	} cases[] = {
+		{ 0, 0, "lifetime 0 stays 0" },
+		{ 1, 1, "1 s rounds up to one unit" },
+		{ 7, 1, "7 s rounds up to one unit" },
+		{ 8, 1, "8 s is one unit" },
+		{ 9, 2, "9 s rounds up to two units" },
+		{ 1800, 225, "1800 s = 225 units" },
+		{ 1801, 226, "1801 s rounds up" },
+		{ 65520, 8190, "65520 s = 8190" },
+		{ 65521, 8191, "65521 s rounds up to 8191" },
+		{ 65527, 8191, "65527 s rounds up to 8191" },
+		{ 65528, 8191, "65528 s is the maximum" },
+		{ 65529, 8191, "65529 s saturates" },
+		{ 100000, 8191, "100000 s saturates" },
+		{ UINT64_MAX, 8191, "UINT64_MAX saturates" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		is_int(ra_pref64_scaled_lifetime(cases[i].seconds), cases[i].units, cases[i].what);
 }
 
 static void test_pref64(void)
