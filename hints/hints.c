@@ -158,124 +158,130 @@ union cmsg_buf {
 	uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(int))];
 };
 
-/* One datagram with its arrival interface, destination and hop limit;
- * *truncated says it did not fit in `size`. */
-static ssize_t recv_pktinfo(int fd, uint8_t *buf, size_t size, struct sockaddr_in6 *src,
-			    unsigned *idx, struct in6_addr *dst, int *hops, bool *truncated)
+/* One datagram with its arrival interface, destination and hop limit. */
+struct rx_dgram {
+	uint8_t buf[1500];
+	size_t len;
+	struct sockaddr_in6 src;
+	unsigned idx;
+	struct in6_addr dst;
+	int hops;
+	bool truncated;		/* it did not fit in buf */
+};
+
+/* 0, or -1 when there is none (EAGAIN, or an error the next wake sees). */
+static int recv_pktinfo(int fd, struct rx_dgram *d)
 {
 	union cmsg_buf cb;
-	struct iovec iov = { buf, size };
-	struct msghdr msg = { .msg_name = src, .msg_namelen = sizeof(*src),
+	struct iovec iov = { d->buf, sizeof(d->buf) };
+	struct msghdr msg = { .msg_name = &d->src, .msg_namelen = sizeof(d->src),
 			      .msg_iov = &iov, .msg_iovlen = 1,
 			      .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
 	ssize_t len = recvmsg(fd, &msg, 0);
-	if (len >= 0)
-		read_cmsgs(&msg, idx, dst, hops);
-	*truncated = msg.msg_flags & MSG_TRUNC;
-	return len;
+	if (len < 0)
+		return -1;
+	read_cmsgs(&msg, &d->idx, &d->dst, &d->hops);
+	d->len = (size_t)len;
+	d->truncated = msg.msg_flags & MSG_TRUNC;
+	return 0;
+}
+
+/* A Router Solicitation (RFC 4861 6.2.6): answered by the interface's
+ * next RA. */
+static void rs_one(struct hints *h, int fd, struct rx_dgram *d, struct ra_iface *ifc)
+{
+	(void)fd;
+	enum ra_rs_verdict v;
+	struct ra_rs_info info;
+	if (!ifc)
+		v = RA_RS_DROP_UNKNOWN_IFACE;
+	else
+		v = ra_rs_parse(d->buf, d->len, d->hops,
+				IN6_IS_ADDR_UNSPECIFIED(&d->src.sin6_addr), &info);
+	if (v != RA_RS_OK) {
+		counter_inc(&h->c.rs_drops[v], 1);
+		log_debug("hints: RS dropped: %s", ra_rs_verdict_name(v));
+		return;
+	}
+	counter_inc(&h->c.ev[HINTS_C_rs_valid], 1);
+	ra_iface_solicited(ifc);
+}
+
+/* An Information-request or Solicit (stateless DHCPv6, RFC 8415 18.2.6). */
+static void dhcp_one(struct hints *h, int fd, struct rx_dgram *d, struct ra_iface *ifc)
+{
+	struct dhcp6_request req;
+	enum dhcp6_verdict v;
+	if (!ifc)
+		v = DHCP6_DROP_UNKNOWN_IFACE;
+	else if (!h->params->dhcpv6)
+		v = DHCP6_DROP_DISABLED;	/* turned off by a reload */
+	else if (!IN6_IS_ADDR_LINKLOCAL(&d->src.sin6_addr))
+		/* RFC 8415 13.1: clients send from their link-local
+		 * address; anything else would make us reflect
+		 * answers off-link. */
+		v = DHCP6_DROP_NOT_LINK_LOCAL;
+	else if (d->truncated)
+		v = DHCP6_DROP_OVERSIZED;
+	else
+		v = dhcp6_parse(d->buf, d->len, &req);
+	if (v == DHCP6_OK)
+		v = dhcp6_validate(&req, h->duid, h->duid_len, IN6_IS_ADDR_MULTICAST(&d->dst));
+	uint8_t out[1500];
+	int olen = 0;
+	if (v == DHCP6_OK) {
+		struct in6_addr dns[HINTS_MAX_RDNSS];
+		struct dhcp6_server_info info = {
+			.duid = h->duid, .duid_len = h->duid_len,
+			.dns = dns, .ndns = ra_iface_resolvers(ifc, dns, ARRAY_SIZE(dns)),
+			.domains = h->params->domains,
+			.domains_len = h->params->domains_len,
+			.refresh_s = h->params->info_refresh_s,
+		};
+		olen = dhcp6_build_answer(&req, &info, out, sizeof(out));
+		if (olen < 0)
+			v = DHCP6_DROP_TOO_BIG;
+	}
+	if (v != DHCP6_OK) {
+		counter_inc(&h->c.dhcp6_drops[v], 1);
+		log_debug("hints: DHCPv6 message dropped: %s", dhcp6_verdict_name(v));
+		return;
+	}
+	/* RFC 8415 7.2: clients listen on port 546. */
+	d->src.sin6_port = htons(DHCP6_CLIENT_PORT);
+	d->src.sin6_scope_id = d->idx;
+	if (sendto(fd, out, (size_t)olen, 0, (struct sockaddr *)&d->src, sizeof(d->src)) < 0) {
+		counter_inc(&h->c.ev[HINTS_C_dhcp6_send_errors], 1);
+		log_ratelimited(&h->log_lim, LOG_LVL_WARN, "hints: %s: DHCPv6 send: %s",
+				ifc->name, strerror(errno));
+		return;
+	}
+	counter_inc(&h->c.dhcp6_answers[req.type == DHCP6_SOLICIT ? HINTS_DHCP6_advertise :
+					    HINTS_DHCP6_reply], 1);
+}
+
+/* Up to RECV_BATCH datagrams from fd, each to `one` with the interface it
+ * arrived on (NULL: not one of ours). */
+static void each_dgram(struct hints *h, int fd,
+		       void (*one)(struct hints *, int, struct rx_dgram *, struct ra_iface *))
+{
+	struct rx_dgram d;
+	for (int n = 0; n < RECV_BATCH && recv_pktinfo(fd, &d) == 0; n++)
+		one(h, fd, &d, iface_by_index(h, d.idx));
 }
 
 static void on_icmp(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
-	struct hints *h = arg;
 	(void)loop;
 	(void)events;
-	for (int n = 0; n < RECV_BATCH; n++) {
-		uint8_t buf[1500];
-		struct sockaddr_in6 src;
-		unsigned idx;
-		struct in6_addr dst;
-		int hops;
-		bool truncated;
-		ssize_t len = recv_pktinfo(fd, buf, sizeof(buf), &src, &idx, &dst, &hops,
-					   &truncated);
-		if (len < 0)
-			return;		/* EAGAIN, or an error the next wake sees */
-		struct ra_iface *ifc = iface_by_index(h, idx);
-		enum ra_rs_verdict v;
-		struct ra_rs_info info;
-		if (!ifc)
-			v = RA_RS_DROP_UNKNOWN_IFACE;
-		else
-			v = ra_rs_parse(buf, (size_t)len, hops,
-					IN6_IS_ADDR_UNSPECIFIED(&src.sin6_addr), &info);
-		if (v != RA_RS_OK) {
-			counter_inc(&h->c.rs_drops[v], 1);
-			log_debug("hints: RS dropped: %s", ra_rs_verdict_name(v));
-			continue;
-		}
-		counter_inc(&h->c.ev[HINTS_C_rs_valid], 1);
-		ra_iface_solicited(ifc);
-	}
+	each_dgram(arg, fd, rs_one);
 }
 
 static void on_dhcp(struct evloop *loop, int fd, uint32_t events, void *arg)
 {
-	struct hints *h = arg;
 	(void)loop;
 	(void)events;
-	for (int n = 0; n < RECV_BATCH; n++) {
-		uint8_t buf[1500];
-		struct sockaddr_in6 src;
-		unsigned idx;
-		struct in6_addr dst;
-		int hops;
-		bool truncated;
-		ssize_t len = recv_pktinfo(fd, buf, sizeof(buf), &src, &idx, &dst, &hops,
-					   &truncated);
-		if (len < 0)
-			return;
-		struct ra_iface *ifc = iface_by_index(h, idx);
-		struct dhcp6_request req;
-		enum dhcp6_verdict v;
-		if (!ifc)
-			v = DHCP6_DROP_UNKNOWN_IFACE;
-		else if (!h->params->dhcpv6)
-			v = DHCP6_DROP_DISABLED;	/* turned off by a reload */
-		else if (!IN6_IS_ADDR_LINKLOCAL(&src.sin6_addr))
-			/* RFC 8415 13.1: clients send from their link-local
-			 * address; anything else would make us reflect
-			 * answers off-link. */
-			v = DHCP6_DROP_NOT_LINK_LOCAL;
-		else if (truncated)
-			v = DHCP6_DROP_OVERSIZED;
-		else
-			v = dhcp6_parse(buf, (size_t)len, &req);
-		if (v == DHCP6_OK)
-			v = dhcp6_validate(&req, h->duid, h->duid_len,
-					   IN6_IS_ADDR_MULTICAST(&dst));
-		uint8_t out[1500];
-		int olen = 0;
-		if (v == DHCP6_OK) {
-			struct in6_addr dns[HINTS_MAX_RDNSS];
-			struct dhcp6_server_info info = {
-				.duid = h->duid, .duid_len = h->duid_len,
-				.dns = dns, .ndns = ra_iface_resolvers(ifc, dns, ARRAY_SIZE(dns)),
-				.domains = h->params->domains,
-				.domains_len = h->params->domains_len,
-				.refresh_s = h->params->info_refresh_s,
-			};
-			olen = dhcp6_build_answer(&req, &info, out, sizeof(out));
-			if (olen < 0)
-				v = DHCP6_DROP_TOO_BIG;
-		}
-		if (v != DHCP6_OK) {
-			counter_inc(&h->c.dhcp6_drops[v], 1);
-			log_debug("hints: DHCPv6 message dropped: %s", dhcp6_verdict_name(v));
-			continue;
-		}
-		/* RFC 8415 7.2: clients listen on port 546. */
-		src.sin6_port = htons(DHCP6_CLIENT_PORT);
-		src.sin6_scope_id = idx;
-		if (sendto(fd, out, (size_t)olen, 0, (struct sockaddr *)&src, sizeof(src)) < 0) {
-			counter_inc(&h->c.ev[HINTS_C_dhcp6_send_errors], 1);
-			log_ratelimited(&h->log_lim, LOG_LVL_WARN, "hints: %s: DHCPv6 send: %s",
-					ifc->name, strerror(errno));
-			continue;
-		}
-		counter_inc(&h->c.dhcp6_answers[req.type == DHCP6_SOLICIT ? HINTS_DHCP6_advertise :
-						    HINTS_DHCP6_reply], 1);
-	}
+	each_dgram(arg, fd, dhcp_one);
 }
 
 /* A new version of the prefix set (reload, health verdicts): RFC 4861
