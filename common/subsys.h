@@ -99,4 +99,11 @@ struct subsys_ops {
 	void (*metrics)(void *state, struct ctl_out *out);
 };
 
+/* The members every subsystem has, by the names its file gives them:
+ * { SUBSYS_OPS(nat64), .run = ..., .caps = ... } is nat64_start,
+ * nat64_check, nat64_reload, nat64_stop, nat64_commands, nat64_metrics. */
+#define SUBSYS_OPS(n) \
+	.name = #n, .start = n##_start, .check = n##_check, .reload = n##_reload, \
+	.stop = n##_stop, .commands = n##_commands, .metrics = n##_metrics
+
 #endif

@@ -391,14 +391,4 @@ static const struct ctl_command dns64_commands[] = {
 	{ NULL, NULL, NULL, NULL },
 };
 
-const struct subsys_ops dns64_subsys = {
-	.name = "dns64",
-	.start = dns64_start,
-	.run = dns64_run,
-	.check = dns64_check,
-	.reload = dns64_reload,
-	.stop = dns64_stop,
-	.commands = dns64_commands,
-	.caps = 0,
-	.metrics = dns64_metrics,
-};
+const struct subsys_ops dns64_subsys = { SUBSYS_OPS(dns64), .run = dns64_run, .caps = 0 };

@@ -475,13 +475,4 @@ static void health_stop(void *state)
 	free(h);
 }
 
-const struct subsys_ops health_subsys = {
-	.name = "health",
-	.start = health_start,
-	.check = health_check,
-	.run = health_run,
-	.reload = health_reload,
-	.stop = health_stop,
-	.commands = health_commands,
-	.metrics = health_metrics,
-};
+const struct subsys_ops health_subsys = { SUBSYS_OPS(health), .run = health_run };

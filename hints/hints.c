@@ -541,12 +541,6 @@ static void hints_stop(void *state)
 }
 
 const struct subsys_ops hints_subsys = {
-	.name = "hints",
-	.start = hints_start,
-	.check = hints_check,
-	.reload = hints_reload,
-	.stop = hints_stop,
-	.commands = hints_commands,
-	.metrics = hints_metrics,
+	SUBSYS_OPS(hints),
 	.caps = 0,	/* sockets are opened in start(); see the top of this file */
 };

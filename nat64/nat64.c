@@ -571,14 +571,8 @@ static const struct ctl_command nat64_commands[] = {
 };
 
 const struct subsys_ops nat64_subsys = {
-	.name = "nat64",
-	.start = nat64_start,
+	SUBSYS_OPS(nat64),
 	.run = nat64_run,
-	.check = nat64_check,
-	.reload = nat64_reload,
-	.stop = nat64_stop,
-	.commands = nat64_commands,
 	.caps = PRIVDROP_CAP(CAP_NET_ADMIN),
 	.priv = &nat64_netadmin_ops,
-	.metrics = nat64_metrics,
 };
