@@ -36,15 +36,15 @@ static void add_error(struct config_errors *errs, const char *name, unsigned lin
 {
 	if (errs->n >= CONFIG_MAX_ERRORS)
 		return;
-	char msg[200];
+	char *msg = errs->msg[errs->n++];
+	size_t size = sizeof(errs->msg[0]);
+	int at = line ? snprintf(msg, size, "%s:%u: ", name, line) : snprintf(msg, size, "%s: ", name);
+	if (at < 0 || (size_t)at >= size)
+		return;		/* the name fills it: the location alone */
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg + at, size - (size_t)at, fmt, ap);
 	va_end(ap);
-	if (line)
-		snprintf(errs->msg[errs->n++], sizeof(errs->msg[0]), "%s:%u: %s", name, line, msg);
-	else
-		snprintf(errs->msg[errs->n++], sizeof(errs->msg[0]), "%s: %s", name, msg);
 }
 
 /* --- value parsers: 0 on success, or a static message --- */
