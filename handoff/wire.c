@@ -354,25 +354,34 @@ int handoff_put_entry(struct handoff_builder *b, uint8_t type, const struct hand
 	return 0;
 }
 
+/* A message about one flow: it starts with the protocol, a reserved
+ * octet and a port (ENTRY-ACK, LOOKUP, LOOKUP-CLIENT). */
+static uint8_t *reserve_flow(struct handoff_builder *b, uint8_t type, size_t plen, uint8_t proto,
+			     uint16_t port)
+{
+	uint8_t *q = reserve(b, type, plen);
+	if (q) {
+		q[0] = proto;
+		put_be16(q + 2, port);
+	}
+	return q;
+}
+
 int handoff_put_entry_ack(struct handoff_builder *b, uint8_t proto, uint16_t nat_port,
 			  uint16_t hint)
 {
-	uint8_t *q = reserve(b, HANDOFF_ENTRY_ACK, 8);
+	uint8_t *q = reserve_flow(b, HANDOFF_ENTRY_ACK, 8, proto, nat_port);
 	if (!q)
 		return -ENOSPC;
-	q[0] = proto;
-	put_be16(q + 2, nat_port);
 	put_be16(q + 4, hint);
 	return 0;
 }
 
 int handoff_put_lookup(struct handoff_builder *b, uint8_t proto, uint16_t nat_port, uint32_t id)
 {
-	uint8_t *q = reserve(b, HANDOFF_LOOKUP, 8);
+	uint8_t *q = reserve_flow(b, HANDOFF_LOOKUP, 8, proto, nat_port);
 	if (!q)
 		return -ENOSPC;
-	q[0] = proto;
-	put_be16(q + 2, nat_port);
 	put_be32(q + 4, id);
 	return 0;
 }
@@ -380,11 +389,9 @@ int handoff_put_lookup(struct handoff_builder *b, uint8_t proto, uint16_t nat_po
 int handoff_put_lookup_client(struct handoff_builder *b, uint8_t proto, uint16_t server_port,
 			      const struct in6_addr *client, uint16_t client_port, uint32_t id)
 {
-	uint8_t *q = reserve(b, HANDOFF_LOOKUP_CLIENT, 28);
+	uint8_t *q = reserve_flow(b, HANDOFF_LOOKUP_CLIENT, 28, proto, server_port);
 	if (!q)
 		return -ENOSPC;
-	q[0] = proto;
-	put_be16(q + 2, server_port);
 	put_be16(q + 4, client_port);
 	put_be32(q + 8, id);
 	memcpy(q + 12, client, 16);
