@@ -11,6 +11,11 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* TABLE[I], or "?" past the end of a table of names. */
+#define NAME_OF(table, i) ((size_t)(i) < ARRAY_SIZE(table) ? (table)[i] : "?")
+/* A verdict enum that is an OK value, then the rows of a drop-reason list
+ * X(NAME, "text") has the names { "ok", LIST(VERDICT_TEXT) }, in order. */
+#define VERDICT_TEXT(name, text) text,
 
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t monotonic_ms(void);

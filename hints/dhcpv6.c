@@ -16,16 +16,12 @@
 
 #include "common/util.h"
 
-static const char *const verdict_names[] = {
-	[DHCP6_OK] = "ok",
-#define DHCP6_NAME(name, text) [DHCP6_DROP_##name] = text,
-	DHCP6_DROPS(DHCP6_NAME)
-#undef DHCP6_NAME
-};
+static const char *const verdict_names[] = { "ok", DHCP6_DROPS(VERDICT_TEXT) };
+_Static_assert(ARRAY_SIZE(verdict_names) == DHCP6_NVERDICTS, "a name per verdict");
 
 const char *dhcp6_verdict_name(enum dhcp6_verdict v)
 {
-	return (unsigned)v < DHCP6_NVERDICTS ? verdict_names[v] : "?";
+	return NAME_OF(verdict_names, v);
 }
 
 /* Scans the ORO body (a list of 16-bit option codes). */

@@ -180,16 +180,12 @@ int ra_encode_pio(uint8_t *buf, size_t cap, const struct in6_addr *prefix, unsig
 
 /* --- Router Solicitation input --- */
 
-static const char *const rs_verdict_names[] = {
-	[RA_RS_OK] = "ok",
-#define RA_RS_NAME(name, text) [RA_RS_DROP_##name] = text,
-	RA_RS_DROPS(RA_RS_NAME)
-#undef RA_RS_NAME
-};
+static const char *const rs_verdict_names[] = { "ok", RA_RS_DROPS(VERDICT_TEXT) };
+_Static_assert(ARRAY_SIZE(rs_verdict_names) == RA_RS_NVERDICTS, "a name per verdict");
 
 const char *ra_rs_verdict_name(enum ra_rs_verdict v)
 {
-	return (unsigned)v < RA_RS_NVERDICTS ? rs_verdict_names[v] : "?";
+	return NAME_OF(rs_verdict_names, v);
 }
 
 enum ra_rs_verdict ra_rs_parse(const uint8_t *p, size_t len, int hop_limit, bool src_unspecified,
