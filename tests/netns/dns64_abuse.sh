@@ -133,7 +133,6 @@ print("sent %d bytes_in %d replies %d bytes_out %d tc %d wire_in %d wire_out %d 
 EOF
 appl_mac=$(ip -n "$LAB_NS_APPL" -o link show "$LAB_IF_APPL6" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 spoof() { lab_in client /usr/bin/python3 "$LAB_DIR/py/spoof.py" "$LAB_IF_CLIENT" "$appl_mac" "$LAB_APPL6" "$1"; }
-stat() { lab_ctl dns stats | awk -v k="$1" '$1 == k { print $2 }'; }
 # Warm the cache so the flood measures the limits, not the recursion.
 for n in www.example many.example medium.example; do
 	lab_in client dig +short +tcp @"$LAB_APPL6" "$n" AAAA >/dev/null
@@ -143,8 +142,8 @@ lab_in client dig +short +tcp +dnssec @"$LAB_APPL6" bigtxt.example TXT >/dev/nul
 
 # --- one /48, many /56s ---
 read -r _ sent _ bin _ replies _ bout _ tc _ _ _ _ _ took <<<"$(spoof one48)"
-enc=$(( $(stat rl_enclosing_slipped) + $(stat rl_enclosing_dropped) + 0 ))
-cli=$(( $(stat rl_client_slipped) + $(stat rl_client_dropped) + 0 ))
+enc=$(( $(lab_dns_stat rl_enclosing_slipped) + $(lab_dns_stat rl_enclosing_dropped) + 0 ))
+cli=$(( $(lab_dns_stat rl_client_slipped) + $(lab_dns_stat rl_client_dropped) + 0 ))
 tap_diag "one /48: sent $sent in $took s, $replies replies ($tc TC), limited at the /48: $enc, at a /56: $cli"
 # What the /48 may answer: its burst (800) and 400/s while the flood lasts.
 allowed=$(awk -v t="$took" 'BEGIN { printf "%d", 800 + 400 * t }')
@@ -169,8 +168,8 @@ tap_ok "they were answered ($replies replies)" test "$replies" -ge 8000
 tap_ok "bytes out / bytes in over the run stays under dns-amplification 5 ($ratio)" \
 	awk -v r="$ratio" 'BEGIN { exit !(r < 5) }'
 tap_ok "... on the wire too ($wire)" awk -v r="$wire" 'BEGIN { exit !(r < 5) }'
-tap_ok "large answers to forged sources went out as TC ($(stat truncated_amplification))" \
-	test "$(stat truncated_amplification)" -ge 4000
+tap_ok "large answers to forged sources went out as TC ($(lab_dns_stat truncated_amplification))" \
+	test "$(lab_dns_stat truncated_amplification)" -ge 4000
 tap_ok "sixfourd is still running" lab__alive "$LAB_SIXFOURD_PID"
 
 # --- a real client with a cookie gets it all (20 AAAA, 605 octets) ---
@@ -202,6 +201,6 @@ EOF
 )
 tap_is "dnspython: TC first, then with the server cookie all 20 records over UDP" "$py" \
 	"first_tc=1 cookie=24 second_tc=0 answers=20 same_client=1"
-tap_ok "the valid cookies are counted ($(stat cookie_valid))" test "$(stat cookie_valid)" -ge 2
+tap_ok "the valid cookies are counted ($(lab_dns_stat cookie_valid))" test "$(lab_dns_stat cookie_valid)" -ge 2
 lab_sixfourd_stop
 tap_done

@@ -138,7 +138,6 @@ elif mode == "ratelimit":
     print("answers %d noerror %d refused %d" % (len(got), ok, ref))
 EOF
 abuse() { lab_in client /usr/bin/python3 "$LAB_DIR/py/tcpabuse.py" "$LAB_APPL6" "$@"; }
-stat() { lab_ctl dns stats | awk -v k="$1" '$1 == k { print $2 }'; }
 legit() { # a client of its own /56: answered, and how fast (ms)
 	local t0 t1 out
 	t0=$(date +%s%N)
@@ -147,15 +146,15 @@ legit() { # a client of its own /56: answered, and how fast (ms)
 	[ "$out" = 64:ff9b::c058:6350 ] && echo $(((t1 - t0) / 1000000))
 }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$LAB_SIXFOURD_PID/status"; }
-no_tcp() { [ "$(stat tcp_connections)" = 0 ]; }
-accepted_at_least() { [ "$(stat tcp_accepted)" -ge "$1" ]; }
+no_tcp() { [ "$(lab_dns_stat tcp_connections)" = 0 ]; }
+accepted_at_least() { [ "$(lab_dns_stat tcp_accepted)" -ge "$1" ]; }
 lab_in client dig +short +tcp @"$LAB_APPL6" bigtxt.example TXT >/dev/null	# cached
 
 # --- per-client connection limit ---
 out=$(abuse perclient 0.5 "${srcs[0]}")
 tap_is "20 connections from one /56: tcp-max-per-client (16) are kept, 4 closed at once" \
 	"$out" "opened 20 closed 4"
-tap_is "... counted" "$(stat tcp_refused_client)" 4
+tap_is "... counted" "$(lab_dns_stat tcp_refused_client)" 4
 lab_wait 10 no_tcp
 
 # --- slowloris ---
@@ -172,7 +171,7 @@ tap_is "300 slowloris connections were opened" "$opened" 300
 tap_is "... and every one was closed by the server" "$closed" 300
 tap_ok "... at tcp-query-deadline (2 s) however many octets came (closed after $first-$last s)" \
 	awk -v f="$first" -v l="$last" 'BEGIN { exit !(f >= 1 && l <= 4) }'
-tap_ok "... counted as slow ($(stat tcp_closed_slow))" test "$(stat tcp_closed_slow)" -ge 300
+tap_ok "... counted as slow ($(lab_dns_stat tcp_closed_slow))" test "$(lab_dns_stat tcp_closed_slow)" -ge 300
 
 # --- clients that never read ---
 rss0=$(rss_kb)
@@ -187,16 +186,16 @@ for i in $(seq 1 40); do
 done
 wait "$noread"
 grow=$(( (peak - rss0) / 1024 ))
-tap_diag "never-read: $(cat "$LAB_DIR/noread.out"); RSS $((rss0 / 1024)) MiB -> peak $((peak / 1024)) MiB; accepted $(stat tcp_accepted), closed for the budget $(stat tcp_closed_budget), unread $(stat tcp_closed_unread)"
+tap_diag "never-read: $(cat "$LAB_DIR/noread.out"); RSS $((rss0 / 1024)) MiB -> peak $((peak / 1024)) MiB; accepted $(lab_dns_stat tcp_accepted), closed for the budget $(lab_dns_stat tcp_closed_budget), unread $(lab_dns_stat tcp_closed_unread)"
 tap_is "480 connections that pipeline and never read were opened" "$(cat "$LAB_DIR/noread.out")" \
 	"opened 480"
 tap_ok "a legitimate TCP client is answered meanwhile (${ms:-no answer} ms)" test -n "$ms"
 tap_ok "sixfourd's RSS grew by less than tcp-output-budget (4 MiB) + 8 MiB for the connections ($grow MiB)" \
 	test "$grow" -lt 12
-tap_ok "connections were closed when the output budget was spent ($(stat tcp_closed_budget))" \
-	test "$(stat tcp_closed_budget)" -ge 1
+tap_ok "connections were closed when the output budget was spent ($(lab_dns_stat tcp_closed_budget))" \
+	test "$(lab_dns_stat tcp_closed_budget)" -ge 1
 closed_unread() {
-	[ "$(( $(stat tcp_closed_budget) + $(stat tcp_closed_unread) + $(stat tcp_closed_idle) ))" -ge 480 ]
+	[ "$(( $(lab_dns_stat tcp_closed_budget) + $(lab_dns_stat tcp_closed_unread) + $(lab_dns_stat tcp_closed_idle) ))" -ge 480 ]
 }
 # Output the kernel took leaves a connection idle; output it did not take
 # leaves it unread: either way it goes at tcp-idle-timeout.
@@ -212,7 +211,7 @@ lab_ctl reload >/dev/null
 out=$(abuse ratelimit 0 "${srcs[1]}")
 tap_is "50 pipelined queries over a limit of 10: 10 answered, 40 REFUSED" "$out" \
 	"answers 50 noerror 10 refused 40"
-tap_ok "... counted ($(stat rl_tcp_refused))" test "$(stat rl_tcp_refused)" -ge 40
+tap_ok "... counted ($(lab_dns_stat rl_tcp_refused))" test "$(lab_dns_stat rl_tcp_refused)" -ge 40
 lab_sixfourd_stop
 tap_ok "sixfourd exits cleanly" test $? -eq 0
 tap_done

@@ -140,7 +140,6 @@ EOF
 # never arrives.
 q() { lab_in client dig +time=4 +tries=1 @"$LAB_APPL6" "$@"; }
 qs() { q +short "$@" | sort | tr '\n' ' ' | sed 's/ $//'; }
-stat() { lab_ctl dns stats | awk -v k="$1" '$1 == k { print $2 }'; }
 ttl_of() { q +noall +answer "$1" AAAA | awk '$4 == "AAAA" { print $2; exit }'; }
 WKP=64:ff9b::c058:6350
 
@@ -156,16 +155,16 @@ for mode in recursion forward; do
 		"$(qs www.drop.example AAAA)" "$WKP"
 	tap_ok "$mode: ... before dig's 4 s, so not after query-timeout ($((SECONDS - start)) s)" \
 		test $((SECONDS - start)) -lt 4
-	tap_ok "$mode: ... counted as an aaaa-wait expiry ($(stat aaaa_wait_expired))" \
-		test "$(stat aaaa_wait_expired)" -ge 1
+	tap_ok "$mode: ... counted as an aaaa-wait expiry ($(lab_dns_stat aaaa_wait_expired))" \
+		test "$(lab_dns_stat aaaa_wait_expired)" -ge 1
 	ttl=$(ttl_of www.servfail.example)
 	tap_ok "$mode: such answers carry a TTL of 30 s at most (got $ttl)" test "${ttl:-99}" -le 30
 	tap_is "$mode: a mixed RRset loses its excluded ::ffff record only (5.1.4)" \
 		"$(qs www.mixed.example AAAA)" "2001:eeee::4"
-	tap_ok "$mode: ... counted as filtered ($(stat passthrough_filtered))" \
-		test "$(stat passthrough_filtered)" -ge 1
-	tap_ok "$mode: failed-AAAA syntheses are counted ($(stat synthesized_aaaa_failed))" \
-		test "$(stat synthesized_aaaa_failed)" -ge 4
+	tap_ok "$mode: ... counted as filtered ($(lab_dns_stat passthrough_filtered))" \
+		test "$(lab_dns_stat passthrough_filtered)" -ge 1
+	tap_ok "$mode: failed-AAAA syntheses are counted ($(lab_dns_stat synthesized_aaaa_failed))" \
+		test "$(lab_dns_stat synthesized_aaaa_failed)" -ge 4
 	ttl=$(ttl_of www.plain.example)
 	tap_ok "$mode: a plain NODATA is synthesized with the usual TTL (min(A, SOA) = 300, got $ttl)" \
 		test "${ttl:-0}" -gt 200

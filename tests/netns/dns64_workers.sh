@@ -81,31 +81,30 @@ for i in $(seq 1 40); do
 	targets+=("w$i.example=64:ff9b::c058:63$(printf '%02x' $((i + 100)))")
 done
 load() { lab_in client /usr/bin/python3 "$LAB_DIR/py/load.py" "$LAB_APPL6" "$@" "${targets[@]}"; }
-stat() { lab_ctl dns stats | awk -v k="$1" '$1 == k { print $2 }'; }
 # wstat N: UDP queries of worker N (the worker_queries_udp group of dns stats).
 wstat() { lab_ctl dns stats | awk -v k="$1" '/^[a-z]/ { g = $1 } g == "worker_queries_udp:" && $1 == k { print $2 }'; }
-stat_above() { [ "$(stat "$1")" -gt "$2" ]; }	# for lab_wait
+stat_above() { [ "$(lab_dns_stat "$1")" -gt "$2" ]; }	# for lab_wait
 
 # --- queries spread over the workers, all answered and counted ---
 stats=$(lab_ctl dns stats)
 tap_like "dns stats reports two workers" "$stats" '^ +workers +2$'
-q0=$(stat queries_udp)
+q0=$(lab_dns_stat queries_udp)
 out=$(load 600 4 /nonexistent)
 tap_is "600 queries from fresh source ports: all answered with the synthesized AAAA" \
 	"$out" "sent 600 ok 600 bad 0 lost 0"
-q1=$(stat queries_udp)
+q1=$(lab_dns_stat queries_udp)
 tap_is "queries_udp counts every one of them (summed over workers)" "$((q1 - q0))" 600
 w0=$(wstat 0)
 w1=$(wstat 1)
 tap_ok "worker 0 answered some ($w0)" test "${w0:-0}" -gt 0
 tap_ok "worker 1 answered some ($w1)" test "${w1:-0}" -gt 0
 tap_is "the total is the sum of the workers' counts" "$q1" "$((w0 + w1))"
-hits=$(stat cache_hits)
-misses=$(stat cache_misses)
+hits=$(lab_dns_stat cache_hits)
+misses=$(lab_dns_stat cache_misses)
 tap_ok "misses went to the resolver and came back as cache hits ($misses misses, $hits hits)" \
 	test "${misses:-0}" -ge 40 -a "${hits:-0}" -ge 500
 tap_is "every UDP query was either a hit or a miss" "$((hits + misses))" "$q1"
-tap_ok "the cached answers were synthesized once each" test "$(stat synthesized)" -ge 40
+tap_ok "the cached answers were synthesized once each" test "$(lab_dns_stat synthesized)" -ge 40
 metrics=$(lab_ctl metrics)
 mq=$(awk '$1 == "sixfour_dns64_events_total{kind=\"queries_udp\"}" { print $2 }' <<<"$metrics")
 mw=$(awk '/^sixfour_dns64_worker_queries_total\{/ { s += $2 } END { print s + 0 }' <<<"$metrics")
@@ -121,14 +120,14 @@ rm -f "$LAB_DIR/stop"
 lab_in client /usr/bin/python3 "$LAB_DIR/py/load.py" "$LAB_APPL6" 0 4 "$LAB_DIR/stop" "${targets[@]}" \
 	>"$LAB_DIR/loop.out" 2>&1 &
 loop=$!
-q_start=$(stat queries_udp)
+q_start=$(lab_dns_stat queries_udp)
 # Queries are flowing before the first reload.
 lab_wait 10 stat_above queries_udp $((q_start + 200))
 n0=$(reloads)
 done_ok=0
 for i in 1 2 3 4 5 6; do
 	if [ $((i % 2)) -eq 1 ]; then lab_sixfourd_config "$LAB_DIR/w2.ini"; else lab_sixfourd_config "$LAB_DIR/w.ini"; fi
-	before=$(stat queries_udp)
+	before=$(lab_dns_stat queries_udp)
 	kill -HUP "$LAB_SIXFOURD_PID"
 	lab_wait 10 reloads_at_least $((n0 + i)) && done_ok=$((done_ok + 1))
 	# Some queries between reloads, so each reload lands on a busy server.
@@ -144,7 +143,7 @@ read -r _ sent _ ok _ bad _ lost <<<"$out"
 tap_ok "the loop sent a fair number of queries ($out)" test "${sent:-0}" -ge 600
 tap_is "... every one answered correctly through the reloads (none lost, none wrong)" \
 	"$ok/$bad/$lost" "$sent/0/0"
-tap_is "the worker count did not change" "$(stat workers)" 2
+tap_is "the worker count did not change" "$(lab_dns_stat workers)" 2
 stats=$(lab_ctl dns stats)
 tap_like "no query failed for lack of memory or request slots" "$stats" '^ +drop_no_memory +0$'
 

@@ -48,7 +48,7 @@
 #   lab_server_http PORT [DIR], lab_server_echo udp|tcp PORT,
 #   lab_unbound_start PORT [LINE...]
 #   lab_require_root, lab_require CMD..., lab_bail REASON, lab_ini_disable SECTION...,
-#   lab_ini_nat64 FILE WORKERS [LINE...], lab_ini_dns64, lab_nat64_stat EXPR,
+#   lab_ini_nat64 FILE WORKERS [LINE...], lab_ini_dns64, lab_nat64_stat EXPR, lab_dns_stat NAME,
 #   lab_tcpdump ROLE NAME PCAP ARGS..., lab_ra_capture PCAP,
 #   lab_ra_fields PCAP FROM FIELD..., lab_client_site PREFIX ADDR
 #   TAP: tap_plan, tap_ok, tap_is, tap_like, tap_unlike, tap_skip, tap_diag, tap_done,
@@ -730,6 +730,11 @@ lab_ctl() {
 lab_nat64_stat() {
 	lab_ctl --json nat64 stats |
 		/usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+
+# lab_dns_stat NAME: the DNS64 counter NAME of `sixfourctl dns stats`.
+lab_dns_stat() {
+	lab_ctl dns stats | awk -v k="$1" '$1 == k { print $2 }'
 }
 
 # lab_tcpdump ROLE NAME PCAP ARGS...: tcpdump in ROLE's namespace writing
