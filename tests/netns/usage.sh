@@ -226,7 +226,7 @@ tap_ok "the flood's interval is logged, with its error bound" lab_wait 10 big_in
 ip -n "$LAB_NS_APPL" route add blackhole 3fff:1000::/20	# no reply leaves the lab
 packets=$(uq 'd["packets_from"]' --period day)
 tap_is "a flood from 200 spoofed client /32s" \
-	"$(lab_in client /usr/bin/python3 "$T" flood6 "$SERVER6" 7000 200 20 3fff:1000::/20)" "sent 200"
+	"$(lab_in client /usr/bin/python3 "$T" flood6 "$LAB_SERVER6" 7000 200 20 3fff:1000::/20)" "sent 200"
 flood6_in() { [ "$(uq 'd["packets_from"]' --period day)" -ge $((packets + 200)) ]; }
 tap_ok "every flood packet is counted from its client" lab_wait 10 flood6_in
 tap_is "the client summary is full: 64 of 64 prefixes tracked" \
