@@ -179,25 +179,45 @@ main_bench() {
 	done
 }
 
-# Where the time goes: on2 under perf, each figure on its own.
+# Where the time goes: on2 under perf, each figure on its own. `perf record
+# -a` sees the whole machine, other engineers' work too: the first report
+# is the split by command of everything (the lab's iperf3 carries the
+# sender's stack and the forwarding softirq it runs), the second only
+# sixfourd's own samples, by symbol, in percent of sixfourd. Then the CPU
+# each sixfourd thread used during the figure (utime+stime, /proc).
+thread_ticks() { # thread_ticks PID: "TID TICKS" per thread
+	local t
+	for t in /proc/"$1"/task/*; do
+		awk -v t="${t##*/}" '{print t, $14 + $15}' "$t/stat" 2>/dev/null
+	done
+}
 perf_bench() {
-	local k perf
+	local k perf pid t0
 	bench_ini 2 auto >"$LAB_DIR/mode.ini"
 	lab_sixfourd_start "$LAB_DIR/mode.ini" || exit 1
+	pid=$LAB_SIXFOURD_PID
 	for k in tcp1 tcp4 udp; do
+		thread_ticks "$pid" >"$LAB_DIR/ticks-$k.0"
+		t0=$(date +%s.%N)
 		perf record -a -g -o "$LAB_DIR/perf-$k.data" -- sleep $((SECS - 1)) >/dev/null 2>&1 &
 		perf=$!
 		case $k in
-		tcp1) tcp_bps "${PREFIX}$LAB_SERVER4" >/dev/null ;;
-		tcp4) tcp_bps "${PREFIX}$LAB_SERVER4" -P 4 >/dev/null ;;
-		udp) udp_pps "${PREFIX}$LAB_SERVER4" >/dev/null ;;
+		tcp1) R[perf.$k]=$(tcp_bps "${PREFIX}$LAB_SERVER4") ;;
+		tcp4) R[perf.$k]=$(tcp_bps "${PREFIX}$LAB_SERVER4" -P 4) ;;
+		udp) R[perf.$k]=$(udp_pps "${PREFIX}$LAB_SERVER4") ;;
 		esac
+		thread_ticks "$pid" >"$LAB_DIR/ticks-$k.1"
 		wait $perf
-		echo "=== perf, $k (on2): CPU by command, then by command and symbol"
+		echo "=== perf, $k (on2, ${R[perf.$k]} under perf): CPU of the machine by command"
 		perf report -i "$LAB_DIR/perf-$k.data" --no-children --sort comm --stdio -g none \
-			2>/dev/null | grep -v '^#' | grep -v '^$' | head -8
-		perf report -i "$LAB_DIR/perf-$k.data" --no-children --sort comm,sym --stdio -g none \
-			2>/dev/null | grep -v '^#' | grep -v '^$' | head -30
+			2>/dev/null | grep -v '^#' | grep -v '^$' | head -10
+		echo "--- sixfourd alone, by symbol (percent of sixfourd)"
+		perf report -i "$LAB_DIR/perf-$k.data" --no-children --comms sixfourd --percentage relative \
+			--sort dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -25
+		echo "--- sixfourd's threads: CPU during the figure (percent of one core)"
+		join "$LAB_DIR/ticks-$k.0" "$LAB_DIR/ticks-$k.1" | awk -v hz="$(getconf CLK_TCK)" \
+			-v secs="$(python3 -c "import time; print(time.time() - $t0)")" \
+			'$3 > $2 { printf "  thread %s: %.0f %%\n", $1, ($3 - $2) / hz / secs * 100 }'
 	done
 	lab_sixfourd_stop
 }
