@@ -380,9 +380,7 @@ void hh_key_make(struct hh_key *key, int family, const void *addr, unsigned len)
 	if (len > alen * 8)
 		len = alen * 8;
 	memcpy(b, addr, alen);
-	if (len % 8)
-		b[len / 8] &= (uint8_t)(0xff << (8 - len % 8));
-	memset(b + (len + 7) / 8, 0, 16 - (len + 7) / 8);
+	mask_octets(b, alen, len);
 	memset(key, 0, sizeof(*key));
 	memcpy(key->addr, b, 16);
 	key->family = (uint8_t)family;
