@@ -3,9 +3,11 @@
 # [ratelimit] bandwidth cap hold with workers = 2, and does a per-client
 # limit give a second client its share? In the lab topology, in rounds
 # whose order alternates:
-#   new   this build: one budget shared by every worker, a short queue
-#   old   OLD_BUILDDIR's sixfourd, when set (a build of the code before the
-#         change, e.g. 1e881e7: a policer per worker with rate / workers)
+#   new      this build: one budget shared by every worker, a short queue
+#   policer  this build with bandwidth-queue = 0 (drops at once: what the
+#            queue buys)
+#   old      OLD_BUILDDIR's sixfourd, when set (a build of the code before the
+#            change, e.g. 1e881e7: a policer per worker with rate / workers)
 # Figures (iperf3 goodput after its first 2 s, medians of RUNS rounds):
 #   tcp1  one TCP flow up, tcp4  four TCP flows up,
 #   udp1  one UDP flow offered at 20 Mbit/s (received rate).
@@ -50,6 +52,7 @@ ini() { # ini FILE [ratelimit] LINES...
 }
 ini "$LAB_DIR/cap.ini" "bandwidth = 1250000"
 ini "$LAB_DIR/client.ini" "bandwidth = 1250000" "client-bandwidth = 625000"
+ini "$LAB_DIR/policer.ini" "bandwidth = 1250000" "bandwidth-queue = 0"
 
 start() { # start new|old INI
 	local dir=$NEW_BUILDDIR
@@ -79,8 +82,11 @@ mbps() { # mbps PORT IPERF-ARGS...
 udp() { mbps "$1" -u -l 1200 -b 20M "${@:2}"; }
 
 declare -A R	# R[mode.metric] = "v1 v2 ..."
-cap_round() { # cap_round new|old
-	start "$1" "$LAB_DIR/cap.ini"
+cap_round() { # cap_round new|policer|old
+	case $1 in
+	policer) start new "$LAB_DIR/policer.ini" ;;
+	*) start "$1" "$LAB_DIR/cap.ini" ;;
+	esac
 	R[$1.tcp1]+="$(mbps 5201) "
 	R[$1.tcp4]+="$(mbps 5201 -P 4) "
 	R[$1.udp1]+="$(udp 5201) "
@@ -102,8 +108,8 @@ share_round() { # share_round shared|perclient|oldshared
 }
 
 echo "load before: $(uptime)"
-modes=(new)
-[ -n "$OLD_BUILDDIR" ] && modes=(new old)
+modes=(new policer)
+[ -n "$OLD_BUILDDIR" ] && modes=(new policer old)
 smodes=(shared perclient)
 [ -n "$OLD_BUILDDIR" ] && smodes=(shared perclient oldshared)
 for round in $(seq "$RUNS"); do
@@ -117,14 +123,15 @@ echo "load after: $(uptime)"
 median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 m() { [ -n "${R[$1]:-}" ] && median "${R[$1]}" || echo -; }
 printf '\nmedians of %s rounds x %ss, Mbit/s, [ratelimit] bandwidth = 10 Mbit/s, workers = 2\n' "$RUNS" "$SECS"
-printf '%-34s %8s %8s   %s\n' "" new old "(rounds: new | old)"
+printf '%-34s %8s %8s %8s   %s\n' "" new policer old "(rounds: new | policer | old)"
 for k in tcp1 tcp4 udp1; do
 	case $k in
 	tcp1) name="1 TCP flow" ;;
 	tcp4) name="4 TCP flows together" ;;
 	udp1) name="1 UDP flow offered 20 Mbit/s" ;;
 	esac
-	printf '%-34s %8s %8s   %s| %s\n' "$name" "$(m new.$k)" "$(m old.$k)" "${R[new.$k]}" "${R[old.$k]:-}"
+	printf '%-34s %8s %8s %8s   %s| %s| %s\n' "$name" "$(m new.$k)" "$(m policer.$k)" "$(m old.$k)" \
+		"${R[new.$k]}" "${R[policer.$k]}" "${R[old.$k]:-}"
 done
 printf '\ntwo clients: heavy UDP at 20 Mbit/s, a second client with 1 TCP flow\n'
 printf '%-34s %8s %8s   %s\n' "" heavy second "(rounds of the second)"
