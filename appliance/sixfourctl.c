@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "appliance/cluster.h"
 #include "common/config.h"
 #include "common/ctl.h"
 
@@ -16,7 +17,8 @@ static void usage(FILE *f)
 		"  -s SOCKET  control socket (default /run/sixfour/sixfourd.sock)\n"
 		"  --json     machine-readable output\n"
 		"Commands: status, reload, help (sixfourctl help lists all the\n"
-		"commands of the running daemon).\n");
+		"commands of the running daemon).\n"
+		"  cluster follow FIFO  keepalived's vrrp_notify_fifo_script (doc/cluster.md)\n");
 }
 
 int main(int argc, char **argv)
@@ -42,6 +44,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Runs here, not in the daemon: it outlives any one call. */
+	if (argc - optind == 3 && strcmp(argv[optind], "cluster") == 0 &&
+	    strcmp(argv[optind + 1], "follow") == 0)
+		return cluster_follow(sock, argv[optind + 2]);
 	int rc = ctl_call(sock, argc - optind, argv + optind, json, stdout);
 	if (rc < 0) {
 		fprintf(stderr, "sixfourctl: cannot reach sixfourd at %s: %s\n", sock,

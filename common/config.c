@@ -459,6 +459,32 @@ static void add_default_prefix(struct sixfour_config *cfg)
 
 /* --- cross-field checks, all in one place --- */
 
+static bool link_local6(const struct cidr *c)
+{
+	return c->addr.v6.s6_addr[0] == 0xfe && (c->addr.v6.s6_addr[1] & 0xc0) == 0x80;
+}
+
+/* [cluster] (doc/cluster.md): the nodes share pool4, so it must be a list of
+ * addresses (the host's own address is not the other node's); the virtual
+ * addresses are single addresses, the router one link-local. */
+static void check_cluster(const struct sixfour_config *cfg, struct config_errors *errs,
+			  const char *name)
+{
+	const struct cidr *va = &cfg->cluster.virtual_address, *vr = &cfg->cluster.virtual_router;
+	if (cfg->cluster.node > cfg->cluster.nodes)
+		add_error(errs, name, 0, "[cluster] node must be between 1 and nodes (%u)",
+			  cfg->cluster.nodes);
+	if (va->family == AF_INET6 && (va->len != 128 || link_local6(va)))
+		add_error(errs, name, 0, "[cluster] virtual-address must be one global IPv6 "
+			  "address (no /len, not link-local)");
+	if (vr->family == AF_INET6 && (vr->len != 128 || !link_local6(vr)))
+		add_error(errs, name, 0, "[cluster] virtual-router must be one link-local "
+			  "address (fe80::/10, no /len)");
+	if (cfg->cluster.enable && cfg->nat64.enable && cfg->nat64.pool4.n == 0)
+		add_error(errs, name, 0, "[cluster] needs [nat64] pool4: the nodes share its "
+			  "addresses (routed to the active node), not their own");
+}
+
 static void check_config(struct sixfour_config *cfg, struct config_errors *errs,
 			 const char *name)
 {
@@ -523,6 +549,7 @@ static void check_config(struct sixfour_config *cfg, struct config_errors *errs,
 				add_error(errs, name, 0, "[nat64] pool4 items %zu and %zu overlap",
 					  j + 1, i + 1);
 		}
+	check_cluster(cfg, errs, name);
 }
 
 /* --- loading --- */

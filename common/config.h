@@ -187,6 +187,16 @@ struct sixfour_config {
 		struct str_list bandwidth_partners;	/* "PREFIX RATE", repeatable */
 		uint64_t monthly_quota;		/* octets, 0 = none */
 	} ratelimit;
+
+	struct {
+		bool enable;
+		unsigned node, nodes;		/* pool4 port share `node` of `nodes` */
+		char *shared_dir;		/* handoff sessions for the next active node */
+		struct cidr virtual_address;	/* VRRP IPv6 next hop of the prefixes */
+		struct cidr virtual_router;	/* VRRP link-local source of RAs */
+		uint64_t heartbeat_ms;		/* keepalived silent that long: standby */
+		uint64_t takeover_ms;		/* a standby's translate prefixes stay up */
+	} cluster;
 };
 
 /* Errors collected while reading one file: "FILE:LINE: message". */

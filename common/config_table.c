@@ -28,7 +28,7 @@ static const char *const filtering_names[] = {
 
 const char *const cfg_sections[] = {
 	"general", "prefix", "dns64", "nat64", "handoff", "health", "export", "hints", "stats",
-	"ratelimit",
+	"ratelimit", "cluster",
 };
 const size_t cfg_nsections = sizeof(cfg_sections) / sizeof(cfg_sections[0]);
 
@@ -434,5 +434,43 @@ const struct cfg_option cfg_options[] = {
 	  "month (20T = 20 TiB), held against the octets translated: sixfourctl usage and the "
 	  "metrics show use and projection; warnings are logged at 80, 90 and 100 % with the "
 	  "prefixes that used most; 0 = none." },
+
+	/* [cluster] (doc/cluster.md) */
+	{ "cluster", "enable", CFG_BOOL, G(cluster.enable), "no", .doc =
+	  "This node is one of several that share the translate prefixes and pool4; "
+	  "keepalived decides which one is active (sixfourctl cluster follow and "
+	  "cluster check in its configuration). Until keepalived says so, the node is "
+	  "standby: it translates nothing and sends no handoff datagram." },
+	{ "cluster", "node", CFG_UINT, G(cluster.node), "1", 1, 16, .doc =
+	  "This node's number, 1 to nodes: new mappings take their ports from share "
+	  "`node` of every pool4 address's range, so a node never hands out a port of a "
+	  "connection another node made (recovered connections keep theirs)." },
+	{ "cluster", "nodes", CFG_UINT, G(cluster.nodes), "1", 1, 16, .doc =
+	  "How many nodes share the pool4 ports (the same on every node)." },
+	{ "cluster", "shared-directory", CFG_STR, G(cluster.shared_dir), "", .flags = CFG_PATH,
+	  .doc = "A directory every node reads and the active one writes (shared storage, "
+	  "writable by [general] user): the handoff sessions with IPv4 servers "
+	  "(handoff-state, no client, no connection). A node that becomes active resumes "
+	  "them, so a miss from either side is looked up at once. Empty: the new active node "
+	  "starts sessions only with the servers its clients send to." },
+	{ "cluster", "virtual-address", CFG_CIDR, G(cluster.virtual_address), "", .flags = CFG_V6,
+	  .doc = "The virtual IPv6 address (VRRP) that clients route the prefixes through. "
+	  "A standby node routes the translate prefixes through it too, so its own probes "
+	  "and lookups go through the active node. Empty: the standby keeps its routes." },
+	{ "cluster", "virtual-router", CFG_CIDR, G(cluster.virtual_router), "", .flags = CFG_V6,
+	  .doc = "The virtual link-local address (VRRP) the active node sends its Router "
+	  "Advertisements from, so hosts keep one default router (and one source of PREF64 "
+	  "and RDNSS) across a failover; a standby sends none. Empty: the node's own "
+	  "link-local." },
+	{ "cluster", "takeover-time", CFG_DURATION, G(cluster.takeover_ms), "5s", 0, SEC(60),
+	  .reload = CFG_LIVE, .doc =
+	  "How long a takeover may take (keepalived's master down interval, 3 x advert_int "
+	  "+ skew, plus the time to notice a dead node). A standby probes its translate "
+	  "prefixes through the active node; when they fail it keeps them up this long, so "
+	  "DNS64 answers and PREF64 do not flap while another node takes over." },
+	{ "cluster", "heartbeat-timeout", CFG_DURATION, G(cluster.heartbeat_ms), "3s", 500,
+	  SEC(60), .reload = CFG_LIVE, .doc =
+	  "The node goes standby when keepalived's follower (sixfourctl cluster follow) "
+	  "has been silent this long: keepalived died." },
 };
 const size_t cfg_noptions = sizeof(cfg_options) / sizeof(cfg_options[0]);

@@ -38,6 +38,24 @@ struct sixfour_datapath {
 	void *notify_arg;
 };
 
+/* A node's role in a cluster of translators sharing prefixes and pool4
+ * (doc/cluster.md), as keepalived reports it to the cluster subsystem.
+ * SINGLE: no cluster, always in service. Watchers run on the main loop
+ * right after every change, in the order they registered. */
+enum sixfour_role {
+	SIXFOUR_ROLE_SINGLE,
+	SIXFOUR_ROLE_ACTIVE,
+	SIXFOUR_ROLE_STANDBY,
+};
+#define SIXFOUR_MAX_ROLE_WATCHERS 8
+
+struct sixfour_role_state {
+	enum sixfour_role role;
+	char why[96];
+	struct sixfour_watcher watchers[SIXFOUR_MAX_ROLE_WATCHERS];
+	size_t nwatchers;
+};
+
 /* Shared state handed to every subsystem; never a global. */
 struct sixfour_ctx {
 	struct evloop *loop;		/* the main thread's loop */
@@ -50,6 +68,7 @@ struct sixfour_ctx {
 	struct sixfour_watcher watchers[SIXFOUR_MAX_WATCHERS];
 	size_t nwatchers;
 	struct sixfour_datapath datapath;
+	struct sixfour_role_state role;
 	/* The privileged helper (common/privsep.h): what needs a capability
 	 * after start-up is a request to it. */
 	struct privsep *priv;
@@ -67,6 +86,16 @@ void sixfour_prefixes_changed(struct sixfour_ctx *ctx);
 /* The translator reports its data path (main loop); a repeat of the same
  * state is ignored. */
 void sixfour_datapath_report(struct sixfour_ctx *ctx, bool down, const char *why);
+
+/* Role watchers (main loop): -ENOSPC when all are taken. A subsystem reads
+ * ctx->role.role in its watcher; standby means: translate nothing, send
+ * nothing in the pool's name, do not advertise yourself as a router. */
+int sixfour_watch_role(struct sixfour_ctx *ctx, void (*fn)(void *), void *arg);
+void sixfour_unwatch_role(struct sixfour_ctx *ctx, void *arg);
+/* The cluster subsystem reports a role (main loop); a repeat is ignored. */
+void sixfour_role_report(struct sixfour_ctx *ctx, enum sixfour_role role, const char *why);
+/* "single", "active", "standby". */
+const char *sixfour_role_name(enum sixfour_role role);
 
 struct subsys_ops {
 	const char *name;

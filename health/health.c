@@ -75,7 +75,7 @@ bool health_select(struct health_candidate *c, size_t n, unsigned max_active)
 
 /* --- publishing --- */
 
-static const struct hprobe *probe_of(const struct health *h, const char *name)
+static struct hprobe *probe_of(struct health *h, const char *name)
 {
 	for (size_t j = 0; j < h->nprobes; j++)
 		if (!strcmp(h->probes[j].name, name))
@@ -91,6 +91,20 @@ static bool settled(const struct health *h)
 	return true;
 }
 
+/* A cluster standby probes its translate prefixes through the active node
+ * (doc/cluster.md): while another node takes over they fail for a few
+ * seconds, so a standby keeps such a prefix up for [cluster] takeover-time
+ * after its verdict went down, and DNS64 and PREF64 do not flap. */
+static bool in_takeover_grace(struct health *h, struct hprobe *p, uint64_t now)
+{
+	p->grace_until_us = 0;
+	if (h->ctx->role.role != SIXFOUR_ROLE_STANDBY || !p->translate || !p->probed || p->st.up ||
+	    now >= p->st.changed_us + h->takeover_us)
+		return false;
+	p->grace_until_us = p->st.changed_us + h->takeover_us;
+	return true;
+}
+
 /* Applies the verdicts to a copy of the current set and publishes it when
  * an `active` flag changes; then the watchers (PREF64) and the export
  * files follow at once. */
@@ -101,6 +115,7 @@ static void publish(struct health *h)
 		return;
 	struct health_candidate cand[CONFIG_MAX_PREFIXES];
 	size_t idx[CONFIG_MAX_PREFIXES], n = 0;
+	uint64_t now = monotonic_us();
 	for (size_t i = 0; i < cur->count && n < CONFIG_MAX_PREFIXES; i++) {
 		const struct prefix_info *p = &cur->prefixes[i];
 		if (!(p->roles & PREFIX_ROLE_SYNTHESIZE))
@@ -108,10 +123,10 @@ static void publish(struct health *h)
 		struct health_candidate *c = &cand[n];
 		memset(c, 0, sizeof(*c));
 		c->active = p->active;
-		const struct hprobe *pr = probe_of(h, p->name);
+		struct hprobe *pr = probe_of(h, p->name);
 		if (pr && (pr->probed || pr->local_down)) {
 			c->probed = true;
-			c->up = hprobe_up(pr);
+			c->up = hprobe_up(pr) || in_takeover_grace(h, pr, now);
 			c->rtt_us = pr->probed ? pr->st.rtt_us : 0;
 		}
 		idx[n++] = i;
@@ -194,6 +209,7 @@ static void on_timer(struct evloop *loop, struct ev_timer *t, void *arg)
 		bool was_up = p->st.up, was_settled = p->st.settled;
 		probe_tick(&p->st, &h->timing, now);
 		changed |= note_change(p, was_up, was_settled);
+		changed |= p->grace_until_us && now >= p->grace_until_us;	/* grace over */
 		if (probe_send_due(&p->st, now))
 			changed |= send_probe(h, p, now);
 	}
@@ -209,9 +225,12 @@ static void on_timer(struct evloop *loop, struct ev_timer *t, void *arg)
 static void schedule(struct health *h)
 {
 	uint64_t due = UINT64_MAX;
-	for (size_t i = 0; i < h->nprobes; i++)
+	for (size_t i = 0; i < h->nprobes; i++) {
 		if (h->probes[i].probed)
 			due = MIN(due, probe_next_due(&h->probes[i].st, &h->timing));
+		if (h->probes[i].grace_until_us)
+			due = MIN(due, h->probes[i].grace_until_us);
+	}
 	if (due == UINT64_MAX) {
 		ev_timer_cancel(h->timer);
 		return;
@@ -287,6 +306,35 @@ static void on_datapath(void *arg)
 	publish(h);
 }
 
+/* A cluster node that becomes active serves its translate prefixes itself
+ * from now on (doc/cluster.md). While standby it probed them through the
+ * old active node; one that went down with that node starts up again, as
+ * at start-up, and the probes through our own translator decide. */
+static void on_role(void *arg)
+{
+	struct health *h = arg;
+	if (h->ctx->role.role != SIXFOUR_ROLE_ACTIVE)
+		return;
+	uint64_t now = monotonic_us();
+	bool changed = false;
+	for (size_t i = 0; i < h->nprobes; i++) {
+		struct hprobe *p = &h->probes[i];
+		if (!p->translate || !p->probed || p->st.up)
+			continue;
+		uint64_t c[PROBE_C__COUNT];
+		memcpy(c, p->st.c, sizeof(c));
+		probe_init(&p->st, true, true, now);
+		memcpy(p->st.c, c, sizeof(c));
+		p->st.c[PROBE_C_changes]++;
+		p->st.reason = HEALTH_REASON_TAKEOVER;
+		log_notice("health: prefix %s is up: %s", p->name, health_reason_text(p->st.reason));
+		changed = true;
+	}
+	if (changed)
+		publish(h);
+	schedule(h);
+}
+
 /* --- configuration --- */
 
 static int build_probes(const struct sixfour_config *cfg, const struct health *old,
@@ -345,6 +393,7 @@ static void apply_timing(struct health *h, const struct sixfour_config *cfg)
 		.fall = cfg->health.fall,
 	};
 	h->max_active = cfg->health.max_active;
+	h->takeover_us = cfg->cluster.takeover_ms * 1000;
 }
 
 static int check_timing(const struct sixfour_config *cfg, char *err, size_t errlen)
@@ -408,6 +457,7 @@ static void *health_start(struct sixfour_ctx *ctx)
 	ctx->datapath.notify = on_datapath;
 	ctx->datapath.notify_arg = h;
 	sixfour_watch_prefixes(ctx, on_prefixes_changed, h);
+	sixfour_watch_role(ctx, on_role, h);
 	h->republish = true;
 	return h;
 }
@@ -466,6 +516,7 @@ static void health_stop(void *state)
 	if (h->ctx->datapath.notify_arg == h)
 		h->ctx->datapath.notify = NULL;
 	sixfour_unwatch_prefixes(h->ctx, h);
+	sixfour_unwatch_role(h->ctx, h);
 	ev_timer_free(h->timer);
 	exports_free(h->exports);
 	if (h->sock >= 0) {

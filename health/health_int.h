@@ -34,6 +34,7 @@ struct hprobe {
 	bool translate;			/* our own translator serves it */
 	bool local_down;		/* ... and says its data path is down */
 	struct probe_state st;		/* the probes' verdict (or "as configured") */
+	uint64_t grace_until_us;	/* a cluster standby keeps it up until then */
 };
 
 struct health {
@@ -52,6 +53,7 @@ struct health {
 	uint64_t settle_deadline_us;	/* exports wait at most this long at start */
 	bool released;			/* ... and have been let go */
 	bool republish;			/* apply the verdicts to a new set (reload) */
+	uint64_t takeover_us;		/* [cluster] takeover-time */
 };
 
 /* A prefix's verdict with the local data path taken into account. */

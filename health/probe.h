@@ -33,7 +33,8 @@ struct probe_timing {
 	X(ANSWERED, "probes answered in a row") \
 	X(UNANSWERED, "probes unanswered in a row") \
 	X(LOCAL_DOWN, "the local translator's data path is down") \
-	X(LOCAL_UP, "the local translator's data path is back")
+	X(LOCAL_UP, "the local translator's data path is back") \
+	X(TAKEOVER, "this cluster node took the translation over (doc/cluster.md)")
 
 enum health_reason {
 #define X(name, text) HEALTH_REASON_##name,

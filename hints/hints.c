@@ -301,6 +301,15 @@ static void on_prefixes(void *arg)
 	}
 }
 
+/* A cluster node's role changed (doc/cluster.md): a node that becomes
+ * active starts advertising at once, with fast RAs; a standby falls silent. */
+static void on_role(void *arg)
+{
+	struct hints *h = arg;
+	for (size_t i = 0; i < h->nifaces; i++)
+		ra_iface_restart(h->ifaces[i]);
+}
+
 /* Links or addresses changed (netlink events): follow interface indexes
  * (an interface may appear late or be recreated), and announce a new
  * resolver address on the link with fast RAs (RFC 4861 6.2.4). */
@@ -463,7 +472,8 @@ static void *hints_start(struct sixfour_ctx *ctx)
 	const struct prefix_set *set = prefix_pub_current(ctx->prefixes);
 	h->prefix_generation = set ? set->generation : 0;
 	refresh(h);		/* indexes and addresses: the first RAs */
-	if (sixfour_watch_prefixes(ctx, on_prefixes, h) != 0)
+	if (sixfour_watch_prefixes(ctx, on_prefixes, h) != 0 ||
+	    sixfour_watch_role(ctx, on_role, h) != 0)
 		goto fail;
 	log_notice("hints: advertising on %zu interface(s)%s", h->nifaces,
 		   h->dhcp_fd >= 0 ? ", stateless DHCPv6 on" : "");
@@ -524,6 +534,7 @@ static void hints_stop(void *state)
 	if (!h)
 		return;
 	sixfour_unwatch_prefixes(h->ctx, h);
+	sixfour_unwatch_role(h->ctx, h);
 	for (size_t i = 0; i < h->nifaces; i++)
 		ra_iface_free(h->ifaces[i], true);
 	h->nifaces = 0;

@@ -92,6 +92,11 @@ struct hints_params {
 	size_t nslaac;
 	struct cidr *slaac;
 	uint32_t info_refresh_s;
+	/* A cluster node (doc/cluster.md): a standby sends no RA, the active
+	 * node's come from the virtual router address, and no node withdraws
+	 * PREF64 with a final RA (the next active one serves it). */
+	bool cluster, has_vrouter;
+	struct in6_addr vrouter;
 };
 
 /* A prefix we put in a PREF64 option, remembered so that its disappearance

@@ -119,6 +119,10 @@ struct hints_params *hints_params_build(const struct sixfour_config *cfg, char *
 		p->nslaac = hc->slaac_prefixes.n;
 	}
 	p->info_refresh_s = (uint32_t)ceil_s(hc->info_refresh_ms);
+	p->cluster = cfg->cluster.enable;
+	p->has_vrouter = cfg->cluster.enable && cfg->cluster.virtual_router.family == AF_INET6;
+	if (p->has_vrouter)
+		p->vrouter = cfg->cluster.virtual_router.addr.v6;
 	return p;
 oom:
 	snprintf(err, errlen, "out of memory");

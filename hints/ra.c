@@ -202,6 +202,10 @@ static int ra_send(struct ra_iface *ifc, bool final)
 	cm->cmsg_type = IPV6_PKTINFO;
 	cm->cmsg_len = CMSG_LEN(sizeof(struct in6_pktinfo));
 	struct in6_pktinfo pi = { .ipi6_ifindex = ifc->ifindex };
+	/* The active node of a cluster speaks as the virtual router: hosts keep
+	 * one default router when another node takes the address over. */
+	if (h->params->has_vrouter)
+		pi.ipi6_addr = h->params->vrouter;
 	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
 	if (sendmsg(h->icmp_fd, &msg, 0) < 0) {
 		int err = errno;
@@ -238,13 +242,23 @@ static void schedule_next(struct ra_iface *ifc)
 	arm_at(ifc, evloop_now_ms(ifc->h->loop) + delay);
 }
 
+/* A cluster standby sends no RA at all (doc/cluster.md): it is not a router
+ * hosts should use, and only the active node speaks for the virtual router,
+ * so PREF64 and RDNSS come from one source whichever node is active (a
+ * standby that cannot probe through the active node could otherwise
+ * withdraw them). The role watcher restarts the RAs when it becomes active. */
+static bool silent(const struct ra_iface *ifc)
+{
+	return ifc->h->ctx->role.role == SIXFOUR_ROLE_STANDBY;
+}
+
 static void on_timer(struct evloop *loop, struct ev_timer *t, void *arg)
 {
 	struct ra_iface *ifc = arg;
 	(void)loop;
 	(void)t;
-	if (ifc->ifindex == 0)
-		return;		/* a link event restarts us when it appears */
+	if (ifc->ifindex == 0 || silent(ifc))
+		return;		/* a link event (or the role) restarts us */
 	if (ra_send(ifc, false) != 0) {
 		/* No link-local address yet, or the link is down: try again
 		 * soon without spending an initial RA. */
@@ -275,7 +289,7 @@ struct ra_iface *ra_iface_new(struct hints *h, const char *name)
 void ra_iface_restart(struct ra_iface *ifc)
 {
 	ifc->initial_left = RA_MAX_INITIAL_ADVERTS;
-	if (ifc->ifindex == 0) {
+	if (ifc->ifindex == 0 || silent(ifc)) {
 		ev_timer_cancel(ifc->timer);
 		return;
 	}
@@ -290,7 +304,7 @@ void ra_iface_restart(struct ra_iface *ifc)
 
 void ra_iface_solicited(struct ra_iface *ifc)
 {
-	if (ifc->ifindex == 0)
+	if (ifc->ifindex == 0 || silent(ifc))
 		return;
 	/* RFC 4861 6.2.6: answer after a random delay up to MAX_RA_DELAY_TIME,
 	 * never sooner than MIN_DELAY_BETWEEN_RAS after the previous multicast
@@ -310,7 +324,9 @@ void ra_iface_free(struct ra_iface *ifc, bool send_final)
 {
 	if (!ifc)
 		return;
-	if (send_final && ifc->ifindex && ifc->sent > 0)
+	/* In a cluster, zero lifetimes would withdraw what the next active node
+	 * serves under the same virtual router address. */
+	if (send_final && ifc->ifindex && ifc->sent > 0 && !ifc->h->params->cluster)
 		ra_send(ifc, true);
 	ev_timer_free(ifc->timer);
 	free(ifc);

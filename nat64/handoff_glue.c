@@ -350,21 +350,13 @@ static void cb_blocked(void *ctx, struct in_addr nat64, struct in_addr server, u
 	view_update(h, true);
 }
 
+/* The ports new mappings on T take (its range, or this cluster node's share
+ * of it): the server hints only those (P-2). */
 static void cb_port_range(void *ctx, struct in_addr nat64, uint16_t *lo, uint16_t *hi)
 {
 	struct nat64_handoff *h = ctx;
-	struct pool4 *pool = pool_of(h);
-	*lo = *hi = 0;
-	for (size_t i = 0, n = pool4_count(pool); i < n; i++) {
-		struct in_addr a;
-		uint16_t l, u;
-		pool4_get(pool, i, &a, &l, &u);
-		if (a.s_addr == nat64.s_addr) {
-			*lo = l;
-			*hi = u;
-			return;
-		}
-	}
+	if (!pool4_share_of(pool_of(h), nat64, lo, hi))
+		*lo = *hi = 0;
 }
 
 static const struct handoff_client_ops client_ops = {
@@ -386,6 +378,8 @@ static void handle_event(void *arg, const struct handoff_event *ev)
 {
 	struct nat64_handoff *h = arg;
 	struct handoff_client *c = h->client;
+	if (h->standby)
+		return;	/* queued before the node went standby: nothing goes out now */
 	switch (ev->type) {
 	case HEV_CREATED:
 		handoff_client_entry_created(c, ev->nat64, ev->server, &ev->er);
@@ -676,7 +670,7 @@ static bool policy_veto(void *arg, uint8_t proto, struct in_addr t, uint16_t por
 static void save_state(struct nat64_handoff *h)
 {
 	uint64_t gen = handoff_client_generation(h->client);
-	if (!h->state_dir || gen == h->saved_gen)
+	if (!h->state_dir || gen == h->saved_gen || h->standby)
 		return;
 	int rc = handoff_state_save(h->state_dir, h->client, h->n->pool_key);
 	if (rc) {
@@ -734,10 +728,18 @@ static int make_state_dir(const char *dir, const char *user)
 static void resume_sessions(struct nat64_handoff *h)
 {
 	size_t bad = 0;
-	h->resumed = calloc(MAX_RESUMED, sizeof(*h->resumed));
-	if (!h->resumed)
+	if (!h->resumed && !(h->resumed = calloc(MAX_RESUMED, sizeof(*h->resumed))))
 		return;
-	int rc = handoff_state_load(h->state_dir, resume_one, h, &bad, NULL);
+	h->nresumed = 0;
+	uint64_t key = h->n->pool_key;
+	int rc = handoff_state_load(h->state_dir, resume_one, h, &bad, h->cluster ? &key : NULL);
+	if (key != h->n->pool_key) {
+		/* The previous active node's pairing (doc/cluster.md): a client's
+		 * lookup must ask the address its mappings went to. The workers
+		 * read it only once the node is active, after this. */
+		h->n->pool_key = key;
+		pool4_set_key(pool_of(h), key);
+	}
 	if (rc)
 		log_warn("handoff: reading %s/%s: %s", h->state_dir, HANDOFF_STATE_FILE,
 			 strerror(-rc));
@@ -773,11 +775,19 @@ static void config_of(struct nat64_handoff *h, const struct sixfour_config *cfg,
 	cc->lookup_rate_total = cfg->handoff.lookup_rate_total;
 }
 
+/* Where the sessions are kept: a cluster's shared directory (the next
+ * active node resumes them), else this node's state directory. */
+static const char *state_dir_of(const struct sixfour_config *cfg)
+{
+	const char *d = cfg->cluster.enable ? cfg->cluster.shared_dir : cfg->general.state_dir;
+	return d && d[0] ? d : NULL;
+}
+
 void nat64_handoff_saved_key(const struct sixfour_config *cfg, uint64_t *pool_key)
 {
 	size_t bad;
-	if (cfg->handoff.enable && cfg->general.state_dir && cfg->general.state_dir[0])
-		handoff_state_load(cfg->general.state_dir, NULL, NULL, &bad, pool_key);
+	if (cfg->handoff.enable && state_dir_of(cfg))
+		handoff_state_load(state_dir_of(cfg), NULL, NULL, &bad, pool_key);
 }
 
 struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_config *cfg)
@@ -806,12 +816,16 @@ struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_co
 	h->save_timer = ev_timer_new(n->ctx->loop, on_save_timer, h);
 	if (!h->w.out || !h->w.out2 || !h->ports || !h->queue || !h->save_timer)
 		goto fail;
-	struct handoff_client_config cc;
-	config_of(h, cfg, &cc);
-	h->client = handoff_client_new(n->ctx->loop, &cc, &client_ops, h);
+	config_of(h, cfg, &h->cc);
+	h->client = handoff_client_new(n->ctx->loop, &h->cc, &client_ops, h);
 	if (!h->client)
 		goto fail;
-	if (cfg->general.state_dir && cfg->general.state_dir[0]) {
+	h->cluster = cfg->cluster.enable;
+	h->standby = n->ctx->role.role == SIXFOUR_ROLE_STANDBY;
+	if (h->cluster) {
+		/* Shared storage is the operator's (writable by [general] user). */
+		h->state_dir = state_dir_of(cfg);
+	} else if (state_dir_of(cfg)) {
 		int rc = make_state_dir(cfg->general.state_dir, cfg->general.user);
 		if (rc)
 			log_warn("handoff: state directory %s: %s; sessions are not kept across "
@@ -819,7 +833,7 @@ struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_co
 		else
 			h->state_dir = cfg->general.state_dir;
 	}
-	if (h->state_dir)
+	if (h->state_dir && !h->standby)
 		resume_sessions(h);
 	view_update(h, true);
 	ev_timer_arm(h->save_timer, SAVE_MS);
@@ -839,10 +853,39 @@ void nat64_handoff_reload(struct nat64_handoff *h, const struct sixfour_config *
 {
 	if (!h)
 		return;
-	struct handoff_client_config cc;
-	config_of(h, cfg, &cc);
-	handoff_client_reconfigure(h->client, &cc);
+	config_of(h, cfg, &h->cc);
+	handoff_client_reconfigure(h->client, &h->cc);
 	view_update(h, false);
+}
+
+void nat64_handoff_set_active(struct nat64_handoff *h, bool active)
+{
+	if (!h || h->standby == !active)
+		return;
+	if (!active) {
+		h->standby = true;
+		/* The table goes empty without a word to anyone: the servers keep
+		 * the entries for the active node. */
+		session_table_set_hook(h->n->sessions, NULL, NULL);
+		size_t k = session_flush(h->n->sessions);
+		session_table_set_hook(h->n->sessions, on_session_event, h);
+		struct handoff_client *fresh = handoff_client_new(h->n->ctx->loop, &h->cc,
+								  &client_ops, h);
+		if (fresh) {
+			handoff_client_free(h->client);
+			h->client = fresh;
+		}
+		handoff_ports_clear(h->ports);
+		h->nresumed = 0;
+		h->saved_gen = handoff_client_generation(h->client);
+		view_update(h, true);
+		log_info("handoff: standby: %zu entries and every session dropped, nothing sent", k);
+		return;
+	}
+	h->standby = false;
+	if (h->state_dir)
+		resume_sessions(h);
+	view_update(h, true);
 }
 
 void nat64_handoff_free(struct nat64_handoff *h)

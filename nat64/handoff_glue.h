@@ -49,6 +49,12 @@ void nat64_handoff_free(struct nat64_handoff *h);
 /* [handoff] rows with reload = live: message, contact, rates, keep-alive,
  * batch delay, lookup. Sessions and entries stay. */
 void nat64_handoff_reload(struct nat64_handoff *h, const struct sixfour_config *cfg);
+/* A cluster node's role (doc/cluster.md). Standby: the session table is
+ * emptied without notices, the engine drops every session silently and
+ * sends nothing. Active: the sessions the previous active node kept in
+ * [cluster] shared-directory are resumed (as after a restart, P-6), so a
+ * miss from either side is looked up at once. Main thread. */
+void nat64_handoff_set_active(struct nat64_handoff *h, bool active);
 /* pool4's pairing key as saved with the sessions, if there is one: the
  * translator uses it again, so a client's mappings go to the same pool
  * address as before the restart (a client-side lookup asks that one). */

@@ -62,6 +62,22 @@ static uint32_t hash3(uint32_t t, uint8_t proto, uint16_t port, uint32_t nb)
 	return (uint32_t)(h & (nb - 1));
 }
 
+/* Every held port and hint forgotten (new, or the lock held). */
+static void reset(struct handoff_ports *hp)
+{
+	for (uint32_t i = 0; i < hp->nbuckets; i++)
+		hp->bucket[i] = NIL;
+	for (size_t i = 0; i < hp->cap; i++) {
+		hp->rec[i].s = 0;
+		hp->rec[i].next = i + 1 < hp->cap ? (uint32_t)(i + 1) : NIL;
+	}
+	hp->free_head = 0;
+	hp->oldest = hp->newest = NIL;
+	hp->count = 0;
+	memset(hp->sets, 0, HINT_SETS_MAX * sizeof(*hp->sets));
+	hp->nsets = 0;
+}
+
 struct handoff_ports *handoff_ports_new(size_t capacity)
 {
 	struct handoff_ports *hp = calloc(1, sizeof(*hp));
@@ -81,14 +97,20 @@ struct handoff_ports *handoff_ports_new(size_t capacity)
 		handoff_ports_free(hp);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < hp->nbuckets; i++)
-		hp->bucket[i] = NIL;
-	for (size_t i = 0; i < hp->cap; i++)
-		hp->rec[i].next = i + 1 < hp->cap ? (uint32_t)(i + 1) : NIL;
-	hp->free_head = 0;
-	hp->oldest = hp->newest = NIL;
+	reset(hp);
 	pthread_mutex_init(&hp->lock, NULL);
 	return hp;
+}
+
+void handoff_ports_clear(struct handoff_ports *hp)
+{
+	pthread_mutex_lock(&hp->lock);
+	reset(hp);
+	for (size_t i = 0; i < LOST_WORDS; i++) {
+		__atomic_store_n(&hp->lost[0][i], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&hp->lost[1][i], 0, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&hp->lock);
 }
 
 void handoff_ports_free(struct handoff_ports *hp)

@@ -60,6 +60,9 @@ void handoff_ports_hold(struct handoff_ports *hp, struct in_addr t, uint8_t prot
 /* S gave (T, proto, port) up: released when S was its holder. */
 void handoff_ports_release(struct handoff_ports *hp, struct in_addr t, uint8_t proto,
 			   uint16_t port, struct in_addr s);
+/* Everything forgotten: a cluster node going standby (doc/cluster.md); the
+ * servers' ports are the next active node's business. */
+void handoff_ports_clear(struct handoff_ports *hp);
 /* S's session on T went down: its held ports and hints are forgotten. */
 void handoff_ports_forget(struct handoff_ports *hp, struct in_addr t, struct in_addr s);
 /* True when a server other than `s` (s.s_addr 0: any server) holds the

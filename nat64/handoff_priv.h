@@ -70,6 +70,12 @@ struct nat64_handoff {
 
 	uint64_t recover_ms;		/* how long lost entries are asked for by the client side */
 
+	/* A cluster node (doc/cluster.md): state_dir is [cluster]
+	 * shared-directory; a standby's engine holds no session and sends
+	 * nothing, and it resumes the shared sessions when it becomes active. */
+	bool cluster, standby;
+	struct handoff_client_config cc;	/* to make the engine anew */
+
 	struct ev_timer *save_timer;
 	uint64_t saved_gen;
 	struct log_limit save_log;

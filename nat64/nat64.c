@@ -79,6 +79,8 @@ static struct pool4 *build_pool(struct nat64 *n, const struct sixfour_config *cf
 	if (!pool)
 		return NULL;
 	pool4_set_key(pool, n->pool_key);
+	if (cfg->cluster.enable)
+		pool4_set_share(pool, cfg->cluster.node - 1, cfg->cluster.nodes);
 	n->nsteer = 0;
 	const struct pool4_list *l = &cfg->nat64.pool4;
 	if (l->n == 0) {
@@ -275,6 +277,38 @@ static void on_addr_event(struct evloop *loop, int fd, uint32_t events, void *ar
 		   n->steer[0].port_min, n->steer[0].port_max, n->nsteer > 1 ? " and more" : "");
 }
 
+/* --- a cluster node's role (doc/cluster.md) --- */
+
+/* The standby routes its translate prefixes via the active node (the
+ * helper knows which and through what), so its own probes go there too. */
+static void standby_routes(struct nat64 *n, bool on)
+{
+	if (n->ctx->cfg->cluster.virtual_address.family != AF_INET6)
+		return;
+	int rc = nat64_netadmin_standby(n->ctx->priv, on);
+	if (rc)
+		log_warn("nat64: %s the standby routes: %s", on ? "adding" : "removing",
+			 strerror(-rc));
+}
+
+static void on_role(void *arg)
+{
+	struct nat64 *n = arg;
+	if (n->ctx->role.role == SIXFOUR_ROLE_STANDBY) {
+		/* First stop the workers translating, then empty the table. */
+		atomic_store_explicit(&n->standby, true, memory_order_release);
+		if (n->handoff)
+			nat64_handoff_set_active(n->handoff, false);
+		else
+			session_flush(n->sessions);
+		standby_routes(n, true);
+		return;
+	}
+	standby_routes(n, false);
+	nat64_handoff_set_active(n->handoff, true);
+	atomic_store_explicit(&n->standby, false, memory_order_release);
+}
+
 /* --- subsystem --- */
 
 static void nat64_stop(void *state);
@@ -381,6 +415,13 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	session_table_reserve_port(n->sessions, nat64_handoff_port(cfg));
 	n->handoff = nat64_handoff_new(n, cfg);
 	n->handoff_port = n->handoff ? nat64_handoff_port(cfg) : 0;
+	if (cfg->cluster.enable) {
+		/* A cluster node starts standby (the cluster subsystem ran first). */
+		atomic_store(&n->standby, ctx->role.role == SIXFOUR_ROLE_STANDBY);
+		if (ctx->role.role == SIXFOUR_ROLE_STANDBY)
+			standby_routes(n, true);
+		sixfour_watch_role(ctx, on_role, n);
+	}
 	n->sweep = ev_timer_new(ctx->loop, on_sweep, n);
 	if (!n->sweep)
 		goto fail;
@@ -449,6 +490,8 @@ static int nat64_reload(void *state, const struct sixfour_config *cfg, char *err
 		snprintf(err, errlen, "routes or nftables could not be updated (see the log)");
 		return -EIO;
 	}
+	if (atomic_load(&n->standby))
+		standby_routes(n, true);	/* the helper takes the new prefixes */
 	return 0;
 }
 
@@ -457,6 +500,7 @@ static void nat64_stop(void *state)
 	struct nat64 *n = state;
 	if (!n)
 		return;
+	sixfour_unwatch_role(n->ctx, n);
 	nat64_workers_stop(n);
 	nat64_handoff_free(n->handoff);
 	/* After the workers: the last counts are folded and saved. */

@@ -125,6 +125,10 @@ struct nat64 {
 	int ev_fd;			/* address events, -1 = none */
 	struct nat64_worker *workers;
 	struct nat64_handoff *handoff;	/* NULL: [handoff] enable = no */
+	/* A cluster's standby (doc/cluster.md): workers drop every packet.
+	 * Set before anything else when the node goes standby, cleared last
+	 * when it becomes active. */
+	atomic_bool standby;
 };
 
 /* nat64_ctl.c: the `nat64 stats` and `nat64 sessions` output. */

@@ -132,6 +132,12 @@ void nat64_netadmin_cleanup(struct privsep *ps)
 		log_warn("nat64: helper clean-up: %s", strerror(-rc));
 }
 
+int nat64_netadmin_standby(struct privsep *ps, bool on)
+{
+	uint8_t v = on;
+	return privsep_call(ps, NAT64_NETADMIN_STANDBY, &v, sizeof(v), NULL, 0, NULL);
+}
+
 /* ------------------------------------------------------------ the checks */
 
 static bool nat64_on(const struct sixfour_config *cfg)
@@ -208,6 +214,18 @@ bool nat64_netadmin_steer_allowed(const struct sixfour_config *cfg, const struct
 			return true;
 	}
 	return false;
+}
+
+bool nat64_netadmin_standby_routes(const struct sixfour_config *cfg, struct cidr *out, size_t max,
+				   size_t *n)
+{
+	*n = 0;
+	if (!nat64_on(cfg) || !cfg->cluster.enable || cfg->cluster.virtual_address.family != AF_INET6)
+		return false;
+	for (size_t i = 0; i < cfg->nprefixes && *n < max; i++)
+		if (cfg->prefixes[i].translate)
+			out[(*n)++] = cfg->prefixes[i].prefix;
+	return true;
 }
 
 /* ------------------------------------------------------ the helper's side */
@@ -472,6 +490,20 @@ static int do_reserve(struct nat64_privd *d, const uint8_t *req, size_t len)
 	return rc;
 }
 
+static int do_standby(struct nat64_privd *d, const uint8_t *req, size_t len)
+{
+	if (len != 1 || req[0] > 1)
+		return -EPROTO;
+	struct cidr dst[CONFIG_MAX_PREFIXES];
+	size_t n;
+	if (!nat64_netadmin_standby_routes(d->cfg, dst, ARRAY_SIZE(dst), &n)) {
+		log_ratelimited(&d->refusals, LOG_LVL_WARN,
+				"helper: refused standby routes: no [cluster] virtual-address");
+		return -EPERM;
+	}
+	return nat64_nl_detour(d->nl, dst, req[0] ? n : 0, &d->cfg->cluster.virtual_address.addr.v6);
+}
+
 static void privd_cleanup(void *state)
 {
 	struct nat64_privd *d = state;
@@ -511,6 +543,7 @@ static int privd_handle(void *state, uint16_t type, const uint8_t *req, size_t l
 	case NAT64_NETADMIN_RULE: return len ? -EPROTO : do_rule(d);
 	case NAT64_NETADMIN_NFT: return do_nft(d, req, len);
 	case NAT64_NETADMIN_RESERVE: return do_reserve(d, req, len);
+	case NAT64_NETADMIN_STANDBY: return do_standby(d, req, len);
 	case NAT64_NETADMIN_CLEANUP:
 		if (len)
 			return -EPROTO;

@@ -9,6 +9,9 @@
  *   nft       the "inet sixfour" table: steered port ranges, notrack
  *   reserve   ip_local_reserved_ports = what was there + the steered ranges
  *   cleanup   undo all of it (also done when the channel closes)
+ *   standby   a cluster standby's routes (doc/cluster.md): on, the
+ *             translate prefixes go via [cluster] virtual-address (the
+ *             active node) ahead of the TUN; off, they are removed
  *
  * The helper takes the device, MTU, mark and tables from its own copy of
  * the configuration and its own constants, and accepts an address, prefix
@@ -35,6 +38,7 @@ enum nat64_netadmin_type {
 	NAT64_NETADMIN_NFT,
 	NAT64_NETADMIN_RESERVE,
 	NAT64_NETADMIN_CLEANUP,
+	NAT64_NETADMIN_STANDBY,
 };
 
 /* --- the unprivileged side (nat64.c) --- */
@@ -47,6 +51,9 @@ int nat64_netadmin_nft(struct privsep *ps, const struct nat64_nft_steer *steer, 
 		       const struct cidr *notrack, size_t nnotrack);
 int nat64_netadmin_reserve(struct privsep *ps, const struct nat64_nft_steer *steer, size_t n);
 void nat64_netadmin_cleanup(struct privsep *ps);
+/* The standby routes on or off: the helper takes the prefixes and the
+ * gateway from its own configuration, so the request is one octet. */
+int nat64_netadmin_standby(struct privsep *ps, bool on);
 
 /* --- the helper's side --- */
 
@@ -59,6 +66,11 @@ bool nat64_netadmin_route_allowed(const struct sixfour_config *cfg, const struct
 /* A steered (shared) port range: on one of the host's addresses `host`,
  * with the range of the pool4 item for that address (or the default range
  * when pool4 is empty), or the handoff port alone. */
+/* The standby routes: only with [cluster] enable and a virtual-address;
+ * the routes are the translate prefixes (n of them into `out`, at most
+ * `max`) via that address. */
+bool nat64_netadmin_standby_routes(const struct sixfour_config *cfg, struct cidr *out, size_t max,
+				   size_t *n);
 bool nat64_netadmin_steer_allowed(const struct sixfour_config *cfg, const struct in_addr *host,
 			      size_t nhost, const struct nat64_nft_steer *s);
 

@@ -33,6 +33,10 @@ struct nat64_nl {
 	bool rule_added;
 	uint32_t rule_mark, rule_table, rule_prio;
 	bool local_moved;		/* "lookup local" moved from 0 to rule_prio + 1 */
+	/* A cluster standby's routes of the prefixes via the active node. */
+	struct cidr detour[MAX_OWNED_ROUTES];
+	struct in6_addr detour_gw;
+	size_t ndetour;
 };
 
 static int nlerr(int e)
@@ -74,30 +78,46 @@ static struct nl_addr *cidr_to_nl(const struct cidr *c)
 	return a;
 }
 
-static struct rtnl_route *build_route(const struct nat64_route *r, int ifindex)
+/* A unicast route of ours to `dst` in `table` through one next hop: the
+ * TUN (`ifindex`, scope link), or a gateway `gw` with `metric`. */
+static struct rtnl_route *build_route_via(const struct cidr *dst, uint32_t table, int ifindex,
+					  const struct in6_addr *gw, uint32_t metric)
 {
 	struct rtnl_route *route = rtnl_route_alloc();
 	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
-	struct nl_addr *dst = cidr_to_nl(&r->dst);
-	if (!route || !nh || !dst) {
+	struct nl_addr *d = cidr_to_nl(dst), *g = gw ? nl_addr_build(AF_INET6, gw, 16) : NULL;
+	if (!route || !nh || !d || (gw && !g)) {
 		if (route)
 			rtnl_route_put(route);
 		if (nh)
 			rtnl_route_nh_free(nh);
-		if (dst)
-			nl_addr_put(dst);
+		if (d)
+			nl_addr_put(d);
+		if (g)
+			nl_addr_put(g);
 		return NULL;
 	}
-	rtnl_route_set_family(route, (uint8_t)r->dst.family);
-	rtnl_route_set_dst(route, dst);
-	nl_addr_put(dst);
-	rtnl_route_set_table(route, r->table);
+	rtnl_route_set_family(route, (uint8_t)dst->family);
+	rtnl_route_set_dst(route, d);
+	nl_addr_put(d);
+	rtnl_route_set_table(route, table);
 	rtnl_route_set_protocol(route, SIXFOUR_RTPROT);
-	rtnl_route_set_scope(route, RT_SCOPE_LINK);
 	rtnl_route_set_type(route, RTN_UNICAST);
-	rtnl_route_nh_set_ifindex(nh, ifindex);
+	if (g) {
+		rtnl_route_set_priority(route, metric);
+		rtnl_route_nh_set_gateway(nh, g);
+		nl_addr_put(g);
+	} else {
+		rtnl_route_set_scope(route, RT_SCOPE_LINK);
+		rtnl_route_nh_set_ifindex(nh, ifindex);
+	}
 	rtnl_route_add_nexthop(route, nh);
 	return route;
+}
+
+static struct rtnl_route *build_route(const struct nat64_route *r, int ifindex)
+{
+	return build_route_via(&r->dst, r->table, ifindex, NULL, 0);
 }
 
 static int route_change(struct nat64_nl *nl, const struct nat64_route *r, int ifindex, bool add)
@@ -309,10 +329,52 @@ bool nat64_nl_events_read(struct nat64_nl *nl)
 	return nl->ev_changed;
 }
 
+/* One route of `dst` via `gw` with the detour metric, added or removed. */
+static int detour_change(struct nat64_nl *nl, const struct cidr *dst, const struct in6_addr *gw,
+			 bool add)
+{
+	struct rtnl_route *route = build_route_via(dst, RT_TABLE_MAIN, 0, gw, NAT64_NL_DETOUR_METRIC);
+	int rc = -NLE_NOMEM;
+	if (route) {
+		rc = add ? rtnl_route_add(nl->sk, route, NLM_F_CREATE | NLM_F_REPLACE)
+			 : rtnl_route_delete(nl->sk, route, 0);
+		rtnl_route_put(route);
+	}
+	char buf[64];
+	cidr_format(dst, buf, sizeof(buf));
+	if (rc < 0 && !(!add && rc == -NLE_OBJ_NOTFOUND)) {
+		log_warn("nat64: %s the standby route %s: %s", add ? "adding" : "removing", buf,
+			 nl_geterror(rc));
+		return nlerr(rc);
+	}
+	log_debug("nat64: %s standby route %s", add ? "added" : "removed", buf);
+	return 0;
+}
+
+int nat64_nl_detour(struct nat64_nl *nl, const struct cidr *dst, size_t n,
+		    const struct in6_addr *gw)
+{
+	for (size_t i = 0; i < nl->ndetour; i++)
+		detour_change(nl, &nl->detour[i], &nl->detour_gw, false);
+	nl->ndetour = 0;
+	int first = 0;
+	for (size_t i = 0; i < n && i < MAX_OWNED_ROUTES; i++) {
+		int rc = detour_change(nl, &dst[i], gw, true);
+		if (rc == 0) {
+			nl->detour[nl->ndetour++] = dst[i];
+			nl->detour_gw = *gw;
+		} else if (!first) {
+			first = rc;
+		}
+	}
+	return first;
+}
+
 void nat64_nl_cleanup(struct nat64_nl *nl)
 {
 	if (!nl)
 		return;
+	nat64_nl_detour(nl, NULL, 0, NULL);
 	for (size_t i = 0; i < nl->nowned; i++)
 		route_change(nl, &nl->owned[i], nl->owned_ifindex, false);
 	if (nl->rule_added) {

@@ -39,6 +39,14 @@ int nat64_nl_sync_routes(struct nat64_nl *nl, int ifindex, const struct nat64_ro
  * is moved from priority 0 to just behind ours (and back on cleanup). */
 int nat64_nl_steer_rule(struct nat64_nl *nl, uint32_t mark, uint32_t table, uint32_t prio);
 
+/* A cluster standby (doc/cluster.md) routes the translate prefixes via the
+ * active node: `n` routes of dst[i] via `gw` with a metric ahead of the
+ * TUN's (so those stay as they are). Replaces the previous set; n = 0
+ * removes it. 0 or the first -errno. */
+#define NAT64_NL_DETOUR_METRIC 512
+int nat64_nl_detour(struct nat64_nl *nl, const struct cidr *dst, size_t n,
+		    const struct in6_addr *gw);
+
 /* The host's global IPv4 addresses (scope universe, not on `skip_ifindex`),
  * up to `max`; returns the count or -errno. */
 int nat64_nl_host_ipv4(struct nat64_nl *nl, int skip_ifindex, struct in_addr *out, size_t max);

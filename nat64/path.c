@@ -388,6 +388,12 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
  * the packet; a super-packet counts as its segments. */
 static void handle_packet(struct nat64_worker *w, const uint8_t *p, size_t len)
 {
+	/* A cluster's standby node translates nothing and answers nothing
+	 * (doc/cluster.md): the active node owns the pool. */
+	if (atomic_load_explicit(&w->n->standby, memory_order_acquire)) {
+		drop(w, NAT64_DROP_STANDBY);
+		return;
+	}
 	struct nat64_xlate_cfg xc;
 	xcfg_for_packet(w, &xc);
 	struct nat64_gso g = { 0 };

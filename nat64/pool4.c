@@ -38,6 +38,7 @@ struct pool4 {
 	size_t map_bytes;
 	uint64_t rng;		/* splitmix64 state */
 	uint64_t key;		/* secret for the paired-address hash */
+	unsigned share, nshares;	/* allocations use share `share` of `nshares` */
 };
 
 /* One address's map for one protocol. */
@@ -85,6 +86,24 @@ struct pool4 *pool4_new(uint64_t seed)
 void pool4_set_key(struct pool4 *p, uint64_t key)
 {
 	p->key = key;
+}
+
+void pool4_set_share(struct pool4 *p, unsigned k, unsigned n)
+{
+	p->nshares = n > 1 ? n : 1;
+	p->share = k < p->nshares ? k : 0;
+}
+
+/* The ports of `it` that new mappings may take: its range, or this node's
+ * share of it when several nodes share the pool (doc/cluster.md). */
+static void share_range(const struct pool4 *p, const struct pool4_item *it, uint32_t *lo,
+			uint32_t *hi)
+{
+	uint32_t size = (uint32_t)it->port_max - it->port_min + 1, n = p->nshares ? p->nshares : 1;
+	if (size < n)
+		n = 1;	/* too small to share: every node may use all of it */
+	*lo = it->port_min + size / n * (n > 1 ? p->share : 0);
+	*hi = n == 1 || p->share + 1 == n ? it->port_max : *lo + size / n - 1;
 }
 
 void pool4_free(struct pool4 *p)
@@ -284,7 +303,8 @@ static int allocate_on(struct pool4 *p, struct map *m, uint16_t client_port,
 {
 	if (*m->used >= map_size(m))
 		return -ENOSPC;
-	uint32_t lo = m->it->port_min, hi = m->it->port_max;
+	uint32_t lo, hi;
+	share_range(p, m->it, &lo, &hi);
 	if (prefs && prefs->preferred) {
 		/* The handoff server's next-port hint (spec/handoff.md 7). */
 		uint16_t want = prefs->preferred(prefs->arg, m->proto, m->addr);
@@ -398,6 +418,22 @@ void pool4_reserve(struct pool4 *p, uint8_t proto, uint16_t port)
 	}
 }
 
+bool pool4_share_of(const struct pool4 *p, struct in_addr addr, uint16_t *lo, uint16_t *hi)
+{
+	uint32_t a = ntohl(addr.s_addr);
+	for (size_t k = 0; k < p->nitems; k++) {
+		const struct pool4_item *it = &p->items[k];
+		if (a - it->base >= it->count)
+			continue;
+		uint32_t l, h;
+		share_range(p, it, &l, &h);
+		*lo = (uint16_t)l;
+		*hi = (uint16_t)h;
+		return true;
+	}
+	return false;
+}
+
 bool pool4_paired(const struct pool4 *p, const struct in6_addr *client, struct in_addr *addr)
 {
 	if (p->naddrs == 0)
@@ -439,9 +475,14 @@ unsigned pool4_sample(struct pool4 *p, uint8_t proto, struct in_addr addr, uint1
 		struct map m = map_at(it, a, proto);
 		if (*m.used == 0)
 			continue;
+		/* Within our share: freeing another node's port makes no room. */
+		uint32_t lo, hi;
+		share_range(p, it, &lo, &hi);
+		lo -= it->port_min;
+		hi -= it->port_min;
 		for (unsigned i = 0; i < n; i++) {
-			int64_t b = next_used(&m, (uint32_t)(rng_next(p) % map_size(&m)));
-			if (b >= 0)
+			int64_t b = next_used(&m, lo + (uint32_t)(rng_next(p) % (hi - lo + 1)));
+			if (b >= lo && b <= hi)
 				ports[got++] = (uint16_t)(it->port_min + b);
 		}
 	}

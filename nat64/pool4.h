@@ -28,6 +28,14 @@ struct pool4 *pool4_new(uint64_t seed);
  * of one running translator share it, so a client's new mappings go to
  * the same address as its old ones when the host's addresses change. */
 void pool4_set_key(struct pool4 *p, uint64_t key);
+/* Several nodes share the pool (doc/cluster.md): new mappings of this one
+ * take ports from share k (0-based) of n equal parts of every range, so no
+ * node hands out a port of a connection another made; take/contains keep
+ * the whole range (a recovered connection keeps its port). Default 0 of 1. */
+void pool4_set_share(struct pool4 *p, unsigned k, unsigned n);
+/* The share of the first range of `addr` (its whole range without shares);
+ * false when `addr` is not in the pool. */
+bool pool4_share_of(const struct pool4 *p, struct in_addr addr, uint16_t *lo, uint16_t *hi);
 void pool4_free(struct pool4 *p);
 
 /* Adds every address of ADDR/LEN with ports [min, max]. 0 or -errno

@@ -48,7 +48,8 @@
 	X(PORT_LIMIT, "per-client pool4 port share (RFC 6888 REQ-4)") \
 	X(UDP_ZERO_CHECKSUM, "IPv6 UDP without a checksum (RFC 8200 8.1)") \
 	X(CLIENT_RATE_LIMITED, "over the per-client bandwidth limit") \
-	X(BAD_OFFLOAD, "virtio-net header inconsistent with its packet")
+	X(BAD_OFFLOAD, "virtio-net header inconsistent with its packet") \
+	X(STANDBY, "this node is a cluster standby (doc/cluster.md)")
 
 enum nat64_verdict {
 	NAT64_CONTINUE = 0,	/* go on to the next step */

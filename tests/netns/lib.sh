@@ -371,7 +371,7 @@ lab__bin() { # lab__bin NAME -> path of a built program
 lab__reap_stale() {
 	local ns pid
 	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-		[[ $ns =~ ^sf([0-9a-f]+)-(client|appl|server|dns)$ ]] || continue
+		[[ $ns =~ ^sf([0-9a-f]+)-(client|appl|appl2|switch|server|dns)$ ]] || continue
 		pid=$((16#${BASH_REMATCH[1]}))
 		[ -e "/proc/$pid" ] && continue
 		local p
@@ -379,7 +379,8 @@ lab__reap_stale() {
 		ip netns del "$ns" 2>/dev/null
 		rm -rf "/etc/netns/$ns"
 	done
-	for ns in /etc/netns/sf*-client /etc/netns/sf*-appl /etc/netns/sf*-server /etc/netns/sf*-dns; do
+	for ns in /etc/netns/sf*-client /etc/netns/sf*-appl /etc/netns/sf*-appl2 /etc/netns/sf*-switch \
+		  /etc/netns/sf*-server /etc/netns/sf*-dns; do
 		[ -d "$ns" ] || continue
 		ns=${ns#/etc/netns/}
 		[[ $ns =~ ^sf([0-9a-f]+)- ]] || continue
@@ -395,10 +396,10 @@ lab__reap_stale() {
 
 # -------------------------------------------------------------- setup ----
 
-# lab_setup: namespaces, links, addresses, routes, the cleanup trap and the
-# built-in zones; returns when the links pass traffic.
-lab_setup() {
-	local -; set +eu
+# lab__begin: what every lab topology starts with (lab_setup here,
+# lab_cluster_setup in lab_cluster.sh): the lab's id, directory, namespace
+# names, state variables and the cleanup traps.
+lab__begin() {
 	lab_require_root
 	lab_require ip nsenter unshare flock python3 dig nsd ldns-keygen ldns-signzone ss ping
 	# A second lab_setup in the same shell first removes the first lab.
@@ -421,6 +422,7 @@ lab_setup() {
 	LAB_ROOT_HINTS=$LAB_DIR/root.hints
 	LAB_PIDS=()
 	LAB_AT_EXIT=()
+	LAB_NS_EXTRA=()
 	LAB_SIXFOURD_PID=
 	LAB_UNBOUND_PID=
 	LAB_DNS_STARTED=
@@ -430,6 +432,67 @@ lab_setup() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
+}
+
+# lab__netns_add NS...: the namespaces, each with lo up and no duplicate
+# address detection (addresses are usable at once).
+lab__netns_add() {
+	local ns
+	for ns in "$@"; do
+		# `ip netns add` makes /run/netns a shared mount the first time;
+		# parallel tests must not race on that.
+		lab__must flock /tmp/sixfour-lab.lock ip netns add "$ns"
+		mkdir -p "/etc/netns/$ns"
+		lab__must ip -n "$ns" link set lo up
+		lab__run ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0
+	done
+}
+
+# lab__ipv4_hosts: resolv.conf of the appliance, server and dns hosts, and
+# IPv6 off on server and dns (IPv4-only hosts).
+lab__ipv4_hosts() {
+	local ns
+	printf 'nameserver 127.0.0.1\nnameserver ::1\n' >"/etc/netns/$LAB_NS_APPL/resolv.conf"
+	echo "nameserver $LAB_APPL4" >"/etc/netns/$LAB_NS_SERVER/resolv.conf"
+	echo "nameserver $LAB_APPL4" >"/etc/netns/$LAB_NS_DNS/resolv.conf"
+	for ns in "$LAB_NS_SERVER" "$LAB_NS_DNS"; do
+		lab__run ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+	done
+}
+
+# lab__dns_addrs: the dns host's addresses on LAB_IF_DNS and the root
+# servers' on its loopback (this kernel may lack the dummy driver; lo
+# serves the same purpose).
+lab__dns_addrs() {
+	local ip4
+	for ip4 in "$LAB_DNS4" "$LAB_NS1_4" "$LAB_NS2_4" "$LAB_ARPA4" "$LAB_INADDR4" "$LAB_IP6ARPA4"; do
+		lab__must ip -n "$LAB_NS_DNS" addr add "$ip4/24" dev "$LAB_IF_DNS"
+	done
+	for ip4 in "${LAB_ROOT4[@]}" "${LAB_ROOT4_EXTRA[@]}"; do
+		echo "addr add $ip4/32 dev lo"
+	done >"$LAB_DIR/root-addrs.batch"
+	lab__must ip -n "$LAB_NS_DNS" -batch "$LAB_DIR/root-addrs.batch"
+}
+
+# lab__dns_routes NS...: the appliance namespaces route the root servers'
+# addresses via the dns host (once their links are up).
+lab__dns_routes() {
+	local ip4 ns
+	for ip4 in "${LAB_ROOT4[@]}" "${LAB_ROOT4_EXTRA[@]}"; do
+		echo "route add $ip4/32 via $LAB_DNS4"
+	done >"$LAB_DIR/root-routes.batch"
+	for ns in "$@"; do
+		lab__must ip -n "$ns" -batch "$LAB_DIR/root-routes.batch"
+	done
+}
+
+# lab_setup: namespaces, links, addresses, routes, the cleanup trap and the
+# built-in zones; returns when the links pass traffic.
+lab_setup() {
+	local -; set +eu
+	lab__begin
 
 	# Interface names stay below 15 characters: sf + up to 6 hex digits + 2.
 	local c=$LAB_NS_CLIENT a=$LAB_NS_APPL s=$LAB_NS_SERVER d=$LAB_NS_DNS ns
@@ -438,24 +501,9 @@ lab_setup() {
 	LAB_IF_APPL4=${LAB_ID}br	# in appl, the IPv4 bridge
 	LAB_IF_SERVER=${LAB_ID}s	# in server
 	LAB_IF_DNS=${LAB_ID}d	# in dns
-	for ns in "$c" "$a" "$s" "$d"; do
-		# `ip netns add` makes /run/netns a shared mount the first time;
-		# parallel tests must not race on that.
-		lab__must flock /tmp/sixfour-lab.lock ip netns add "$ns"
-		mkdir -p "/etc/netns/$ns"
-		lab__must ip -n "$ns" link set lo up
-		# No duplicate address detection: addresses are usable at once.
-		lab__run ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
-			net.ipv6.conf.default.accept_dad=0
-	done
+	lab__netns_add "$c" "$a" "$s" "$d"
 	echo "nameserver $LAB_APPL6" >"/etc/netns/$c/resolv.conf"
-	printf 'nameserver 127.0.0.1\nnameserver ::1\n' >"/etc/netns/$a/resolv.conf"
-	echo "nameserver $LAB_APPL4" >"/etc/netns/$s/resolv.conf"
-	echo "nameserver $LAB_APPL4" >"/etc/netns/$d/resolv.conf"
-	for ns in "$s" "$d"; do	# IPv4-only hosts
-		lab__run ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-			net.ipv6.conf.default.disable_ipv6=1
-	done
+	lab__ipv4_hosts
 	lab__must ip netns exec "$a" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 	# Bridged frames must not go through the appliance's nftables rules.
 	lab__run ip netns exec "$a" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
@@ -478,16 +526,7 @@ lab_setup() {
 	lab__must ip -n "$a" addr add "$LAB_APPL4/24" dev "$LAB_IF_APPL4"
 	lab__must ip -n "$s" addr add "$LAB_SERVER4/24" dev "$LAB_IF_SERVER"
 	lab__must ip -n "$s" addr add "$LAB_SERVER4_ALT/24" dev "$LAB_IF_SERVER"
-	local ip4
-	for ip4 in "$LAB_DNS4" "$LAB_NS1_4" "$LAB_NS2_4" "$LAB_ARPA4" "$LAB_INADDR4" "$LAB_IP6ARPA4"; do
-		lab__must ip -n "$d" addr add "$ip4/24" dev "$LAB_IF_DNS"
-	done
-	# The root servers' addresses: on the dns host's loopback (this kernel
-	# may lack the dummy driver; lo serves the same purpose), routed by appl.
-	for ip4 in "${LAB_ROOT4[@]}" "${LAB_ROOT4_EXTRA[@]}"; do
-		echo "addr add $ip4/32 dev lo"
-	done >"$LAB_DIR/root-addrs.batch"
-	lab__must ip -n "$d" -batch "$LAB_DIR/root-addrs.batch"
+	lab__dns_addrs
 	for ns in "$LAB_IF_CLIENT@$c" "$LAB_IF_APPL6@$a" "${LAB_ID}as@$a" "${LAB_ID}ad@$a" \
 		  "$LAB_IF_APPL4@$a" "$LAB_IF_SERVER@$s" "$LAB_IF_DNS@$d"; do
 		lab__must ip -n "${ns#*@}" link set "${ns%@*}" up
@@ -495,10 +534,7 @@ lab_setup() {
 	lab__must ip -n "$c" -6 route add default via "$LAB_APPL6"
 	lab__must ip -n "$s" route add default via "$LAB_APPL4"
 	lab__must ip -n "$d" route add default via "$LAB_APPL4"
-	for ip4 in "${LAB_ROOT4[@]}" "${LAB_ROOT4_EXTRA[@]}"; do
-		echo "route add $ip4/32 via $LAB_DNS4"
-	done >"$LAB_DIR/root-routes.batch"
-	lab__must ip -n "$a" -batch "$LAB_DIR/root-routes.batch"
+	lab__dns_routes "$a"
 
 	lab__builtin_zones
 	# A neighbour solicitation sent before the link is operationally up is
@@ -556,7 +592,7 @@ lab_cleanup() {
 	done
 	lab__terminate 5 "${pids[@]}"
 	pids=()
-	for ns in "$LAB_NS_CLIENT" "$LAB_NS_APPL" "$LAB_NS_SERVER" "$LAB_NS_DNS"; do
+	for ns in "$LAB_NS_CLIENT" "$LAB_NS_APPL" "$LAB_NS_SERVER" "$LAB_NS_DNS" "${LAB_NS_EXTRA[@]}"; do
 		[ -e "/run/netns/$ns" ] || continue
 		mapfile -t -O ${#pids[@]} pids < <(ip netns pids "$ns" 2>/dev/null)
 	done
@@ -564,7 +600,7 @@ lab_cleanup() {
 	for p in "${LAB_PIDS[@]}" $LAB_SIXFOURD_PID; do
 		wait "$p" 2>/dev/null	# reap our own children
 	done
-	for ns in "$LAB_NS_CLIENT" "$LAB_NS_APPL" "$LAB_NS_SERVER" "$LAB_NS_DNS"; do
+	for ns in "$LAB_NS_CLIENT" "$LAB_NS_APPL" "$LAB_NS_SERVER" "$LAB_NS_DNS" "${LAB_NS_EXTRA[@]}"; do
 		# A process killed just now may still hold the namespace a moment.
 		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
 		ip netns del "$ns" 2>/dev/null
@@ -579,6 +615,7 @@ lab_cleanup() {
 	fi
 	LAB_ID=
 	LAB_PIDS=()
+	LAB_NS_EXTRA=()
 	LAB_SIXFOURD_PID=
 	LAB_UNBOUND_PID=
 }
@@ -601,29 +638,34 @@ lab_cleanup() {
 lab_sixfourd_start() {
 	local -; set +eu
 	local ini=${1:-} bin def
+	# A lab with several appliances (lab_cluster.sh) gives each its own
+	# directory: etc, state, run (bound on /run/sixfour, so the control
+	# socket is reachable from outside its mount namespace) and logs.
+	local dir=${LAB_NODE_DIR:-$LAB_DIR}
 	bin=$(lab__bin sixfourd) || lab__bail "no sixfourd"
 	if [ -n "$LAB_SIXFOURD_PID" ] && lab__alive "$LAB_SIXFOURD_PID"; then
 		lab__bail "sixfourd is already running (lab_sixfourd_stop first)"
 	fi
-	rm -f "$LAB_DIR/etc/sixfour.ini"
+	mkdir -p "$dir/etc" "$dir/run"
+	rm -f "$dir/etc/sixfour.ini"
 	# The private mount puts the lab's root key over /usr/share/dns/root.key;
 	# without lab_dns_start (DNS64 off) an empty file stands in for it.
 	[ -e "$LAB_TRUST_ANCHOR" ] || : >"$LAB_TRUST_ANCHOR"
 	if [ -n "${LAB_NAT64_OFFLOAD:-}" ]; then
-		lab__with_offload "$ini" "$LAB_DIR/offload.ini"
-		ini=$LAB_DIR/offload.ini
+		lab__with_offload "$ini" "$dir/offload.ini"
+		ini=$dir/offload.ini
 	fi
 	local args=(-d)
 	if [ -n "$ini" ]; then
-		cp "$ini" "$LAB_DIR/etc/sixfour.ini" || lab__bail "cannot copy $ini"
-		chmod 644 "$LAB_DIR/etc/sixfour.ini"
+		cp "$ini" "$dir/etc/sixfour.ini" || lab__bail "cannot copy $ini"
+		chmod 644 "$dir/etc/sixfour.ini"
 		# Explicit: the compiled-in default path may not be /etc/sixfour.
 		args+=(-c /etc/sixfour/sixfour.ini)
 	fi
 	# Mount points must exist on the host; empty directories are harmless.
-	mkdir -p /etc/sixfour /run/sixfour /var/lib/sixfour /var/log/sixfour "$LAB_DIR/state"
+	mkdir -p /etc/sixfour /run/sixfour /var/lib/sixfour /var/log/sixfour "$dir/state"
 	def=$("$bin" -h 2>/dev/null | sed -n 's/.*(default \([^;)]*\)[;)].*/\1/p' | head -1)
-	cat >"$LAB_DIR/sixfourd-ns.sh" <<'EOF'
+	cat >"$dir/sixfourd-ns.sh" <<'EOF'
 # Runs inside `unshare -m` in the appl netns: the lab's view of the files.
 set -e
 ta=$1 conf=$2 def=$3
@@ -637,7 +679,11 @@ else
 	chmod 644 /usr/share/dns/root.key
 fi
 mount --bind "$conf" /etc/sixfour
-mount -t tmpfs -o mode=0755 lab-run /run/sixfour
+if [ -n "$LAB_DIR_RUN" ]; then
+	mount --bind "$LAB_DIR_RUN" /run/sixfour
+else
+	mount -t tmpfs -o mode=0755 lab-run /run/sixfour
+fi
 # [general] state-directory: the lab's, kept from one start to the next.
 mount --bind "$LAB_DIR_STATE" /var/lib/sixfour
 # The default usage log: private, so a lab never writes the host's /var.
@@ -650,19 +696,19 @@ case $def in
 esac
 exec "$@"
 EOF
-	: >>"$LAB_DIR/sixfourd.log"
-	echo "=== $(date +%T) sixfourd ${args[*]}" >>"$LAB_DIR/sixfourd.log"
+	: >>"$dir/sixfourd.log"
+	echo "=== $(date +%T) sixfourd ${args[*]}" >>"$dir/sixfourd.log"
 	ip netns exec "$LAB_NS_APPL" unshare -m --propagation private \
-		env LAB_DIR_STATE="$LAB_DIR/state" \
-		/bin/sh "$LAB_DIR/sixfourd-ns.sh" "$LAB_TRUST_ANCHOR" "$LAB_DIR/etc" "$def" \
-		"$bin" "${args[@]}" >>"$LAB_DIR/sixfourd.log" 2>&1 </dev/null &
+		env LAB_DIR_STATE="$dir/state" LAB_DIR_RUN="${LAB_NODE_DIR:+$dir/run}" \
+		/bin/sh "$dir/sixfourd-ns.sh" "$LAB_TRUST_ANCHOR" "$dir/etc" "$def" \
+		"$bin" "${args[@]}" >>"$dir/sixfourd.log" 2>&1 </dev/null &
 	LAB_SIXFOURD_PID=$!
 	local end=$((SECONDS + 15))
 	while ! lab_ctl status >/dev/null 2>&1; do
 		if ! lab__alive "$LAB_SIXFOURD_PID" || [ $SECONDS -ge $end ]; then
-			echo "# lab: sixfourd did not come up; $LAB_DIR/sixfourd.log:" >&2
-			sed 's/^/#   /' "$LAB_DIR/sixfourd.log" >&2
-			sed 's/^/#   /' "$LAB_DIR/sixfourd.log" | tail -30
+			echo "# lab: sixfourd did not come up; $dir/sixfourd.log:" >&2
+			sed 's/^/#   /' "$dir/sixfourd.log" >&2
+			sed 's/^/#   /' "$dir/sixfourd.log" | tail -30
 			lab__alive "$LAB_SIXFOURD_PID" && kill -KILL "$LAB_SIXFOURD_PID" 2>/dev/null
 			wait "$LAB_SIXFOURD_PID" 2>/dev/null
 			LAB_SIXFOURD_PID=
@@ -682,11 +728,12 @@ lab__with_offload() {
 
 # lab_sixfourd_config INI: replaces the lab's sixfour.ini (for a reload).
 lab_sixfourd_config() {
+	local dir=${LAB_NODE_DIR:-$LAB_DIR}
 	if [ -n "${LAB_NAT64_OFFLOAD:-}" ]; then
-		lab__with_offload "$1" "$LAB_DIR/offload.ini"
-		set -- "$LAB_DIR/offload.ini"
+		lab__with_offload "$1" "$dir/offload.ini"
+		set -- "$dir/offload.ini"
 	fi
-	cp "$1" "$LAB_DIR/etc/sixfour.ini" && chmod 644 "$LAB_DIR/etc/sixfour.ini"
+	cp "$1" "$dir/etc/sixfour.ini" && chmod 644 "$dir/etc/sixfour.ini"
 }
 
 # lab_sixfourd_stop: SIGTERM, waits (10 s at most, then SIGKILL); returns
