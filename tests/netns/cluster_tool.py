@@ -16,6 +16,10 @@
   cluster_tool.py ras PCAP
       Every Router Advertisement in PCAP, one line each:
       "EPOCH SRC6 SRCMAC ROUTER_LIFETIME PREF64/LEN:LIFETIME,...".
+  cluster_tool.py lookups PCAP NAT4 PORT FROM TO
+      The lookups (LOOKUP and LOOKUP-CLIENT messages) NAT4 sent to handoff
+      servers between FROM and TO: "lookups N peak P span MS", P = the most
+      in one 100 ms bin, span = first to last.
   cluster_tool.py standby-probe DST4 TCPPORT UDPPORT
       From this namespace: a TCP connect and a UDP datagram (connected
       socket) to DST4; prints "tcp timeout|refused|open udp timeout|refused|answer"
@@ -117,6 +121,33 @@ def ras(pcap):
                                     ",".join(pref) or "-"))
 
 
+def lookups(pcap, nat4, port, t_from, t_to):
+    from scapy.all import rdpcap, IP, UDP
+    times = []
+    for p in rdpcap(pcap):
+        t = float(p.time)
+        if not (t_from <= t <= t_to) or not p.haslayer(UDP) or p[IP].src != nat4 or \
+                p[UDP].dport != port:
+            continue
+        b = bytes(p[UDP].payload)
+        off = 0
+        while off + 2 <= len(b):
+            n = b[off] >> 4
+            if n == 3:
+                if b[off] in (0x38, 0x3C):
+                    times.append(t)
+                off += 2 + 2 * b[off + 1]
+            elif n == 4 and off + 4 <= len(b):
+                off += struct.unpack("!H", b[off + 2:off + 4])[0] or len(b)
+            else:
+                break
+    bins = {}
+    for t in times:
+        bins[int(t * 10)] = bins.get(int(t * 10), 0) + 1
+    span = (max(times) - min(times)) * 1000 if times else 0
+    print("lookups %d peak %d span %d" % (len(times), max(bins.values()) if bins else 0, span))
+
+
 def standby_probe(dst, tport, uport):
     res = []
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -157,6 +188,8 @@ def main():
         sent(args[0], w)
     elif cmd == "ras":
         ras(args[0])
+    elif cmd == "lookups":
+        lookups(args[0], args[1], int(args[2]), float(args[3]), float(args[4]))
     elif cmd == "standby-probe":
         standby_probe(args[0], int(args[1]), int(args[2]))
     else:
