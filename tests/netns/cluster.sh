@@ -4,13 +4,16 @@
 # server LAN moves the virtual addresses; a long-lived TCP connection to a
 # host running sixfour-handoffd survives kill -9 of the active node's
 # sixfourd (failover) and then of the other node's keepalived (failback),
-# idle then active from each side, without a handshake (the new active node
+# idle then active from each side (two connections: at each takeover one
+# has the client speak first, the other the server), without a handshake (the new active node
 # resumes the shared session) and without a port taken from it; a
 # connection to a host without the server component times out, new
 # connections work at once through the new active node; DNS64 answers go on
 # during both takeovers; only the active node sends handoff datagrams and
 # advertises itself as a router (from the virtual link-local address), and
-# PREF64 stays as it was.
+# PREF64 stays as it was; a standby (before keepalived and after a restart)
+# that receives spoofed packets for the pool, even for a live connection,
+# drops them (counted) and sends nothing: no reply, no ICMP error, no lookup.
 #
 #   client ==clan== appl (node 1), appl2 (node 2) ==slan== server .80 (sixfour-handoffd)
 #                                                    \==== dns .53 (no handoff daemon)
@@ -20,7 +23,7 @@ set -u
 . "$top_srcdir/tests/netns/lab_cluster.sh"
 . "$top_srcdir/tests/netns/handoff_lib.sh"
 lab_require tcpdump keepalived
-tap_plan 40
+tap_plan 48
 lab_cluster_setup
 lab_dns_start || lab_bail "the DNS hierarchy did not start"
 handoff_lab_vars
@@ -73,6 +76,13 @@ for n in 1 2; do
 done
 capture ras "${LAB_ID}wc" "icmp6 and ip6[40] == 134" || lab_bail "no RA capture"
 capture server "${LAB_ID}ws" "arp or tcp port 7100" || lab_bail "no capture on the server's port"
+# What node 1 sends from the pool or as an error, on either LAN: a standby
+# must send none of it.
+capture pool1 "${LAB_NODE_SW4[1]}" "ether src $(lab_node_mac 1 if4) and (src host $T4 or icmp)" ||
+	lab_bail "no capture of node 1's IPv4 side"
+capture xl1 "${LAB_NODE_SW6[1]}" \
+	"ether src $(lab_node_mac 1 if6) and (src net 64:ff9b::/96 or (icmp6 and ip6[40] < 128))" ||
+	lab_bail "no capture of node 1's IPv6 side"
 for n in 1 2; do
 	lab_node $n
 	lab_sixfourd_start "$(lab_cluster_ini $n "[hints]" "max-interval = 4s" "min-interval = 3s" \
@@ -124,6 +134,17 @@ LAB_PIDS+=("$!")
 exec 7>"$LAB_DIR/connb.in" 8<"$LAB_DIR/connb.out"
 read -r _ _ PEERB _ <<<"$(conn2 open)"
 tap_is "a connection to a host without the server component, through node 1" "$PEERB" "$T4"
+# A second connection to the handoff server (the other order at each takeover).
+mkfifo "$LAB_DIR/connc.in" "$LAB_DIR/connc.out"
+$PY "$CONN" "$LAB_NS_CLIENT" "$LAB_NS_SERVER" "$S4" "$S6" 7300 \
+	<"$LAB_DIR/connc.in" >"$LAB_DIR/connc.out" 2>>"$LAB_DIR/connc.log" &
+LAB_PIDS+=("$!")
+exec 5>"$LAB_DIR/connc.in" 6<"$LAB_DIR/connc.out"
+conn3_send() { echo "$*" >&5; }
+conn3_read() { local line=; read -r -t 60 line <&6; echo "$line"; }
+read -r _ CPORT3 _ _ <<<"$(conn3_send open; conn3_read)"
+tap_ok "a second connection to the handoff server, its entry acked too" \
+	lab_wait 10 node_acked 1 "${CPORT3:-0}"
 lab_bg client dnsloop $PY "$TOOL2" dnsloop "$LAB_DIR/dns.log" www.example \
 	"$LAB_VIP6" "${LAB_NODE6[1]}" "${LAB_NODE6[2]}"
 lab_wait 10 sh -c "[ \$(wc -l <'$LAB_DIR/dns.log') -ge 6 ]"
@@ -135,9 +156,12 @@ wait "$LAB_SIXFOURD_PID" 2>/dev/null
 LAB_SIXFOURD_PID=
 tap_ok "kill -9 of node 1's sixfourd: node 2 takes over" lab_wait 15 lab__role_is 2 active
 T_ACT2=$(changed_at 2)
+conn3_send c2s cli-first-after-failover 20	# at the same time, the other order
 got=$(conn ts2c "srv-after-failover" 20)
 T_DATA2=$(now)
 tap_like "the connection survives, the server speaking first" "$got" '^ok'
+tap_is "... and the second one, the client speaking first" "$(conn3_read)" ok
+tap_is "... then its server" "$(conn3_send s2c srv-second-after-failover 20; conn3_read)" ok
 tap_diag "failover: node 2 active $(ms_between "$T_KILL1" "$T_ACT2") ms after the kill, the server's data delivered $(ms_between "$T_KILL1" "$T_DATA2") ms after it"
 tap_is "... and then the client" "$(conn c2s cli-after-failover 20)" ok
 tap_is "node 2 resumed node 1's session from the shared directory: no handshake" \
@@ -151,9 +175,19 @@ tap_ok "... and a new one to the handoff server too" in_share "${HPORT:-0}" "$SH
 vip_gone() { ! ip -n "${LAB_NODE_NS[$1]}" -6 addr show | grep -q "$LAB_VIP6/"; }
 tap_ok "node 1's keepalived gave the virtual addresses up (track script)" lab_wait 5 vip_gone 1
 lab_sixfourd_start "$LAB_DIR/node1/sixfour.ini" || lab_bail "node 1's sixfourd did not restart"
+T_UP1=$(now)
 standby_backup() { lab__role_is 1 standby && said_is 1 backup; }
 tap_ok "node 1's sixfourd comes back as standby, keepalived says backup" lab_wait 15 standby_backup
 lab_wait 10 node_acked 2 "$CPORT"
+# Spoofed packets for the pool straight to the restarted standby, one of
+# them in the live connection (the server's address and port): a lookup,
+# a reply or an error would show in the captures (checked below).
+d0=$(standby_drops 1)
+lab_in server $PY "$TOOL2" spoof "$LAB_IF_SERVER" "$(lab_node_mac 1 if4)" "$S4" "$T4" 7100 \
+	"$PPORT" "$PORT" >/dev/null
+dropped3() { [ $(($(standby_drops 1) - d0)) -ge 3 ]; }
+tap_ok "the restarted standby drops spoofed packets for a live connection (STANDBY)" \
+	lab_wait 5 dropped3
 
 # --- failback: kill -9 of every keepalived process of node 2 ---
 T_KILL2=$(now)
@@ -163,9 +197,12 @@ tap_ok "kill -9 of node 2's keepalived: its sixfourd goes standby (keepalived go
 T_STBY2=$(changed_at 2)
 tap_ok "node 1 takes over" lab_wait 15 lab__role_is 1 active
 T_ACT1B=$(changed_at 1)
+conn3_send s2c srv-first-after-failback 20
 got=$(conn tc2s "cli-after-failback" 20)
 T_DATA1=$(now)
 tap_like "the connection survives again, the client speaking first" "$got" '^ok'
+tap_is "... and the second one, the server speaking first" "$(conn3_read)" ok
+tap_is "... then its client" "$(conn3_send c2s cli-second-after-failback 20; conn3_read)" ok
 tap_diag "failback: node 2 standby $(ms_between "$T_KILL2" "$T_STBY2") ms after the kill, node 1 active after $(ms_between "$T_KILL2" "$T_ACT1B") ms, the client's data delivered after $(ms_between "$T_KILL2" "$T_DATA1") ms"
 tap_is "... and then the server" "$(conn s2c srv-after-failback 20)" ok
 tap_is "node 1 resumed the shared session too: no handshake" "$(ntotal 1 HANDSHAKES)" 0
@@ -221,6 +258,18 @@ s2=$($PY "$TOOL2" sent "$LAB_DIR/handoff2.pcap" "$T_ACT2" "$(plus "$T_STBY2" 0.1
 tap_diag "handoff datagrams: node 1 $s1; node 2 $s2"
 tap_like "node 1 sent no handoff datagram while it was not active" "$s1" '^outside 0 of [1-9]'
 tap_like "node 2 sent none while standby" "$s2" '^outside 0 of [1-9]'
+w1=("$T_ACT1" "$(plus "$T_KILL1" 0.1)" "$T_ACT1B" end)
+p1=$($PY "$TOOL2" sent "$LAB_DIR/pool1.pcap" "${w1[@]}")
+# On the IPv6 side, from the kill to the restart node 1 is not a standby but
+# dead: its kernel answers the queries to its own address with ICMPv6 port
+# unreachable (no sixfourd on port 53), and for up to a track interval it
+# still holds the virtual address and answers what comes for the prefix
+# with ICMPv6 unreachable.
+x1=$($PY "$TOOL2" sent "$LAB_DIR/xl1.pcap" "$T_ACT1" "$T_UP1" "$T_ACT1B" end)
+tap_diag "node 1 from the pool or ICMP: IPv4 side $p1; translated or ICMPv6 errors: IPv6 side $x1"
+tap_like "node 1 sent nothing from the pool and no ICMP error while standby (probe, spoofing)" \
+	"$p1" '^outside 0 of [1-9]'
+tap_like "... and translated nothing toward the clients" "$x1" '^outside 0 of [1-9]'
 tap_is "the server saw one handshake in the whole run: the takeovers resumed it" \
 	"$(grep -c "Initialized $T4" "$HLOG")" 1
 tap_is "... and replaced no entry: no port was taken from a live connection" "$(grep -c Deleted "$HLOG")" 0
@@ -236,4 +285,5 @@ tap_is "no keepalived runs in this machine's own namespace" "$host_ka" 0
 
 conn quit >/dev/null
 conn2 quit >/dev/null
+conn3_send quit
 tap_done

@@ -24,6 +24,11 @@
       From this namespace: a TCP connect and a UDP datagram (connected
       socket) to DST4; prints "tcp timeout|refused|open udp timeout|refused|answer"
       (1 s each): a standby answers nothing, so "tcp timeout udp timeout".
+  cluster_tool.py spoof IFACE DSTMAC SRC4 DST4 TCPPORT DPORT HPORT
+      From this namespace, on IFACE to DSTMAC (a node's own Ethernet
+      address): as if from SRC4, a TCP segment with data (ACK|PSH) from
+      TCPPORT to DST4:DPORT, one with RST and a bare SYN, and a UDP datagram
+      from SRC4:HPORT to DST4:HPORT (the handoff port); prints "spoof 4".
 """
 import socket
 import struct
@@ -176,6 +181,17 @@ def standby_probe(dst, tport, uport):
     print(" ".join(res))
 
 
+def spoof(iface, mac, src, dst, tport, dport, hport):
+    from scapy.all import Ether, IP, TCP, UDP, sendp
+    base = Ether(dst=mac) / IP(src=src, dst=dst)
+    frames = [base / TCP(sport=tport, dport=dport, flags="PA", seq=1000, ack=2000) / b"spoofed!",
+              base / TCP(sport=tport, dport=dport, flags="R", seq=1008),
+              base / TCP(sport=tport, dport=dport, flags="S", seq=5000),
+              base / UDP(sport=hport, dport=hport) / b"\x10\x00spoofed"]
+    sendp(frames, iface=iface, verbose=False)
+    print("spoof %d" % len(frames))
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "dnsloop":
@@ -190,6 +206,8 @@ def main():
         ras(args[0])
     elif cmd == "lookups":
         lookups(args[0], args[1], int(args[2]), float(args[3]), float(args[4]))
+    elif cmd == "spoof":
+        spoof(args[0], args[1], args[2], args[3], int(args[4]), int(args[5]), int(args[6]))
     elif cmd == "standby-probe":
         standby_probe(args[0], int(args[1]), int(args[2]))
     else:
