@@ -9,7 +9,13 @@ connections), the server and the client sending in turn, so either side
 speaking first is covered. Commands on stdin, one answer line each:
   open     -> "open K PORT_MIN PORT_MAX" once all K are connected (the
               NAT64-side ports the server saw)
-  mark     -> "mark EPOCH": the moment of the failure (call it right before)
+  mark     -> "mark EPOCH": the moment of the failure (call it right before):
+              sending stops, what is in flight is read (200 ms), then the
+              mark is taken
+  go [cli|srv]
+           -> "go": sending resumes (call it right after the failure); with
+              a side, only that side of each connection sends until the
+              connection delivered again after the mark (who speaks first)
   report S -> waits at most S seconds for every connection to deliver again
               after the mark; "report RECOVERED K gap P50 P90 MAX first P50
               P90 MAX" in ms: gap = last delivery before the mark to the
@@ -42,6 +48,7 @@ class Conn:
         self.last_before = None   # ... the last one before the mark
         self.first_after = None   # ... and the first after it
         self.turn = 0
+        self.first = None         # the side that must speak first after the mark
 
 
 def main():
@@ -87,8 +94,11 @@ def main():
             per = max(1, n // max(1, int(period / 0.005)))   # slots of 5 ms
             for i in range(slot, min(n, slot + per)):
                 c = conns[i]
-                s = c.srv if c.turn % 2 == 0 else c.cli
-                c.turn += 1
+                if c.first is not None and c.first_after is None:
+                    s = c.cli if c.first == "cli" else c.srv
+                else:
+                    s = c.srv if c.turn % 2 == 0 else c.cli
+                    c.turn += 1
                 try:
                     s.send(b"12345678")
                 except (BlockingIOError, OSError):
@@ -128,10 +138,27 @@ def main():
                           flush=True)
                     running = True
                 elif cmd == "mark":
+                    running = False
+                    end = time.monotonic() + 0.2
+                    while time.monotonic() < end:
+                        for key2, _ in sel.select(0.02):
+                            if key2.data is not None:
+                                try:
+                                    d = key2.fileobj.recv(65536)
+                                except (BlockingIOError, ConnectionError):
+                                    continue
+                                if d:
+                                    deliver(key2.data, time.monotonic())
                     mark = time.monotonic()
                     for c in conns:
                         c.last_before, c.first_after = c.last, None
                     print("mark %.6f" % time.time(), file=out, flush=True)
+                elif cmd == "go":
+                    for c in conns:
+                        c.first = args[1] if len(args) > 1 else None
+                    running = True
+                    next_tick = 0.0
+                    print("go", file=out, flush=True)
                 elif cmd == "report":
                     waiting = time.monotonic() + float(args[1])
                 elif cmd == "quit":
