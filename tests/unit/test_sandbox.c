@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -115,6 +116,23 @@ static int packet_socket(void)
 	return 0;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* glibc's qsort of 1 kB or more asks for the machine's memory (sysinfo)
+ * the first time; both daemons sort more than that at run time (the usage
+ * summaries, the handoff server's live sockets). */
+static int big_qsort(void)
+{
+	int v[512];
+	for (int i = 0; i < 512; i++)
+		v[i] = 512 - i;
+	qsort(v, 512, sizeof(v[0]), cmp_int);
+	return v[0] == 1 && v[511] == 512 ? 0 : 1;
+}
+
 static int inet_socket(void)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -123,7 +141,7 @@ static int inet_socket(void)
 
 int main(void)
 {
-	plan(14);
+	plan(16);
 	struct outcome o = run(SANDBOX_HANDOFFD, seccomp_mode);
 	ok(exited_ok(&o), "after sandbox_enter the process runs in seccomp filter mode (2)");
 	ok(strstr(o.err, "seccomp allow-list installed") != NULL, "... and says so in its log");
@@ -152,6 +170,10 @@ int main(void)
 	ok(killed_by_sigsys(&o), "the privileged helper may open no Internet socket");
 	o = run(SANDBOX_HANDOFFD, start_thread);
 	ok(killed_by_sigsys(&o), "sixfour-handoffd starts no thread");
+	o = run(SANDBOX_SIXFOURD, big_qsort);
+	ok(exited_ok(&o), "sixfourd may sort 2 kB (glibc's qsort calls sysinfo)");
+	o = run(SANDBOX_HANDOFFD, big_qsort);
+	ok(exited_ok(&o), "... and so may sixfour-handoffd");
 	return tap_done();
 }
 
