@@ -4,12 +4,15 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 uint64_t monotonic_ms(void)
 {
@@ -322,4 +325,34 @@ uint32_t crc32_buf(const void *data, size_t len)
 		c = (c >> 4) ^ t[c & 15];
 	}
 	return ~c;
+}
+
+char *read_small_file(const char *path, size_t max, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	struct stat st;
+	if (fstat(fd, &st) != 0 || (uint64_t)st.st_size > max) {
+		close(fd);
+		errno = EFBIG;
+		return NULL;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	char *text = malloc(size + 1);
+	while (text && got < size) {
+		ssize_t n = read(fd, text + got, size - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!text) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	text[got] = '\0';
+	if (len)
+		*len = got;
+	return text;
 }

@@ -86,5 +86,10 @@ int list_foreach(const char *text, int (*fn)(const char *item, void *arg), void 
 /* CRC-32 as in IEEE 802.3 and zlib (crc32_buf("123456789", 9) = 0xcbf43926). */
 uint32_t crc32_buf(const void *data, size_t len);
 
+/* The whole of a small file in a malloc'd, NUL-terminated buffer (its length
+ * in *len when len is not NULL). NULL with errno: open's, EFBIG when it holds
+ * more than `max` octets, ENOMEM. */
+char *read_small_file(const char *path, size_t max, size_t *len);
+
 
 #endif

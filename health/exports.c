@@ -135,25 +135,6 @@ int exports_render(struct exports *x, const char *format, struct ctl_out *out)
 
 /* --- the file --- */
 
-static char *read_back(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	char *buf = malloc(EXPORT_MAX_FILE + 1);
-	size_t len = 0;
-	while (buf && len < EXPORT_MAX_FILE) {
-		ssize_t n = read(fd, buf + len, EXPORT_MAX_FILE - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	if (buf)
-		buf[len] = '\0';
-	return buf;
-}
-
 /* write, fsync, rename over the old file, fsync the directory. The new
  * file gets the old one's mode (and owner, where we may set it). */
 static int replace_file(const char *path, const char *text, size_t len, char *err,
@@ -301,7 +282,7 @@ static void sync_file(struct export_file *f)
 	}
 	const char *text = out.buf ? out.buf : "";
 	if (!f->text_known) {
-		f->text = read_back(f->path);
+		f->text = read_small_file(f->path, EXPORT_MAX_FILE, NULL);
 		f->text_known = true;
 	}
 	if (!f->text || strcmp(f->text, text) != 0) {

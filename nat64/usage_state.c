@@ -258,33 +258,15 @@ static void read_saved(struct saved *sv, const char *path)
 {
 	memset(sv, 0, sizeof(*sv));
 	sv->path = path;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(sv->why, sizeof(sv->why), "%s", strerror(errno));
+	char *text = read_small_file(path, STATE_MAX_SIZE, NULL);
+	if (!text) {
+		int e = errno;
+		sv->exists = e == EFBIG || e == ENOMEM;	/* it opened */
+		snprintf(sv->why, sizeof(sv->why), "%s",
+			 e == EFBIG ? "too large" : e == ENOMEM ? "out of memory" : strerror(e));
 		return;
 	}
 	sv->exists = true;
-	struct stat st;
-	if (fstat(fd, &st) != 0 || st.st_size > STATE_MAX_SIZE) {
-		snprintf(sv->why, sizeof(sv->why), "too large");
-		close(fd);
-		return;
-	}
-	size_t size = (size_t)st.st_size;
-	char *text = malloc(size + 1);
-	size_t got = 0;
-	while (text && got < size) {
-		ssize_t n = read(fd, text + got, size - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (!text) {
-		snprintf(sv->why, sizeof(sv->why), "out of memory");
-		return;
-	}
-	text[got] = '\0';
 	for (char *line = text, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
