@@ -33,20 +33,9 @@ done
 lab_in client ethtool -K "$LAB_IF_CLIENT" rx off >/dev/null 2>&1
 lab_in server ethtool -K "$LAB_IF_SERVER" rx off >/dev/null 2>&1
 
-ini() { # ini OFFLOAD TUN_MTU
-	cat <<INI
-[general]
-workers = 2
-[dns64]
-enable = no
-[prefix lab]
-prefix = 2001:db8:64::/96
-translate = yes
-[nat64]
-pool4 = 192.88.99.64/30
-mtu = $2
-offload = $1
-INI
+ini() { # ini FILE OFFLOAD TUN_MTU
+	lab_ini_nat64 "$1" 2 "[prefix lab]" "prefix = 2001:db8:64::/96" "translate = yes" \
+		"[nat64]" "pool4 = 192.88.99.64/30" "mtu = $3" "offload = $2"
 }
 
 # set_ipv4_mtu MTU: the server's link (both ends) and the bridge.
@@ -128,7 +117,7 @@ udp() {
 
 for mode in auto off; do
 	set_ipv4_mtu 1500
-	ini $mode 1500 >"$LAB_DIR/$mode.ini"
+	ini "$LAB_DIR/$mode.ini" $mode 1500
 	lab_sixfourd_start "$LAB_DIR/$mode.ini" || lab_bail "sixfourd ($mode)"
 	before=$(( $(csum_errors client) + $(csum_errors server) ))
 	if [ $mode = auto ]; then
@@ -172,7 +161,7 @@ for mode in auto off; do
 	[ $mode = auto ] && tap_ok "auto: the TUN device is gone when sixfourd has exited" \
 		sh -c "! ip -n $LAB_NS_APPL link show sixfour0 >/dev/null 2>&1"
 	set_ipv4_mtu 1500
-	ini $mode 1280 >"$LAB_DIR/$mode-1280.ini"
+	ini "$LAB_DIR/$mode-1280.ini" $mode 1280
 	lab_sixfourd_start "$LAB_DIR/$mode-1280.ini" || lab_bail "sixfourd ($mode, 1280)"
 	transfer "$mode-v6" "$mode, IPv6 MTU 1280 (the TUN)"
 	tap_ok "$mode, IPv6 MTU 1280: the translator sent Fragmentation Needed" \
