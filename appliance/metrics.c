@@ -163,9 +163,7 @@ struct metrics_server *metrics_server_new(struct evloop *loop,
 	struct metrics_server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return NULL;
-	srv->loop = loop;
-	srv->collect = collect;
-	srv->arg = arg;
+	*srv = (struct metrics_server){ .loop = loop, .collect = collect, .arg = arg };
 	for (size_t i = 0; i < METRICS_MAX_CLIENTS; i++)
 		srv->clients[i].fd = -1;
 	srv->reaper = ev_timer_new(loop, reap, srv);

@@ -297,11 +297,8 @@ struct ctl_server *ctl_server_new(struct evloop *loop, const char *path,
 	struct ctl_server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return NULL;
-	srv->loop = loop;
-	srv->cmds = cmds;
-	srv->cmd_ctx = cmd_ctx;
-	srv->ctx = ctx;
-	srv->path = strdup(path);
+	*srv = (struct ctl_server){ .loop = loop, .cmds = cmds, .cmd_ctx = cmd_ctx, .ctx = ctx,
+				    .path = strdup(path) };
 	srv->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (srv->fd < 0 || !srv->path)
 		goto fail;

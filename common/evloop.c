@@ -189,10 +189,7 @@ struct ev_timer *ev_timer_new(struct evloop *loop, ev_timer_cb cb, void *arg)
 	struct ev_timer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->loop = loop;
-	t->cb = cb;
-	t->arg = arg;
-	t->heap_idx = SIZE_MAX;
+	*t = (struct ev_timer){ .loop = loop, .cb = cb, .arg = arg, .heap_idx = SIZE_MAX };
 	return t;
 }
 

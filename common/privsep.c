@@ -33,8 +33,7 @@ struct privsep *privsep_new(int fd, pid_t pid)
 	struct privsep *ps = calloc(1, sizeof(*ps));
 	if (!ps)
 		return NULL;
-	ps->fd = fd;
-	ps->pid = pid;
+	*ps = (struct privsep){ .fd = fd, .pid = pid };
 	pthread_mutex_init(&ps->lock, NULL);
 	return ps;
 }

@@ -85,8 +85,7 @@ struct dns64_worker *dns64_worker_new(struct dns64 *d, unsigned index,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	w->d = d;
-	w->index = index;
+	*w = (struct dns64_worker){ .d = d, .index = index };
 	w->io = calloc(1, sizeof(*w->io));
 	w->loop = evloop_new();
 	if (!w->io || !w->loop || !(w->io->udp = dns64_udp_new())) {

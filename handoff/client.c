@@ -160,9 +160,7 @@ static struct peer *peer_get(struct handoff_client *c, struct in_addr t, struct 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->nat64 = t;
-	p->server = s;
-	p->last_use = now;
+	*p = (struct peer){ .nat64 = t, .server = s, .last_use = now };
 	if (handoff_random(p->nonce, sizeof(p->nonce)) < 0 ||
 	    handoff_random((uint8_t *)&p->next_id, sizeof(p->next_id)) < 0) {
 		free(p);
@@ -820,13 +818,9 @@ struct handoff_client *handoff_client_new(struct evloop *loop,
 	struct handoff_client *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	*c = (struct handoff_client){ .ops = ops, .ctx = ctx, .loop = loop, .timer_due = UINT64_MAX,
+				      .block_log = { .interval_ms = 1000, .burst = 10 } };
 	take_config(c, cfg);
-	c->ops = ops;
-	c->ctx = ctx;
-	c->loop = loop;
-	c->timer_due = UINT64_MAX;
-	c->block_log.interval_ms = 1000;
-	c->block_log.burst = 10;
 	c->nbuckets = 1024;
 	while (c->nbuckets < c->cfg.max_peers && c->nbuckets < (1u << 20))
 		c->nbuckets <<= 1;

@@ -219,11 +219,8 @@ static struct group *group_get(struct hsrv_table *t, uint32_t server4, uint32_t 
 	struct group *g = calloc(1, sizeof(*g));
 	if (!g)
 		return NULL;
-	g->server4 = server4;
-	g->nat64 = nat64;
-	g->proto = proto;
-	g->cursor = proto == IPPROTO_ICMP ? 1 : 1024;
-	g->next = t->groups;
+	*g = (struct group){ .server4 = server4, .nat64 = nat64, .proto = proto,
+			     .cursor = proto == IPPROTO_ICMP ? 1 : 1024, .next = t->groups };
 	t->groups = g;
 	t->ngroups++;
 	return g;

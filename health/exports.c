@@ -356,8 +356,7 @@ struct exports *exports_new(struct sixfour_ctx *ctx)
 	struct exports *x = calloc(1, sizeof(*x));
 	if (!x)
 		return NULL;
-	x->ctx = ctx;
-	x->held = true;
+	*x = (struct exports){ .ctx = ctx, .held = true };
 	x->kick = ev_timer_new(ctx->loop, on_kick, x);
 	bool ok = x->kick != NULL;
 	for (unsigned k = 0; k < EXPORT__COUNT; k++) {

@@ -190,11 +190,8 @@ struct spawn *spawn_run(struct evloop *loop, char *const argv[], uint64_t timeou
 	struct spawn *s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
-	s->loop = loop;
-	s->pid = -1;
-	s->pidfd = s->outfd = -1;
-	s->done = done;
-	s->arg = arg;
+	*s = (struct spawn){ .loop = loop, .pid = -1, .pidfd = -1, .outfd = -1, .done = done,
+			     .arg = arg };
 	s->timer = ev_timer_new(loop, on_timer, s);
 	if (!s->timer) {
 		free(s);

@@ -57,9 +57,7 @@ struct hints_addrs *hints_addrs_new(struct evloop *loop, void (*changed)(void *a
 	*err = -ENOMEM;
 	if (!a)
 		return NULL;
-	a->loop = loop;
-	a->changed = changed;
-	a->arg = arg;
+	*a = (struct hints_addrs){ .loop = loop, .changed = changed, .arg = arg };
 	int rc = nl_cache_mngr_alloc(NULL, NETLINK_ROUTE, NL_AUTO_PROVIDE, &a->mngr);
 	if (rc >= 0)
 		rc = nl_cache_mngr_add(a->mngr, "route/link", on_change, a, &a->links);

@@ -216,8 +216,7 @@ struct nat64_bw *nat64_bw_new(struct sixfour_ctx *ctx, const struct sixfour_conf
 	struct nat64_bw *b = calloc(1, sizeof(*b));
 	if (!b)
 		return NULL;
-	b->ctx = ctx;
-	b->now = now_ns;
+	*b = (struct nat64_bw){ .ctx = ctx, .now = now_ns };
 	if (getrandom(&b->seed, sizeof(b->seed), 0) != (ssize_t)sizeof(b->seed))
 		b->seed = now_ns() * 0x9e3779b97f4a7c15ull;
 	b->nslots = nworkers + 1;

@@ -110,11 +110,8 @@ struct handoff_queue *handoff_queue_new(struct evloop *loop, size_t max_events, 
 	struct handoff_queue *q = calloc(1, sizeof(*q));
 	if (!q)
 		return NULL;
-	q->loop = loop;
-	q->handle = handle;
-	q->arg = arg;
-	q->cap = max_events;
-	q->max_bytes = max_bytes;
+	*q = (struct handoff_queue){ .loop = loop, .handle = handle, .arg = arg, .cap = max_events,
+				     .max_bytes = max_bytes };
 	pthread_mutex_init(&q->lock, NULL);
 	q->ring = calloc(max_events, sizeof(*q->ring));
 	q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

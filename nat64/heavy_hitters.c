@@ -67,9 +67,7 @@ struct hh *hh_new(uint32_t capacity, uint64_t seed)
 	struct hh *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	h->cap = capacity;
-	h->seed = seed;
-	h->nbuckets = 1;
+	*h = (struct hh){ .cap = capacity, .seed = seed, .nbuckets = 1 };
 	while (h->nbuckets < capacity)
 		h->nbuckets <<= 1;
 	h->e = calloc(capacity, sizeof(*h->e));

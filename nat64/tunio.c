@@ -260,10 +260,8 @@ struct tunio *tunio_new(int fd, unsigned vnet_len, size_t frame_max, bool batch)
 	struct tunio *io = calloc(1, sizeof(*io));
 	if (!io)
 		return NULL;
-	io->fd = fd;
-	io->vnet_len = vnet_len;
-	io->frame_max = (frame_max + 63) & ~(size_t)63;
-	io->held = -1;
+	*io = (struct tunio){ .fd = fd, .vnet_len = vnet_len,
+			      .frame_max = (frame_max + 63) & ~(size_t)63, .held = -1 };
 	if (batch) {
 		int rc = uring_setup(io);
 		if (rc)

@@ -76,10 +76,8 @@ static struct usage_table *table_new(struct nat64_usage *u, struct nat64_usage_s
 	struct usage_table *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->u = u;
-	t->slot = s;
-	t->mask = slots - 1;
-	t->fill_limit = slots / 4 * 3;	/* probing always finds a free cell */
+	/* At most 3/4 full: probing always finds a free cell. */
+	*t = (struct usage_table){ .u = u, .slot = s, .mask = slots - 1, .fill_limit = slots / 4 * 3 };
 	t->cell = calloc(slots, sizeof(*t->cell));
 	t->used_idx = calloc(t->fill_limit, sizeof(*t->used_idx));
 	if (!t->cell || !t->used_idx) {

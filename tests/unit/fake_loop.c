@@ -73,9 +73,7 @@ struct ev_timer *ev_timer_new(struct evloop *loop, ev_timer_cb cb, void *arg)
 	struct ev_timer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	t->loop = loop;
-	t->cb = cb;
-	t->arg = arg;
+	*t = (struct ev_timer){ .loop = loop, .cb = cb, .arg = arg };
 	loop->timers[loop->ntimers++] = t;
 	return t;
 }
