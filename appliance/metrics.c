@@ -53,9 +53,7 @@ struct metrics_server {
 
 static void client_close(struct metrics_server *srv, struct metrics_client *c)
 {
-	evloop_del_fd(srv->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	evloop_close_fd(srv->loop, &c->fd);
 }
 
 static void respond(struct metrics_server *srv, struct metrics_client *c)
@@ -210,10 +208,8 @@ void metrics_server_free(struct metrics_server *srv)
 	for (size_t i = 0; i < METRICS_MAX_CLIENTS; i++)
 		if (srv->clients[i].fd >= 0)
 			client_close(srv, &srv->clients[i]);
-	for (size_t i = 0; i < srv->nlisten; i++) {
-		evloop_del_fd(srv->loop, srv->listen_fd[i]);
-		close(srv->listen_fd[i]);
-	}
+	for (size_t i = 0; i < srv->nlisten; i++)
+		evloop_close_fd(srv->loop, &srv->listen_fd[i]);
 	ev_timer_free(srv->reaper);
 	free(srv);
 }

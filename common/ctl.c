@@ -118,8 +118,7 @@ static void conn_free(struct ctl_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->nconns--;
-	evloop_del_fd(srv->loop, c->fd);
-	close(c->fd);
+	evloop_close_fd(srv->loop, &c->fd);
 	ev_timer_free(c->deadline);
 	free(c->out.buf);
 	free(c);
@@ -328,8 +327,7 @@ void ctl_server_free(struct ctl_server *srv)
 		return;
 	while (srv->conns)
 		conn_free(srv->conns);
-	evloop_del_fd(srv->loop, srv->fd);
-	close(srv->fd);
+	evloop_close_fd(srv->loop, &srv->fd);
 	unlink(srv->path);
 	free(srv->path);
 	free(srv);

@@ -22,6 +22,8 @@ void evloop_free(struct evloop *loop);
 int evloop_add_fd(struct evloop *loop, int fd, uint32_t events, ev_fd_cb cb, void *arg);
 int evloop_mod_fd(struct evloop *loop, int fd, uint32_t events);
 int evloop_del_fd(struct evloop *loop, int fd);
+/* Stops watching *fd, closes it and sets it to -1; nothing when *fd < 0. */
+void evloop_close_fd(struct evloop *loop, int *fd);
 
 /* Timers are one-shot; re-arm from the callback for periodic work. */
 struct ev_timer *ev_timer_new(struct evloop *loop, ev_timer_cb cb, void *arg);

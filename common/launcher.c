@@ -102,8 +102,7 @@ void launcher_close(struct launcher *l)
 		l->jobs = j->next;
 		free(j);
 	}
-	evloop_del_fd(l->loop, l->fd);
-	close(l->fd);
+	evloop_close_fd(l->loop, &l->fd);
 	if (l->pid > 0)
 		while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
 			;

@@ -99,9 +99,7 @@ static void conn_close(struct dns64_tcp_conn *c, enum dns64_counter why)
 	s->live--;
 	s->out_total -= c->outlen - c->outoff;
 	c->outlen = c->outoff = 0;
-	evloop_del_fd(s->d->loop, c->fd);
-	close(c->fd);
-	c->fd = -1;
+	evloop_close_fd(s->d->loop, &c->fd);
 	ev_timer_cancel(c->timer);
 	if (c->refs == 0)
 		conn_free(c);
@@ -545,15 +543,11 @@ void dns64_server_free(struct dns64_server *s)
 	struct dns64 *d = s->d;
 	while (s->conns) {
 		struct dns64_tcp_conn *c = s->conns;
-		if (!c->closed) {
-			evloop_del_fd(d->loop, c->fd);
-			close(c->fd);
-		}
+		if (!c->closed)
+			evloop_close_fd(d->loop, &c->fd);
 		conn_free(c);
 	}
-	for (size_t i = 0; i < s->ntcp; i++) {
-		evloop_del_fd(d->loop, s->tcp_fd[i]);
-		close(s->tcp_fd[i]);
-	}
+	for (size_t i = 0; i < s->ntcp; i++)
+		evloop_close_fd(d->loop, &s->tcp_fd[i]);
 	free(s);
 }

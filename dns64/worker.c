@@ -145,10 +145,8 @@ void dns64_worker_free(struct dns64_worker *w)
 		dns64_engine_cancel_all(w->io);
 		dns64_io_resolvers_free(w->io);
 	}
-	for (size_t i = 0; i < w->nudp; i++) {
-		evloop_del_fd(w->loop, w->udp_fd[i]);
-		close(w->udp_fd[i]);
-	}
+	for (size_t i = 0; i < w->nudp; i++)
+		evloop_close_fd(w->loop, &w->udp_fd[i]);
 	if (w->io)
 		dns64_udp_free(w->io->udp);
 	free(w->io);

@@ -519,10 +519,7 @@ static void health_stop(void *state)
 	sixfour_unwatch_role(h->ctx, h);
 	ev_timer_free(h->timer);
 	exports_free(h->exports);
-	if (h->sock >= 0) {
-		evloop_del_fd(h->ctx->loop, h->sock);
-		close(h->sock);
-	}
+	evloop_close_fd(h->ctx->loop, &h->sock);
 	free(h);
 }
 

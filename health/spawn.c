@@ -101,9 +101,7 @@ static void on_output(struct evloop *loop, int fd, uint32_t events, void *arg)
 	struct spawn *s = arg;
 	drain_output(s);
 	if (events & (EPOLLHUP | EPOLLERR)) {
-		evloop_del_fd(loop, fd);	/* EOF: wait for the exit alone */
-		close(fd);
-		s->outfd = -1;
+		evloop_close_fd(loop, &s->outfd);	/* EOF: wait for the exit alone */
 	}
 }
 
@@ -250,14 +248,8 @@ void spawn_cancel(struct spawn *s)
 		/* Killed: the wait is short and keeps no zombie behind. */
 		waitpid(s->pid, NULL, 0);
 	}
-	if (s->pidfd >= 0) {
-		evloop_del_fd(s->loop, s->pidfd);
-		close(s->pidfd);
-	}
-	if (s->outfd >= 0) {
-		evloop_del_fd(s->loop, s->outfd);
-		close(s->outfd);
-	}
+	evloop_close_fd(s->loop, &s->pidfd);
+	evloop_close_fd(s->loop, &s->outfd);
 	ev_timer_free(s->timer);
 	free(s);
 }

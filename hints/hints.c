@@ -539,14 +539,8 @@ static void hints_stop(void *state)
 		ra_iface_free(h->ifaces[i], true);
 	h->nifaces = 0;
 	hints_addrs_free(h->addrs);
-	if (h->icmp_fd >= 0) {
-		evloop_del_fd(h->loop, h->icmp_fd);
-		close(h->icmp_fd);
-	}
-	if (h->dhcp_fd >= 0) {
-		evloop_del_fd(h->loop, h->dhcp_fd);
-		close(h->dhcp_fd);
-	}
+	evloop_close_fd(h->loop, &h->icmp_fd);
+	evloop_close_fd(h->loop, &h->dhcp_fd);
 	hints_params_free(h->params);
 	free(h);
 }

@@ -129,10 +129,7 @@ void handoff_queue_free(struct handoff_queue *q)
 {
 	if (!q)
 		return;
-	if (q->efd >= 0) {
-		evloop_del_fd(q->loop, q->efd);
-		close(q->efd);
-	}
+	evloop_close_fd(q->loop, &q->efd);
 	for (size_t i = 0; q->ring && i < q->len; i++)
 		free(q->ring[(q->head + i) % q->cap].copy);
 	free(q->ring);

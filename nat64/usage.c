@@ -695,10 +695,7 @@ void nat64_usage_free(struct nat64_usage *u)
 		close_interval(u, now);
 		write_state(u, now);
 	}
-	if (u->kick_fd >= 0) {
-		evloop_del_fd(u->ctx->loop, u->kick_fd);
-		close(u->kick_fd);
-	}
+	evloop_close_fd(u->ctx->loop, &u->kick_fd);
 	ev_timer_free(u->tick);
 	usage_writer_free(u->writer);
 	if (u->pending) {
