@@ -242,6 +242,61 @@ static enum nat64_verdict tcp_ports(const uint8_t *l4, size_t avail, struct nat6
 
 static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const uint8_t *data,
 				     size_t len, struct nat64_pkt *pkt, struct nat64_tuple *tuple,
+				     bool reassembled);
+static enum nat64_verdict determine4(const struct nat64_xlate_cfg *cfg, const uint8_t *data,
+				     size_t len, struct nat64_pkt *pkt, struct nat64_tuple *tuple,
+				     bool reassembled);
+
+/* A fragment goes to the reassembly table; once its datagram is whole,
+ * the whole one is determined as if it had arrived so (frag.h). */
+static enum nat64_verdict determine_reassembled(const struct nat64_xlate_cfg *cfg,
+						const uint8_t *data, const struct nat64_l3 *l3,
+						struct nat64_pkt *pkt, struct nat64_tuple *tuple)
+{
+	const uint8_t *whole;
+	size_t wlen;
+	int family = pkt->family;
+	enum nat64_verdict v = nat64_frag_add(cfg->frags, monotonic_ms(), family, data, pkt->len,
+					      l3, &whole, &wlen);
+	if (v != NAT64_CONTINUE)
+		return v;
+	if (family == AF_INET6)
+		v = determine6(cfg, whole, wlen, pkt, tuple, true);
+	else
+		v = determine4(cfg, whole, wlen, pkt, tuple, true);
+	pkt->reassembled = true;
+	pkt->frag_id = l3->id;
+	return v;
+}
+
+/* The L4 header of an error's inner packet: the flow it names is the
+ * reverse of the inner packet's, so its ports are swapped into the tuple.
+ * An inner ICMP message must be an echo: an error about an error is
+ * dropped. */
+static enum nat64_verdict inner_ports(const uint8_t *il4, size_t il4len, uint8_t proto,
+				      struct nat64_tuple *tuple)
+{
+	if (proto == IPPROTO_ICMPV6 || proto == IPPROTO_ICMP) {
+		if (il4len < 1)
+			return NAT64_DROP_TRUNCATED;
+		bool echo = proto == IPPROTO_ICMPV6
+				    ? il4[0] == ICMP6_ECHO_REQUEST || il4[0] == ICMP6_ECHO_REPLY
+				    : il4[0] == ICMP4_ECHO_REQUEST || il4[0] == ICMP4_ECHO_REPLY;
+		if (!echo)
+			return NAT64_DROP_ICMP_ERROR_NESTED;
+	}
+	uint16_t isport, idport;
+	enum nat64_verdict v = l4_ports(il4, il4len, proto, false, &isport, &idport);
+	if (v != NAT64_CONTINUE)
+		return v;
+	tuple->proto = proto;
+	tuple->sport = idport;
+	tuple->dport = isport;
+	return NAT64_CONTINUE;
+}
+
+static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const uint8_t *data,
+				     size_t len, struct nat64_pkt *pkt, struct nat64_tuple *tuple,
 				     bool reassembled)
 {
 	memset(pkt, 0, sizeof(*pkt));
@@ -272,18 +327,8 @@ static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const ui
 	}
 	if (v != NAT64_CONTINUE)
 		return v;
-	if (l3.fragment && cfg->frags && !reassembled) {
-		const uint8_t *whole;
-		size_t wlen;
-		v = nat64_frag_add(cfg->frags, monotonic_ms(), AF_INET6, data, pkt->len, &l3,
-				   &whole, &wlen);
-		if (v != NAT64_CONTINUE)
-			return v;
-		v = determine6(cfg, whole, wlen, pkt, tuple, true);
-		pkt->reassembled = true;
-		pkt->frag_id = l3.id;
-		return v;
-	}
+	if (l3.fragment && cfg->frags && !reassembled)
+		return determine_reassembled(cfg, data, &l3, pkt, tuple);
 	if (!l3.first)
 		return NAT64_CONTINUE;	/* ports: see frag.h */
 
@@ -340,21 +385,9 @@ static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const ui
 	pkt->inner_frag_off = il3.frag_hdr ? (uint16_t)(pkt->inner_off + il3.frag_hdr) : 0;
 	pkt->inner_is_fragment = il3.fragment;
 	pkt->inner_first_fragment = il3.first;
-	const uint8_t *il4 = in + il3.l3_len;
-	size_t il4len = inlen - il3.l3_len;
-	if (il3.proto == IPPROTO_ICMPV6) {
-		if (il4len < 1)
-			return NAT64_DROP_TRUNCATED;
-		if (il4[0] != ICMP6_ECHO_REQUEST && il4[0] != ICMP6_ECHO_REPLY)
-			return NAT64_DROP_ICMP_ERROR_NESTED;
-	}
-	uint16_t isport, idport;
-	v = l4_ports(il4, il4len, il3.proto, false, &isport, &idport);
+	v = inner_ports(in + il3.l3_len, inlen - il3.l3_len, il3.proto, tuple);
 	if (v != NAT64_CONTINUE)
 		return v;
-	tuple->proto = il3.proto;
-	tuple->sport = idport;
-	tuple->dport = isport;
 	memcpy(&tuple->src.v6, in + 24, 16);
 	memcpy(&tuple->dst.v6, in + 8, 16);
 	return extract_dst4(cfg, &tuple->dst.v6, &pkt->prefix, &pkt->dst4);
@@ -390,18 +423,8 @@ static enum nat64_verdict determine4(const struct nat64_xlate_cfg *cfg, const ui
 	tuple->proto = l3.proto;
 	memcpy(&tuple->src.v4, data + 12, 4);
 	memcpy(&tuple->dst.v4, data + 16, 4);
-	if (l3.fragment && cfg->frags && !reassembled) {
-		const uint8_t *whole;
-		size_t wlen;
-		v = nat64_frag_add(cfg->frags, monotonic_ms(), AF_INET, data, pkt->len, &l3,
-				   &whole, &wlen);
-		if (v != NAT64_CONTINUE)
-			return v;
-		v = determine4(cfg, whole, wlen, pkt, tuple, true);
-		pkt->reassembled = true;
-		pkt->frag_id = l3.id;
-		return v;
-	}
+	if (l3.fragment && cfg->frags && !reassembled)
+		return determine_reassembled(cfg, data, &l3, pkt, tuple);
 	if (!l3.first)
 		return NAT64_CONTINUE;	/* ports: see frag.h */
 
@@ -452,21 +475,9 @@ static enum nat64_verdict determine4(const struct nat64_xlate_cfg *cfg, const ui
 	pkt->inner_l4_off = (uint16_t)(pkt->inner_off + il3.l3_len);
 	pkt->inner_is_fragment = il3.fragment;
 	pkt->inner_first_fragment = il3.first;
-	const uint8_t *il4 = in + il3.l3_len;
-	size_t il4len = inlen - il3.l3_len;
-	if (il3.proto == IPPROTO_ICMP) {
-		if (il4len < 1)
-			return NAT64_DROP_TRUNCATED;
-		if (il4[0] != ICMP4_ECHO_REQUEST && il4[0] != ICMP4_ECHO_REPLY)
-			return NAT64_DROP_ICMP_ERROR_NESTED;
-	}
-	uint16_t isport, idport;
-	v = l4_ports(il4, il4len, il3.proto, false, &isport, &idport);
+	v = inner_ports(in + il3.l3_len, inlen - il3.l3_len, il3.proto, tuple);
 	if (v != NAT64_CONTINUE)
 		return v;
-	tuple->proto = il3.proto;
-	tuple->sport = idport;
-	tuple->dport = isport;
 	memcpy(&tuple->src.v4, in + 16, 4);
 	memcpy(&tuple->dst.v4, in + 12, 4);
 	return NAT64_CONTINUE;
