@@ -440,6 +440,27 @@ enum nat64_verdict nat64_icmp_owe(const struct nat64_xlate_cfg *cfg, const struc
 	return reason;
 }
 
+enum nat64_verdict nat64_translate_begin(const struct nat64_xlate_cfg *cfg,
+					 const struct nat64_pkt *pkt, int family, bool offloaded,
+					 struct nat64_out *out)
+{
+	out->len = 0;
+	out->count = 0;
+	bool v6 = family == AF_INET6;
+	if (pkt->family != family || pkt->len < (v6 ? IPV6_HDR_LEN : IPV4_HDR_LEN))
+		return NAT64_DROP_INTERNAL;
+	uint8_t hops = v6 ? pkt->data[7] : pkt->data[8];
+	if (hops <= 1) {
+		if (offloaded)
+			return NAT64_SEGMENT;
+		if (pkt->is_icmp_error)
+			return NAT64_DROP_HOP_LIMIT;
+		return nat64_icmp_owe(cfg, pkt, v6 ? ICMP6_TIME_EXCEEDED : ICMP4_TIME_EXCEEDED, 0, 0,
+				      out, NAT64_DROP_HOP_LIMIT);
+	}
+	return NAT64_CONTINUE;
+}
+
 /* Errors the translator originates (RFC 4443 2.4, RFC 1812 4.3.2): back to
  * the sender, from the translator's own address, quoting as much of the
  * packet as fits 1280/576 octets. Never about an ICMP error. */

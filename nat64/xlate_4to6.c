@@ -77,25 +77,16 @@ enum nat64_verdict nat64_translate_4to6(const struct nat64_xlate_cfg *cfg,
 					const struct nat64_tuple *ot,
 					struct nat64_out *out)
 {
-	const uint8_t *in = pkt->data;
-	out->len = 0;
-	out->count = 0;
-	if (pkt->family != AF_INET || pkt->len < IPV4_HDR_LEN)
-		return NAT64_DROP_INTERNAL;
-	uint8_t ttl = in[8];
 	/* Offloads (xlate.h): errors and fragments are owed per segment. */
 	const struct nat64_gso *g = &pkt->gso;
 	bool offl = g->type != NAT64_GSO_NONE || g->csum_partial;
-	if (ttl <= 1) {
-		if (offl)
-			return NAT64_SEGMENT;
-		if (pkt->is_icmp_error)
-			return NAT64_DROP_HOP_LIMIT;
-		return nat64_icmp_owe(cfg, pkt, ICMP4_TIME_EXCEEDED, 0, 0, out,
-				      NAT64_DROP_HOP_LIMIT);
-	}
+	enum nat64_verdict v = nat64_translate_begin(cfg, pkt, AF_INET, offl, out);
+	if (v != NAT64_CONTINUE)
+		return v;
 	if (pkt->is_icmp_error)
 		return nat64_icmp_error_4to6(cfg, pkt, ot, out);
+	const uint8_t *in = pkt->data;
+	uint8_t ttl = in[8];
 
 	size_t plen = pkt->len - pkt->l3_len;
 	const uint8_t *payload = in + pkt->l3_len;

@@ -106,28 +106,17 @@ enum nat64_verdict nat64_translate_6to4(const struct nat64_xlate_cfg *cfg,
 					const struct nat64_tuple *ot,
 					struct nat64_out *out)
 {
-	const uint8_t *in = pkt->data;
-	out->len = 0;
-	out->count = 0;
-	if (pkt->family != AF_INET6 || pkt->len < IPV6_HDR_LEN)
-		return NAT64_DROP_INTERNAL;
-	uint8_t hlim = in[7];
 	/* Offloads: an error or a fragment owed for a super-packet is owed for
 	 * each of its segments, and quotes one with a complete checksum. */
 	const struct nat64_gso *g = &pkt->gso;
 	bool offl = g->type != NAT64_GSO_NONE || g->csum_partial;
-	/* RFC 7915 5.1: the translator is a router; it decrements the hop
-	 * limit and reports expiry itself, but never about an error. */
-	if (hlim <= 1) {
-		if (offl)
-			return NAT64_SEGMENT;
-		if (pkt->is_icmp_error)
-			return NAT64_DROP_HOP_LIMIT;
-		return nat64_icmp_owe(cfg, pkt, ICMP6_TIME_EXCEEDED, 0, 0, out,
-				      NAT64_DROP_HOP_LIMIT);
-	}
+	enum nat64_verdict v = nat64_translate_begin(cfg, pkt, AF_INET6, offl, out);
+	if (v != NAT64_CONTINUE)
+		return v;
 	if (pkt->is_icmp_error)
 		return nat64_icmp_error_6to4(cfg, pkt, ot, out);
+	const uint8_t *in = pkt->data;
+	uint8_t hlim = in[7];
 
 	size_t plen = pkt->len - pkt->l3_len;
 	size_t total = IPV4_HDR_LEN + plen;

@@ -104,6 +104,17 @@ enum nat64_verdict nat64_icmp_owe(const struct nat64_xlate_cfg *cfg, const struc
 				  uint8_t type, uint8_t code, uint32_t param,
 				  struct nat64_out *out, enum nat64_verdict reason);
 
+/* What both directions do first (icmp.c): the output emptied, a packet
+ * of another family than `family` refused, and a packet whose TTL or hop
+ * limit runs out here dropped with a Time Exceeded, never one about an
+ * error (the translator is a router, RFC 7915 4.1, 5.1). NAT64_CONTINUE:
+ * the caller translates it. `offloaded`: a super-packet or a partial
+ * checksum (xlate.h), which is cut first, so that each segment is owed
+ * its own error. */
+enum nat64_verdict nat64_translate_begin(const struct nat64_xlate_cfg *cfg,
+					 const struct nat64_pkt *pkt, int family, bool offloaded,
+					 struct nat64_out *out);
+
 /* Translation of the ICMP error bodies (icmp.c). */
 enum nat64_verdict nat64_icmp_error_6to4(const struct nat64_xlate_cfg *cfg,
 					 const struct nat64_pkt *pkt,
