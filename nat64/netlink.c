@@ -37,6 +37,7 @@ struct nat64_nl {
 	struct cidr detour[MAX_OWNED_ROUTES];
 	struct in6_addr detour_gw;
 	size_t ndetour;
+	bool detour_rule;		/* "iif lo lookup NAT64_NL_DETOUR_TABLE" added */
 };
 
 static int nlerr(int e)
@@ -215,13 +216,14 @@ next:
 	return first;
 }
 
-static int rule_change(struct nat64_nl *nl, uint32_t prio, uint32_t table, uint32_t mark,
-		       bool add)
+/* One policy rule "[iif IIF] [fwmark MARK] lookup TABLE" at `prio`. */
+static int rule_change(struct nat64_nl *nl, int family, uint32_t prio, uint32_t table,
+		       uint32_t mark, const char *iif, bool add)
 {
 	struct rtnl_rule *rule = rtnl_rule_alloc();
 	if (!rule)
 		return -ENOMEM;
-	rtnl_rule_set_family(rule, AF_INET);
+	rtnl_rule_set_family(rule, family);
 	rtnl_rule_set_prio(rule, prio);
 	rtnl_rule_set_table(rule, table);
 	rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
@@ -229,17 +231,26 @@ static int rule_change(struct nat64_nl *nl, uint32_t prio, uint32_t table, uint3
 		rtnl_rule_set_mark(rule, mark);
 		rtnl_rule_set_mask(rule, UINT32_MAX);
 	}
+	if (iif)
+		rtnl_rule_set_iif(rule, iif);
 	int rc = add ? rtnl_rule_add(nl->sk, rule, NLM_F_CREATE | NLM_F_EXCL)
 		     : rtnl_rule_delete(nl->sk, rule, 0);
 	rtnl_rule_put(rule);
 	return rc < 0 ? nlerr(rc) : 0;
 }
 
+/* The IPv4 steering rules (fwmark, and the local table moved behind it). */
+static int rule4_change(struct nat64_nl *nl, uint32_t prio, uint32_t table, uint32_t mark,
+			bool add)
+{
+	return rule_change(nl, AF_INET, prio, table, mark, NULL, add);
+}
+
 int nat64_nl_steer_rule(struct nat64_nl *nl, uint32_t mark, uint32_t table, uint32_t prio)
 {
 	if (nl->rule_added)
 		return 0;
-	int rc = rule_change(nl, prio, table, mark, true);
+	int rc = rule4_change(nl, prio, table, mark, true);
 	if (rc != 0 && rc != -EEXIST) {
 		log_err("nat64: policy rule fwmark %#x lookup %u: %s", mark, table, strerror(-rc));
 		return rc;
@@ -251,13 +262,13 @@ int nat64_nl_steer_rule(struct nat64_nl *nl, uint32_t mark, uint32_t table, uint
 	/* Rules of equal priority keep insertion order and the kernel's
 	 * "from all lookup local" sits at 0, so it would deliver steered
 	 * packets locally first. Give it a place right behind ours. */
-	rc = rule_change(nl, prio + 1, RT_TABLE_LOCAL, 0, true);
+	rc = rule4_change(nl, prio + 1, RT_TABLE_LOCAL, 0, true);
 	if (rc != 0 && rc != -EEXIST) {
 		log_err("nat64: adding lookup local at %u: %s", prio + 1, strerror(-rc));
 		return rc;
 	}
 	/* ENOENT: a run that crashed moved it already; restore it on exit. */
-	rc = rule_change(nl, 0, RT_TABLE_LOCAL, 0, false);
+	rc = rule4_change(nl, 0, RT_TABLE_LOCAL, 0, false);
 	if (rc == 0 || rc == -ENOENT)
 		nl->local_moved = true;
 	else
@@ -329,11 +340,12 @@ bool nat64_nl_events_read(struct nat64_nl *nl)
 	return nl->ev_changed;
 }
 
-/* One route of `dst` via `gw` with the detour metric, added or removed. */
+/* One route of `dst` via `gw` in the detour table, added or removed. */
 static int detour_change(struct nat64_nl *nl, const struct cidr *dst, const struct in6_addr *gw,
 			 bool add)
 {
-	struct rtnl_route *route = build_route_via(dst, RT_TABLE_MAIN, 0, gw, NAT64_NL_DETOUR_METRIC);
+	struct rtnl_route *route =
+		build_route_via(dst, NAT64_NL_DETOUR_TABLE, 0, gw, NAT64_NL_DETOUR_METRIC);
 	int rc = -NLE_NOMEM;
 	if (route) {
 		rc = add ? rtnl_route_add(nl->sk, route, NLM_F_CREATE | NLM_F_REPLACE)
@@ -351,13 +363,32 @@ static int detour_change(struct nat64_nl *nl, const struct cidr *dst, const stru
 	return 0;
 }
 
+/* The rule that sends only the host's own packets ("iif lo") to the detour
+ * table: what arrives from a link keeps the main table's TUN route. */
+static int detour_rule(struct nat64_nl *nl, bool add)
+{
+	if (nl->detour_rule == add)
+		return 0;
+	int rc = rule_change(nl, AF_INET6, NAT64_NL_DETOUR_PRIO, NAT64_NL_DETOUR_TABLE, 0, "lo",
+			     add);
+	if (rc != 0 && rc != (add ? -EEXIST : -ENOENT)) {
+		log_warn("nat64: %s the standby rule iif lo lookup %u: %s", add ? "adding" : "removing",
+			 NAT64_NL_DETOUR_TABLE, strerror(-rc));
+		return rc;
+	}
+	nl->detour_rule = add;
+	return 0;
+}
+
 int nat64_nl_detour(struct nat64_nl *nl, const struct cidr *dst, size_t n,
 		    const struct in6_addr *gw)
 {
 	for (size_t i = 0; i < nl->ndetour; i++)
 		detour_change(nl, &nl->detour[i], &nl->detour_gw, false);
 	nl->ndetour = 0;
-	int first = 0;
+	int first = n ? detour_rule(nl, true) : 0;
+	if (first)
+		return first;
 	for (size_t i = 0; i < n && i < MAX_OWNED_ROUTES; i++) {
 		int rc = detour_change(nl, &dst[i], gw, true);
 		if (rc == 0) {
@@ -367,6 +398,8 @@ int nat64_nl_detour(struct nat64_nl *nl, const struct cidr *dst, size_t n,
 			first = rc;
 		}
 	}
+	if (!nl->ndetour)
+		detour_rule(nl, false);
 	return first;
 }
 
@@ -378,10 +411,10 @@ void nat64_nl_cleanup(struct nat64_nl *nl)
 	for (size_t i = 0; i < nl->nowned; i++)
 		route_change(nl, &nl->owned[i], nl->owned_ifindex, false);
 	if (nl->rule_added) {
-		int rc = nl->local_moved ? rule_change(nl, 0, RT_TABLE_LOCAL, 0, true) : -1;
+		int rc = nl->local_moved ? rule4_change(nl, 0, RT_TABLE_LOCAL, 0, true) : -1;
 		if (rc == 0 || rc == -EEXIST)
-			rule_change(nl, nl->rule_prio + 1, RT_TABLE_LOCAL, 0, false);
-		rule_change(nl, nl->rule_prio, nl->rule_table, nl->rule_mark, false);
+			rule4_change(nl, nl->rule_prio + 1, RT_TABLE_LOCAL, 0, false);
+		rule4_change(nl, nl->rule_prio, nl->rule_table, nl->rule_mark, false);
 	}
 	if (nl->ev)
 		nl_socket_free(nl->ev);

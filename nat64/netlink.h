@@ -40,9 +40,15 @@ int nat64_nl_sync_routes(struct nat64_nl *nl, int ifindex, const struct nat64_ro
 int nat64_nl_steer_rule(struct nat64_nl *nl, uint32_t mark, uint32_t table, uint32_t prio);
 
 /* A cluster standby (doc/cluster.md) routes the translate prefixes via the
- * active node: `n` routes of dst[i] via `gw` with a metric ahead of the
- * TUN's (so those stay as they are). Replaces the previous set; n = 0
- * removes it. 0 or the first -errno. */
+ * active node for its own packets only: `n` routes of dst[i] via `gw` in
+ * the detour table, which the rule "iif lo" (locally sent) looks up ahead
+ * of the main table. Packets from a link still take the TUN route, also
+ * while this node already holds the virtual address but is not yet active
+ * (a route via an address of its own would queue them and answer with
+ * "address unreachable" seconds later). Replaces the previous set; n = 0
+ * removes it and the rule. 0 or the first -errno. */
+#define NAT64_NL_DETOUR_TABLE 6464u
+#define NAT64_NL_DETOUR_PRIO 10u
 #define NAT64_NL_DETOUR_METRIC 512
 int nat64_nl_detour(struct nat64_nl *nl, const struct cidr *dst, size_t n,
 		    const struct in6_addr *gw);

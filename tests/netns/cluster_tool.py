@@ -98,12 +98,13 @@ def sent(pcap, windows):
     from scapy.all import rdpcap
     total = outside = 0
     first = None
-    for t in (float(p.time) for p in rdpcap(pcap)):
+    for p in rdpcap(pcap):
+        t = float(p.time)
         total += 1
         if not any(a <= t <= b for a, b in windows):
             outside += 1
-            first = first or t
-    print("outside %d of %d%s" % (outside, total, " first %.6f" % first if first else ""))
+            first = first or "%.6f %s" % (t, p.summary())
+    print("outside %d of %d%s" % (outside, total, " first " + first if first else ""))
 
 
 def ras(pcap):
