@@ -10,9 +10,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-lab_require iperf3
-tap_plan 14
-lab_setup
+lab_begin 14 iperf3
 T=$top_srcdir/tests/netns/usage_traffic.py
 SECS=${SECS:-8}
 write_ini() { # write_ini [ratelimit] LINES...

@@ -14,11 +14,7 @@
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/netns/lib.sh
 . "$src/tests/netns/lib.sh"
-lab_require_root
-lab_require dig /usr/bin/python3
-tap_plan 17
-
-lab_setup
+lab_begin 17 dig /usr/bin/python3
 lab_records_seq example. many A '192.88.99.%d' 101 140
 lab_records_seq example. medium A '192.88.99.%d' 101 110
 lab_records_seq example. bigtxt TXT '"%0200d"' 1 6

@@ -9,11 +9,7 @@
 src=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 # shellcheck source=tests/netns/lib.sh
 . "$src/tests/netns/lib.sh"
-lab_require_root
-lab_require dig /usr/bin/python3
-tap_plan 9
-
-lab_setup
+lab_begin 9 dig /usr/bin/python3
 lab_dns_start
 cat >"$LAB_DIR/ctl.ini" <<EOF
 $(lab_ini_dns64)

@@ -5,10 +5,7 @@
 # `fall` failures, giving it back restores it after `rise` successes, a
 # reload keeps the verdicts, and max-active caps the active set.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
-lab_require_root
-lab_require curl
-tap_plan 18
-lab_setup
+lab_begin 18 curl
 lab_dns_start	# the daemon's mount namespace wants the lab's trust anchor
 
 # 192.88.99.80 embedded in each /96 prefix lives on the client's loopback.

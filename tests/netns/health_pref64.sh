@@ -5,10 +5,7 @@
 # answers again, RAs carry it again. The client namespace answers the
 # probes for 2001:db8:77::/96 itself.
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/netns/lib.sh"
-lab_require_root
-lab_require rdisc6 tshark tcpdump
-tap_plan 9
-lab_setup
+lab_begin 9 rdisc6 tshark tcpdump
 lab_dns_start	# the daemon's mount namespace wants the lab's trust anchor
 
 IF_A=$LAB_IF_APPL6

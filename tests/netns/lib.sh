@@ -38,6 +38,7 @@
 # lab hosts in 99.88.192.in-addr.arpa. and the 2001:db8:1::/48 ip6.arpa.
 #
 # API (each function is documented where it is defined):
+#   lab_begin PLAN [CMD...] (lab_require_root, lab_require, tap_plan, lab_setup),
 #   lab_setup, lab_cleanup (the trap calls it), lab_at_exit CMD
 #   lab_zone NAME FILE [signed|unsigned|bogus], lab_records ZONE RR...,
 #   lab_records_seq ZONE OWNER TYPE FORMAT FIRST LAST,
@@ -239,6 +240,19 @@ lab_require() {
 			exit 0
 		fi
 	done
+}
+
+# lab_begin PLAN [CMD...]: how a lab test starts, in the test's own shell:
+# skips the whole test unless it runs as root with every CMD installed
+# (lab_require_root, lab_require), declares the PLAN checks up front
+# (tap_plan) and sets up the lab (lab_setup).
+lab_begin() {
+	local plan=$1
+	shift
+	lab_require_root
+	lab_require "$@"
+	tap_plan "$plan"
+	lab_setup
 }
 
 # lab_bail REASON: stops the test: "not ok" for every planned check not

@@ -13,8 +13,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-tap_plan 15
-lab_setup
+lab_begin 15
 SPOOF=$top_srcdir/tests/netns/nat64_spoof.py
 UDP=$top_srcdir/tests/netns/nat64_udp.py
 write_ini() { # write_ini FILTERING

@@ -8,9 +8,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-lab_require nft
-tap_plan 16
-lab_setup
+lab_begin 16 nft
 FLOOD=$top_srcdir/tests/netns/nat64_spoof.py
 FLOWS=20000
 lab_ini_nat64 "$LAB_DIR/flood.ini" 2 '[nat64]' 'max-sessions = 4096'

@@ -6,8 +6,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-tap_plan 29
-lab_setup
+lab_begin 29
 UDP=$top_srcdir/tests/netns/nat64_udp.py
 SERVER6C=$(python3 -c 'import ipaddress,sys; print(ipaddress.ip_address(sys.argv[1]))' "$LAB_SERVER6")
 write_ini() { # write_ini UDP_TIMEOUT MAX_SESSIONS

@@ -11,9 +11,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-lab_require nft
-tap_plan 27
-lab_setup
+lab_begin 27 nft
 SPOOF=$top_srcdir/tests/netns/nat64_spoof.py
 lab_ini_nat64 "$LAB_DIR/pool.ini" 2
 lab_server_echo tcp 7000

@@ -8,9 +8,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-lab_require nft
-tap_plan 9
-lab_setup
+lab_begin 9 nft
 UDP=$top_srcdir/tests/netns/nat64_udp.py
 CHANGES=100
 lab_ini_nat64 "$LAB_DIR/follow.ini" 2

@@ -10,8 +10,7 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/tests/netns/lib.sh"
-tap_plan 51
-lab_setup
+lab_begin 51
 T=$top_srcdir/tests/netns/usage_traffic.py
 A6=$LAB_CLIENT6 B6=3fff:100::100	# two client /32s: 2001:db8::/32, 3fff:100::/32
 A=2001:db8::/32 B=3fff:100::/32 V4=192.88.99.0/24
