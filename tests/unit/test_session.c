@@ -71,6 +71,12 @@ static struct session_table *new_table(const struct session_cfg *cfg, struct poo
 	return session_table_new(cfg, *pool, 7, &err);
 }
 
+static void free_table(struct session_table *t, struct pool4 *pool)
+{
+	session_table_free(t);
+	pool4_free(pool);
+}
+
 static void test_udp_mapping(void)
 {
 	struct session_cfg cfg = base_cfg();
@@ -114,8 +120,7 @@ static void test_udp_mapping(void)
 	is_int((int)session_expire(t, 2000 + 300000, NULL, NULL), 3, "udp: all gone after timeout");
 	is_int((int)gauge(t, SESSION_G_bib), 0, "udp: BIB entry goes with its last session");
 	is_int((int)gauge(t, SESSION_G_clients), 0, "udp: client entry goes too");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 /* A use within RELINK_MS does not move the entry, yet its lifetime still
@@ -132,8 +137,7 @@ static void test_lazy_relink(void)
 	       "lazy: used at 0.5 s, alive at 300.1 s");
 	is_int((int)session_expire(t, 300000 + 499, NULL, NULL), 0, "lazy: alive at 300.499 s");
 	is_int((int)session_expire(t, 300000 + 500, NULL, NULL), 1, "lazy: gone at 300.5 s");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 static void test_adf(void)
@@ -152,8 +156,7 @@ static void test_adf(void)
 	is_int(in4(t, &stranger, 0, 0, &stored, &r), NAT64_DROP_FILTERED,
 	       "adf: unknown address is filtered");
 	is_int((int)gauge(t, SESSION_G_count), 2, "adf: and makes no session");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 static uint8_t tcp_state_of(struct session_table *t);
@@ -225,8 +228,7 @@ static void test_tcp(void)
 	/* V6 INIT without answer expires at the transitory timer. */
 	out6(t, &in, SYN, 0, &o);
 	is_int((int)session_expire(t, 240000, NULL, NULL), 1, "tcp: unanswered SYN expires");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 static void test_simultaneous_open(void)
@@ -262,8 +264,7 @@ static void test_simultaneous_open(void)
 	is_int(syn_timeouts, 1, "so: and never answered with an error");
 	is_int(in4(t, &fromB, SYN | ACK, 11, &stored, &r), NAT64_CONTINUE,
 	       "so: B's packets now pass");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 static void test_lru_and_cap(void)
@@ -301,14 +302,12 @@ static void test_lru_and_cap(void)
 	is_int(session_handle6(t, &oldest, r4, 96, 0, true, 301000, &o, NULL), NAT64_CONTINUE,
 	       "lru: the refreshed one stayed");
 	is_int(out6(t, &fifth, 0, 400000, &o), NAT64_CONTINUE, "cap: room again after the eviction");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 static void test_handoff_states(void)
 {
-	struct session_cfg cfg = base_cfg();
-	cfg.max_sessions = 2;
+	struct session_cfg cfg = fixture_session_cfg(2, 4);
 	struct pool4 *pool;
 	struct session_table *t = new_table(&cfg, &pool);
 	struct nat64_tuple o, r;
@@ -351,8 +350,7 @@ static void test_handoff_states(void)
 	session_set_state(t, &key, SESSION_LOCAL, true, 10000007);
 	session_flush(t);
 	is_int((int)gauge(t, SESSION_G_count), 0, "flush empties the table");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 static int ev_count[3];
@@ -378,8 +376,7 @@ static void on_event(void *arg, enum session_event ev, const struct session_reco
  * until the client sends on it. */
 static void test_events(void)
 {
-	struct session_cfg cfg = base_cfg();
-	cfg.max_sessions = 2;
+	struct session_cfg cfg = fixture_session_cfg(2, 4);
 	struct pool4 *pool;
 	struct session_table *t = new_table(&cfg, &pool);
 	ev_table = t;
@@ -446,8 +443,7 @@ static void test_events(void)
 	is_int(ev_count[SESSION_EV_CREATED], created_tcp + 1, "quiet: delivered once");
 
 	session_table_set_hook(t, NULL, NULL);
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 /* --- eviction order (session_evict.c) with a fake clock --- */
@@ -510,8 +506,7 @@ static const char *class_of(struct session_table *t, uint8_t proto, const char *
 
 static void test_evict_classes(void)
 {
-	struct session_cfg cfg = base_cfg();
-	cfg.max_per_client = 8;
+	struct session_cfg cfg = fixture_session_cfg(8, 8);
 	struct pool4 *pool;
 	struct session_table *t = new_table(&cfg, &pool);
 	const char *A = "2001:db8:a::1", *B = "2001:db8:b::1", *C = "2001:db8:c::1",
@@ -558,14 +553,12 @@ static void test_evict_classes(void)
 	is_str(class_of(t, IPPROTO_TCP, A, 100), "established", "order: the connection is intact");
 	is_int((int)ctr(t, SESSION_C_evicted_live) + (int)ctr(t, SESSION_C_evicted_est) +
 	       (int)ctr(t, SESSION_C_displaced), 0, "order: nothing live was touched");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 static void test_fair_share(void)
 {
-	struct session_cfg cfg = base_cfg();
-	cfg.max_per_client = 8;
+	struct session_cfg cfg = fixture_session_cfg(8, 8);
 	struct pool4 *pool;
 	struct session_table *t = new_table(&cfg, &pool);
 	const char *A = "2001:db8:a::1", *B = "2001:db8:b::1", *C = "2001:db8:c::1";
@@ -590,8 +583,7 @@ static void test_fair_share(void)
 	is_str(class_of(t, IPPROTO_UDP, C, 300), "gone", "fair: A at its share takes a cheap entry");
 	is_str(class_of(t, IPPROTO_TCP, B, 200), "established", "fair: ... never B's connection");
 	is_str(class_of(t, IPPROTO_TCP, A, 110), "established", "fair: A's new one is up");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 
 	/* Answered UDP goes before established TCP (a class below it), from
 	 * the client holding more. */
@@ -605,8 +597,7 @@ static void test_fair_share(void)
 	is_str(class_of(t, IPPROTO_UDP, B, 200), "gone", "fair: B's oldest answered flow goes");
 	is_str(class_of(t, IPPROTO_TCP, A, 100), "established",
 	       "fair: A (alone with connections, so within its share) keeps them");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 
 	/* A client over its share pays for its own new connection. */
 	t = new_table(&cfg, &pool);
@@ -619,8 +610,7 @@ static void test_fair_share(void)
 	ok(!strcmp(class_of(t, IPPROTO_TCP, B, 200), "established") &&
 	   !strcmp(class_of(t, IPPROTO_TCP, B, 201), "established") &&
 	   !strcmp(class_of(t, IPPROTO_TCP, B, 202), "established"), "fair: ... B loses nothing");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 /* A spoofed flood of one-packet flows from many /56s (2 each) against a
@@ -628,9 +618,7 @@ static void test_fair_share(void)
  * during the flood gets through. */
 static void test_flood(void)
 {
-	struct session_cfg cfg = base_cfg();
-	cfg.max_sessions = 256;
-	cfg.max_per_client = 256;
+	struct session_cfg cfg = fixture_session_cfg(256, 256);
 	struct pool4 *pool;
 	struct session_table *t = new_table(&cfg, &pool);
 	const char *L = "2001:db8:1::10";
@@ -664,17 +652,14 @@ static void test_flood(void)
 	ok(ctr(t, SESSION_C_evicted_cheap) >= 4000 - 256, "flood: the flood recycled itself");
 	is_int((int)(ctr(t, SESSION_C_evicted_live) + ctr(t, SESSION_C_evicted_est) +
 		     ctr(t, SESSION_C_displaced)), 0, "flood: no live entry was evicted");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 /* A full pool address makes room: a mapping of the heaviest holders comes
  * back; an answered mapping of a client no heavier stays. */
 static void test_pool_exhaustion(void)
 {
-	struct session_cfg cfg = base_cfg();
-	cfg.max_sessions = 64;
-	cfg.max_per_client = 64;
+	struct session_cfg cfg = fixture_session_cfg(64, 64);
 	int err;
 	struct pool4 *pool = pool4_new(1);
 	pool4_add(pool, ip4("192.0.2.1"), 32, 5000, 5007);
@@ -711,8 +696,7 @@ static void test_pool_exhaustion(void)
 	struct nat64_tuple in2 = t6(IPPROTO_UDP, "2001:db8:e::1", 500, R4, 53);
 	/* E (no ports) against A (4 or more), B, C (2), D (1): A is heavier. */
 	is_int(out6(t, &in2, 0, 6000, &o), NAT64_CONTINUE, "pool: E displaces A again");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 
 	/* Equal holders of answered mappings: refused, POOL_EXHAUSTED. */
 	pool = pool4_new(1);
@@ -723,17 +707,14 @@ static void test_pool_exhaustion(void)
 	in = t6(IPPROTO_UDP, C, 300, R4, 53);
 	is_int(out6(t, &in, 0, 2000, &o), NAT64_DROP_POOL_EXHAUSTED,
 	       "pool: no live mapping of a client no heavier than the newcomer is taken");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 /* RFC 6888 REQ-4: a client's share of ports; at it the client reuses its
  * own cheapest mapping, and is refused when all of them are live. */
 static void test_port_share(void)
 {
-	struct session_cfg cfg = base_cfg();
-	cfg.max_sessions = 64;
-	cfg.max_per_client = 64;
+	struct session_cfg cfg = fixture_session_cfg(64, 64);
 	cfg.max_ports_per_client = 4;
 	struct pool4 *pool;
 	struct session_table *t = new_table(&cfg, &pool);
@@ -747,8 +728,7 @@ static void test_port_share(void)
 	is_str(class_of(t, IPPROTO_TCP, A, 103), "gone",
 	       "share: ... reuses the client's unanswered SYN's");
 	is_str(class_of(t, IPPROTO_TCP, A, 100), "established", "share: its connections stay");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 
 	/* Connections the server closed (FIN) and the client then reset:
 	 * dead, so the client's next connection reuses one of them. */
@@ -765,8 +745,7 @@ static void test_port_share(void)
 	in = t6(IPPROTO_TCP, A, 200, R4, 443);
 	is_int(out6(t, &in, SYN, 2000, &o), NAT64_CONTINUE,
 	       "share: at the share, a connection reset after the server's FIN is reused");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 
 	t = new_table(&cfg, &pool);
 	for (uint16_t i = 0; i < 4; i++)
@@ -781,8 +760,7 @@ static void test_port_share(void)
 	       "share: refused when every mapping of the client is answered");
 	in = t6(IPPROTO_TCP, A, 201, R4, 443);
 	is_int(out6(t, &in, SYN, 3000, &o), NAT64_CONTINUE, "share: counted per protocol");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 /* The handoff engine's hooks (issue 18): a preferred port and a veto. */
@@ -832,8 +810,7 @@ static void test_port_policy(void)
 	in = t6(IPPROTO_TCP, "2001:db8:c::1", 1001, R4, 443);
 	out6(t, &in, SYN, 1000, &o);
 	ok(o.sport != 40003 || (o.sport & 1), "policy: removed, no hint is asked");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 /* Random traffic against a small table and pool, with a fake clock: every
@@ -852,9 +829,7 @@ static void pick_nth(void *arg, const struct session_record *r)
 
 static void test_random_traffic(void)
 {
-	struct session_cfg cfg = base_cfg();
-	cfg.max_sessions = 64;
-	cfg.max_per_client = 40;
+	struct session_cfg cfg = fixture_session_cfg(64, 40);
 	cfg.max_ports_per_client = 3;
 	int err;
 	struct pool4 *pool = pool4_new(9);
@@ -930,8 +905,7 @@ static void test_random_traffic(void)
 	is_int((int)pool4_used(pool, IPPROTO_UDP, ip4("192.0.2.1"), &size) +
 	       (int)pool4_used(pool, IPPROTO_TCP, ip4("192.0.2.1"), &size), 0,
 	       "random: after a flush every port is back in the pool");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 /* pool4 versions: a new pool knows the live mappings of the old one. */
@@ -957,8 +931,7 @@ static void test_new_pool(void)
 	session_flush(t);
 	is_int((int)pool4_used(p2, IPPROTO_UDP, ip4("192.0.2.1"), NULL), 0,
 	       "new pool: ports come back to it");
-	session_table_free(t);
-	pool4_free(p2);
+	free_table(t, p2);
 }
 
 static void test_icmp(void)
@@ -975,8 +948,7 @@ static void test_icmp(void)
 	ok(r.proto == IPPROTO_ICMPV6 && r.sport == 77 && r.dport == 77,
 	   "icmp: the client's identifier restored");
 	is_int((int)session_expire(t, 1 + 60000, NULL, NULL), 1, "icmp: 60 s timer");
-	session_table_free(t);
-	pool4_free(pool);
+	free_table(t, pool);
 }
 
 int main(void)
