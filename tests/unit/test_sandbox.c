@@ -64,6 +64,22 @@ static bool exited_ok(const struct outcome *o)
 	return WIFEXITED(o->status) && WEXITSTATUS(o->status) == 0;
 }
 
+/* One check: `role` may call `fn`, which then returns 0. */
+static struct outcome allowed(enum sandbox_role role, int (*fn)(void), const char *name)
+{
+	struct outcome o = run(role, fn);
+	ok(exited_ok(&o), name);
+	return o;
+}
+
+/* One check: `role` may not, and SIGSYS kills the process. */
+static struct outcome forbidden(enum sandbox_role role, int (*fn)(void), const char *name)
+{
+	struct outcome o = run(role, fn);
+	ok(killed_by_sigsys(&o), name);
+	return o;
+}
+
 static int seccomp_mode(void)
 {
 	FILE *f = fopen("/proc/self/status", "r");
@@ -142,38 +158,33 @@ static int inet_socket(void)
 int main(void)
 {
 	plan(16);
-	struct outcome o = run(SANDBOX_HANDOFFD, seccomp_mode);
-	ok(exited_ok(&o), "after sandbox_enter the process runs in seccomp filter mode (2)");
+	struct outcome o;
+	o = allowed(SANDBOX_HANDOFFD, seccomp_mode,
+		    "after sandbox_enter the process runs in seccomp filter mode (2)");
 	ok(strstr(o.err, "seccomp allow-list installed") != NULL, "... and says so in its log");
 
-	o = run(SANDBOX_HANDOFFD, call_personality);
-	ok(killed_by_sigsys(&o), "a call outside the list kills the process with SIGSYS");
+	o = forbidden(SANDBOX_HANDOFFD, call_personality,
+		      "a call outside the list kills the process with SIGSYS");
 	ok(strstr(o.err, "forbidden system call personality (nr ") != NULL,
 	   "... after a log line that names the call");
 	ok(strstr(o.err, "in sixfour-handoffd") != NULL, "... and the process role");
 
-	o = run(SANDBOX_SIXFOURD, catch_sigsys);
-	ok(killed_by_sigsys(&o), "replacing the SIGSYS handler is itself forbidden");
+	o = forbidden(SANDBOX_SIXFOURD, catch_sigsys,
+		      "replacing the SIGSYS handler is itself forbidden");
 	ok(strstr(o.err, "forbidden system call rt_sigaction") != NULL, "... and named");
 
-	o = run(SANDBOX_SIXFOURD, start_thread);
-	ok(exited_ok(&o), "sixfourd may start threads");
-	o = run(SANDBOX_SIXFOURD, do_fork);
-	ok(killed_by_sigsys(&o), "... but not a new process");
+	allowed(SANDBOX_SIXFOURD, start_thread, "sixfourd may start threads");
+	o = forbidden(SANDBOX_SIXFOURD, do_fork, "... but not a new process");
 	ok(strstr(o.err, "forbidden system call clone ") != NULL, "... the clone is named");
 
-	o = run(SANDBOX_SIXFOURD, inet_socket);
-	ok(exited_ok(&o), "sixfourd may open an Internet socket (the resolver's)");
-	o = run(SANDBOX_SIXFOURD, packet_socket);
-	ok(killed_by_sigsys(&o), "... but not a packet socket");
-	o = run(SANDBOX_PRIV, inet_socket);
-	ok(killed_by_sigsys(&o), "the privileged helper may open no Internet socket");
-	o = run(SANDBOX_HANDOFFD, start_thread);
-	ok(killed_by_sigsys(&o), "sixfour-handoffd starts no thread");
-	o = run(SANDBOX_SIXFOURD, big_qsort);
-	ok(exited_ok(&o), "sixfourd may sort 2 kB (glibc's qsort calls sysinfo)");
-	o = run(SANDBOX_HANDOFFD, big_qsort);
-	ok(exited_ok(&o), "... and so may sixfour-handoffd");
+	allowed(SANDBOX_SIXFOURD, inet_socket,
+		"sixfourd may open an Internet socket (the resolver's)");
+	forbidden(SANDBOX_SIXFOURD, packet_socket, "... but not a packet socket");
+	forbidden(SANDBOX_PRIV, inet_socket, "the privileged helper may open no Internet socket");
+	forbidden(SANDBOX_HANDOFFD, start_thread, "sixfour-handoffd starts no thread");
+	allowed(SANDBOX_SIXFOURD, big_qsort,
+		"sixfourd may sort 2 kB (glibc's qsort calls sysinfo)");
+	allowed(SANDBOX_HANDOFFD, big_qsort, "... and so may sixfour-handoffd");
 	return tap_done();
 }
 
