@@ -20,6 +20,7 @@
 #include "common/publish.h"
 #include "common/subsys.h"
 #include "nat64/bwlimit.h"
+#include "tests/unit/config_fixture.h"
 #include "tests/unit/tap.h"
 
 #define MS 1000000ull
@@ -28,18 +29,6 @@ static uint64_t fake;
 static uint64_t fake_now(void)
 {
 	return fake;
-}
-
-static struct sixfour_config *conf(const char *text)
-{
-	struct config_errors errs;
-	struct sixfour_config *c = config_load_string("test", text, &errs);
-	if (!c) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("# %s\n", errs.msg[i]);
-		bail("config");
-	}
-	return c;
 }
 
 /* The "TUN": our end stays readable (one datagram never read), what the
@@ -100,7 +89,8 @@ int main(void)
 	uint64_t werr = 0;
 
 	/* --- two workers, one budget: 1 MB/s, a 50 ms queue --- */
-	struct sixfour_config *cfg = conf("[ratelimit]\nbandwidth = 1000000\nbandwidth-queue = 50ms\n");
+	struct sixfour_config *cfg =
+		fixture_config("[ratelimit]\nbandwidth = 1000000\nbandwidth-queue = 50ms\n");
 	struct nat64_bw *b = nat64_bw_new(&ctx, cfg, 2, 1500);
 	if (!b)
 		bail("nat64_bw_new");
@@ -170,7 +160,7 @@ int main(void)
 	ok(main_held == 0 && main_dropped >= 70, "the main thread's slot never queues");
 	/* A reload keeps the budget: no fresh burst. */
 	config_free(cfg);
-	cfg = conf("[ratelimit]\nbandwidth = 1000000\nbandwidth-queue = 50ms\n");
+	cfg = fixture_config("[ratelimit]\nbandwidth = 1000000\nbandwidth-queue = 50ms\n");
 	nat64_bw_reload(b, cfg);
 	ok(nat64_bw_admit(mainslot, NULL, pkt, sizeof(pkt), sizeof(pkt)) == NAT64_DROP_RATE_LIMITED,
 	   "after a reload the spent budget stays spent");
@@ -181,14 +171,16 @@ int main(void)
 	/* --- per client: 100 kB/s each, a partner /120 at 500 kB/s for all
 	 * of it, one without limit; no cap --- */
 	config_free(cfg);
-	struct sixfour_config *bad = conf("[ratelimit]\nbandwidth-partner = 2001:db8::/32 lots\n");
+	struct sixfour_config *bad =
+		fixture_config("[ratelimit]\nbandwidth-partner = 2001:db8::/32 lots\n");
 	char err[256] = "";
 	ok(nat64_bw_check(bad, err, sizeof(err)) != 0 && strstr(err, "bandwidth-partner"),
 	   "a partner line that does not parse is refused, naming the key");
 	config_free(bad);
-	cfg = conf("[ratelimit]\nprefix-len = 128\nclient-bandwidth = 100000\n"
-		   "bandwidth-queue = 50ms\nbandwidth-partner = 2001:db8:1::300/120 500000\n"
-		   "bandwidth-partner = 2001:db8:1::400/128 0\n");
+	cfg = fixture_config(
+		"[ratelimit]\nprefix-len = 128\nclient-bandwidth = 100000\n"
+		"bandwidth-queue = 50ms\nbandwidth-partner = 2001:db8:1::300/120 500000\n"
+		"bandwidth-partner = 2001:db8:1::400/128 0\n");
 	ok(nat64_bw_check(cfg, err, sizeof(err)) == 0, "partner lines parse");
 	nat64_bw_reload(b, cfg);
 	struct in6_addr heavy, light, partner, partner2, free6;
@@ -240,7 +232,8 @@ int main(void)
 
 	/* --- 100,000 spoofed clients at one instant, 1 kB/s each --- */
 	config_free(cfg);
-	cfg = conf("[ratelimit]\nprefix-len = 128\nclient-bandwidth = 1000\nbandwidth-queue = 0\n");
+	cfg = fixture_config("[ratelimit]\nprefix-len = 128\nclient-bandwidth = 1000\n"
+			     "bandwidth-queue = 0\n");
 	nat64_bw_reload(b, cfg);
 	fake += 10000 * MS;
 	uint64_t heavy_ok = 0;

@@ -18,6 +18,7 @@
 #include "dns64/export.h"
 #include "health/exports.h"
 #include "health/spawn.h"
+#include "tests/unit/config_fixture.h"
 #include "tap.h"
 
 static const char *const base_ini =
@@ -32,14 +33,7 @@ static struct sixfour_config *load(const char *dns64, const char *extra)
 {
 	char text[2048];
 	snprintf(text, sizeof(text), base_ini, dns64, extra);
-	struct config_errors errs;
-	struct sixfour_config *cfg = config_load_string("test.ini", text, &errs);
-	if (!cfg) {
-		for (size_t i = 0; i < errs.n; i++)
-			printf("# %s\n", errs.msg[i]);
-		bail("test config does not load");
-	}
-	return cfg;
+	return fixture_config(text);
 }
 
 /* The set with the named prefixes active and their round trips. */

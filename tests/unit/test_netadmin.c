@@ -9,16 +9,11 @@
 #include "common/config.h"
 #include "nat64/nat64_priv.h"
 #include "nat64/netadmin.h"
+#include "tests/unit/config_fixture.h"
 #include "tests/unit/tap.h"
 
-static struct sixfour_config *load(const char *text)
-{
-	struct config_errors errs;
-	struct sixfour_config *c = config_load_string("test.ini", text, &errs);
-	if (!c)
-		bail(errs.n ? errs.msg[0] : "config did not load");
-	return c;
-}
+/* The translate prefix of every configuration below. */
+#define WKP "[prefix wkp]\nprefix = 64:ff9b::/96\ntranslate = yes\n"
 
 /* Whether the helper lets `text` (a prefix) be routed to the TUN in `table`. */
 static bool route_allowed(const struct sixfour_config *c, const char *text, uint32_t table)
@@ -42,9 +37,8 @@ static bool steer_allowed(const struct sixfour_config *c, const struct in_addr *
 int main(void)
 {
 	plan(22);
-	struct sixfour_config *c = load(
-		"[prefix wkp]\nprefix = 64:ff9b::/96\ntranslate = yes\n"
-		"[prefix far]\nprefix = 2001:db8:64:2::/96\nsynthesize = yes\n"
+	struct sixfour_config *c = fixture_config(
+		WKP "[prefix far]\nprefix = 2001:db8:64:2::/96\nsynthesize = yes\n"
 		"[nat64]\npool4 = 192.0.2.0/28, 198.51.100.7:20000-29999\n");
 	static const struct {
 		const char *prefix;
@@ -85,7 +79,7 @@ int main(void)
 	config_free(c);
 
 	/* Empty pool4: the host's addresses with the default range. */
-	c = load("[prefix wkp]\nprefix = 64:ff9b::/96\ntranslate = yes\n[handoff]\nenable = no\n");
+	c = fixture_config(WKP "[handoff]\nenable = no\n");
 	ok(steer_allowed(c, host, 2, "203.0.113.1", NAT64_DEFAULT_PORT_MIN, NAT64_DEFAULT_PORT_MAX),
 	   "empty pool4: a host address, default range");
 	ok(!steer_allowed(c, host, 2, "203.0.113.1", 1024, NAT64_DEFAULT_PORT_MAX),
@@ -95,7 +89,7 @@ int main(void)
 	config_free(c);
 
 	/* Translator off: nothing at all. */
-	c = load("[prefix wkp]\nprefix = 64:ff9b::/96\ntranslate = yes\n[nat64]\nenable = no\n");
+	c = fixture_config(WKP "[nat64]\nenable = no\n");
 	ok(!route_allowed(c, "64:ff9b::/96", RT_TABLE_MAIN), "translator disabled: no route");
 	ok(!steer_allowed(c, host, 2, "203.0.113.1", NAT64_DEFAULT_PORT_MIN,
 			  NAT64_DEFAULT_PORT_MAX),
