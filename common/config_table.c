@@ -277,7 +277,8 @@ const struct cfg_option cfg_options[] = {
 	/* [export] */
 	{ "export", "bind", CFG_STR, G(export.bind), "", .flags = CFG_PATH, .reload = CFG_LIVE, .doc =
 	  "Write BIND 9 dns64 blocks (sixfourctl export bind) to this file whenever they "
-	  "change, e.g. /etc/bind/named.conf.dns64, included inside options { }. The file "
+	  "change, e.g. /var/lib/bind/named.conf.dns64 (on Debian group bind may write "
+	  "/var/lib/bind, not /etc/bind), included inside options { }. The file "
 	  "is replaced atomically (written, synced, renamed) and keeps its mode; its "
 	  "directory must be writable by [general] user. Empty: not written." },
 	{ "export", "bind-reload", CFG_STR, G(export.bind_reload), "", .reload = CFG_LIVE, .doc =
