@@ -111,12 +111,7 @@ static int make_parent_dir(const char *path)
 static void conn_free(struct ctl_conn *c)
 {
 	struct ctl_server *srv = c->srv;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		srv->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	DLIST_UNLINK(srv->conns, c);
 	srv->nconns--;
 	evloop_close_fd(srv->loop, &c->fd);
 	ev_timer_free(c->deadline);
@@ -276,10 +271,7 @@ static void accept_ready(struct evloop *loop, int fd, uint32_t events, void *arg
 			close(cfd);
 			continue;
 		}
-		c->next = srv->conns;
-		if (srv->conns)
-			srv->conns->prev = c;
-		srv->conns = c;
+		DLIST_PUSH_FRONT(srv->conns, c);
 		srv->nconns++;
 		ev_timer_arm(c->deadline, CTL_DEADLINE_MS);
 	}

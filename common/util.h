@@ -17,6 +17,40 @@
  * X(NAME, "text") has the names { "ok", LIST(VERDICT_TEXT) }, in order. */
 #define VERDICT_TEXT(name, text) text,
 
+/* Intrusive doubly linked lists: elements link through their `prev` and
+ * `next` fields, and a list is its `head` pointer; the _HT forms keep a
+ * `tail` pointer as well. Arguments are evaluated more than once: pass
+ * plain lvalues. */
+#define DLIST_PUSH_FRONT(head, e) \
+	do { \
+		(e)->prev = NULL; \
+		(e)->next = (head); \
+		if (head) \
+			(head)->prev = (e); \
+		(head) = (e); \
+	} while (0)
+#define DLIST_UNLINK(head, e) \
+	do { \
+		if ((e)->prev) \
+			(e)->prev->next = (e)->next; \
+		else \
+			(head) = (e)->next; \
+		if ((e)->next) \
+			(e)->next->prev = (e)->prev; \
+	} while (0)
+#define DLIST_PUSH_FRONT_HT(head, tail, e) \
+	do { \
+		if (!(head)) \
+			(tail) = (e); \
+		DLIST_PUSH_FRONT(head, e); \
+	} while (0)
+#define DLIST_UNLINK_HT(head, tail, e) \
+	do { \
+		if (!(e)->next) \
+			(tail) = (e)->prev; \
+		DLIST_UNLINK(head, e); \
+	} while (0)
+
 /* Milliseconds on CLOCK_MONOTONIC. */
 uint64_t monotonic_ms(void);
 /* Microseconds on CLOCK_MONOTONIC. */

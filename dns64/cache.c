@@ -120,14 +120,7 @@ static void unlink_entry(struct shard *c, struct entry *e)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = e->hnext;
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		c->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
+	DLIST_UNLINK_HT(c->head, c->tail, e);
 	c->st.entries--;
 	c->st.bytes -= entry_size(e);
 	free(e);
@@ -179,19 +172,8 @@ static void lru_front(struct shard *c, struct entry *e)
 {
 	if (c->head == e)
 		return;
-	if (e->prev)
-		e->prev->next = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->tail = e->prev;
-	e->prev = NULL;
-	e->next = c->head;
-	if (c->head)
-		c->head->prev = e;
-	c->head = e;
-	if (!c->tail)
-		c->tail = e;
+	DLIST_UNLINK_HT(c->head, c->tail, e);
+	DLIST_PUSH_FRONT_HT(c->head, c->tail, e);
 }
 
 static struct entry *find(struct shard *c, const struct dns_query *q, uint64_t h)
@@ -302,12 +284,7 @@ void dns64_cache_store(struct dns64_cache *c, const struct dns_query *q,
 	size_t bi = h & (sh->nbuckets - 1);
 	e->hnext = sh->buckets[bi];
 	sh->buckets[bi] = e;
-	e->next = sh->head;
-	if (sh->head)
-		sh->head->prev = e;
-	sh->head = e;
-	if (!sh->tail)
-		sh->tail = e;
+	DLIST_PUSH_FRONT_HT(sh->head, sh->tail, e);
 	sh->st.entries++;
 	sh->st.bytes += size;
 	sh->st.inserts++;

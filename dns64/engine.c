@@ -27,6 +27,7 @@
 
 #include "common/evloop.h"
 #include "common/rfc6052.h"
+#include "common/util.h"
 #include "dns64/cache.h"
 #include "dns64/dns64_int.h"
 #include "dns64/resolver.h"
@@ -271,12 +272,7 @@ static void req_free(struct dns64_req *r)
 	dns_msg_free(&r->aaaa);
 	dns_msg_free(&r->a);
 	dns64_client_release(r->io, &r->cl);
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		io->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	DLIST_UNLINK(io->reqs, r);
 	atomic_store_explicit(&io->nreqs, atomic_load_explicit(&io->nreqs, memory_order_relaxed) - 1,
 			      memory_order_relaxed);
 	free(r);
@@ -354,10 +350,7 @@ static void req_start(struct dns64_io *io, const struct dns_query *q,
 	dns_msg_init(&r->a);
 	/* CD=1 asks for data without validation (RFC 4035 3.2.2). */
 	r->res = (q->flags & DNS_F_CD) && io->res_cd ? io->res_cd : io->res;
-	r->next = io->reqs;
-	if (io->reqs)
-		io->reqs->prev = r;
-	io->reqs = r;
+	DLIST_PUSH_FRONT(io->reqs, r);
 	atomic_store_explicit(&io->nreqs, atomic_load_explicit(&io->nreqs, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	int rc;

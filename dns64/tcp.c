@@ -26,6 +26,7 @@
 
 #include "common/config.h"
 #include "common/evloop.h"
+#include "common/util.h"
 #include "dns64/dns64_int.h"
 
 #define TCP_MAX_QUERY 4096	/* as over UDP */
@@ -74,12 +75,7 @@ static uint64_t now_ms(const struct dns64_tcp_conn *c)
 static void conn_free(struct dns64_tcp_conn *c)
 {
 	struct dns64_server *s = c->s;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	DLIST_UNLINK(s->conns, c);
 	s->nconns--;
 	ev_timer_free(c->timer);
 	free(c->in);
@@ -487,10 +483,7 @@ static void on_accept(struct evloop *loop, int fd, uint32_t events, void *arg)
 		c->fd = cfd;
 		c->peer = peer;
 		c->peerlen = plen;
-		c->next = s->conns;
-		if (s->conns)
-			s->conns->prev = c;
-		s->conns = c;
+		DLIST_PUSH_FRONT(s->conns, c);
 		s->nconns++;
 		s->live++;
 		c->active_ms = evloop_now_ms(loop);

@@ -108,16 +108,13 @@ struct peer *hc_peer_find(struct handoff_client *c, struct in_addr t, struct in_
 
 static void list_unlink(struct handoff_client *c, struct peer *p)
 {
-	if (p->prev) p->prev->next = p->next; else c->head = p->next;
-	if (p->next) p->next->prev = p->prev; else c->tail = p->prev;
+	DLIST_UNLINK_HT(c->head, c->tail, p);
 	p->prev = p->next = NULL;
 }
 
 static void list_push(struct handoff_client *c, struct peer *p)
 {
-	p->next = c->head;
-	if (c->head) c->head->prev = p; else c->tail = p;
-	c->head = p;
+	DLIST_PUSH_FRONT_HT(c->head, c->tail, p);
 }
 
 static void peer_free(struct handoff_client *c, struct peer *p)
