@@ -220,13 +220,9 @@ static void *cluster_start(struct sixfour_ctx *ctx)
 	if (!cl)
 		return NULL;
 	const struct sixfour_config *cfg = ctx->cfg;
-	cl->ctx = ctx;
-	cl->enable = cfg->cluster.enable;
-	cl->node = cfg->cluster.node;
-	cl->nodes = cfg->cluster.nodes;
-	cl->heartbeat_ms = cfg->cluster.heartbeat_ms;
-	cl->since_ms = monotonic_ms();
-	cl->since_wall_us = wall_us();
+	*cl = (struct cluster){ .ctx = ctx, .enable = cfg->cluster.enable, .node = cfg->cluster.node,
+				.nodes = cfg->cluster.nodes, .heartbeat_ms = cfg->cluster.heartbeat_ms,
+				.since_ms = monotonic_ms(), .since_wall_us = wall_us() };
 	cl->lease = ev_timer_new(ctx->loop, on_lease, cl);
 	if (!cl->lease) {
 		free(cl);

@@ -75,8 +75,7 @@ struct dns64_cache *dns64_cache_new(uint64_t max_bytes)
 	struct dns64_cache *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->max_bytes = max_bytes;
-	c->nshards = 1;
+	*c = (struct dns64_cache){ .max_bytes = max_bytes, .nshards = 1 };
 	while (c->nshards < MAX_SHARDS && max_bytes / (c->nshards * 2) >= SHARD_MIN_BYTES)
 		c->nshards *= 2;
 	uint64_t per = max_bytes / c->nshards;

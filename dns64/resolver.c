@@ -211,13 +211,8 @@ static struct ub_event *ubev_new(struct ub_event_base *b, int fd, short bits,
 	struct ubev *u = calloc(1, sizeof(*u));
 	if (!u)
 		return NULL;
-	u->ev.magic = UB_EVENT_MAGIC;
-	u->ev.vmt = &ubev_vmt;
-	u->loop = base->loop;
-	u->fd = fd;
-	u->bits = bits;
-	u->cb = cb;
-	u->arg = arg;
+	*u = (struct ubev){ .ev = { .magic = UB_EVENT_MAGIC, .vmt = &ubev_vmt }, .loop = base->loop,
+			    .fd = fd, .bits = bits, .cb = cb, .arg = arg };
 	u->timer = ev_timer_new(base->loop, ubev_on_timer, u);
 	if (!u->timer) {
 		free(u);
@@ -387,10 +382,10 @@ struct dns64_resolver *dns64_resolver_new(struct evloop *loop, const struct sixf
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	r->loop = loop;
-	r->evbase.base.magic = UB_EVENT_MAGIC;
-	r->evbase.base.vmt = &ubev_base_vmt;
-	r->evbase.loop = loop;
+	*r = (struct dns64_resolver){
+		.loop = loop,
+		.evbase = { .base = { .magic = UB_EVENT_MAGIC, .vmt = &ubev_base_vmt }, .loop = loop },
+	};
 	r->late_timer = ev_timer_new(loop, deliver_late, r);
 	r->ctx = ub_ctx_create_ub_event(&r->evbase.base);
 	if (!r->late_timer || !r->ctx) {

@@ -418,8 +418,7 @@ static void *health_start(struct sixfour_ctx *ctx)
 	struct health *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	h->ctx = ctx;
-	h->sock = -1;
+	*h = (struct health){ .ctx = ctx, .sock = -1 };
 	apply_timing(h, ctx->cfg);
 	h->settle_deadline_us = monotonic_us() + HEALTH_SETTLE_MAX_US;
 	char err[256];

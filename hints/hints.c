@@ -425,11 +425,8 @@ static void *hints_start(struct sixfour_ctx *ctx)
 	struct hints *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	h->ctx = ctx;
-	h->loop = ctx->loop;
-	h->icmp_fd = h->dhcp_fd = -1;
-	h->log_lim.interval_ms = 10000;
-	h->log_lim.burst = 5;
+	*h = (struct hints){ .ctx = ctx, .loop = ctx->loop, .icmp_fd = -1, .dhcp_fd = -1,
+			     .log_lim = { .interval_ms = 10000, .burst = 5 } };
 	if (getrandom(&h->rng, sizeof(h->rng), 0) != sizeof(h->rng))
 		h->rng = monotonic_us();
 	h->rng |= 1;

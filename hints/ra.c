@@ -276,7 +276,7 @@ struct ra_iface *ra_iface_new(struct hints *h, const char *name)
 	struct ra_iface *ifc = calloc(1, sizeof(*ifc));
 	if (!ifc)
 		return NULL;
-	ifc->h = h;
+	*ifc = (struct ra_iface){ .h = h };
 	strlcpy_ok(ifc->name, name, sizeof(ifc->name));
 	ifc->timer = ev_timer_new(h->loop, on_timer, ifc);
 	if (!ifc->timer) {

@@ -797,11 +797,9 @@ struct nat64_handoff *nat64_handoff_new(struct nat64 *n, const struct sixfour_co
 	struct nat64_handoff *h = calloc(1, sizeof(*h));
 	if (!h)
 		return NULL;
-	h->n = n;
-	h->port = (uint16_t)cfg->handoff.port;
-	h->recover_ms = cfg->nat64.udp_timeout_ms;
-	h->save_log.interval_ms = 60000;
-	h->save_log.burst = 1;
+	*h = (struct nat64_handoff){ .n = n, .port = (uint16_t)cfg->handoff.port,
+				     .recover_ms = cfg->nat64.udp_timeout_ms,
+				     .save_log = { .interval_ms = 60000, .burst = 1 } };
 	h->w.n = n;
 	h->w.id = n->nworkers;
 	h->w.fd = n->fds[0];

@@ -319,8 +319,7 @@ static void *nat64_start(struct sixfour_ctx *ctx)
 	struct nat64 *n = calloc(1, sizeof(*n));
 	if (!n)
 		return NULL;
-	n->ctx = ctx;
-	n->ev_fd = -1;
+	*n = (struct nat64){ .ctx = ctx, .ev_fd = -1 };
 	for (unsigned i = 0; i < NAT64_MAX_WORKERS; i++)
 		n->fds[i] = -1;
 	bool any = false;

@@ -271,8 +271,7 @@ static void *privd_init(const struct sixfour_config *cfg)
 	struct nat64_privd *d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
-	d->cfg = cfg;
-	d->refusals = (struct log_limit){ .interval_ms = 1000, .burst = 10 };
+	*d = (struct nat64_privd){ .cfg = cfg, .refusals = { .interval_ms = 1000, .burst = 10 } };
 	return d;
 }
 

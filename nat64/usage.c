@@ -553,8 +553,7 @@ struct nat64_usage *nat64_usage_new(struct sixfour_ctx *ctx, unsigned nworkers)
 	struct nat64_usage *u = calloc(1, sizeof(*u));
 	if (!u)
 		return NULL;
-	u->ctx = ctx;
-	u->kick_fd = -1;
+	*u = (struct nat64_usage){ .ctx = ctx, .kick_fd = -1 };
 	take_live(u, cfg);
 	if (cfg->stats.top_prefixes == 0) {
 		log_info("usage: accounting is off ([stats] top-prefixes = 0)");
