@@ -480,18 +480,24 @@ fail:
 	return NULL;
 }
 
+/* UDP port 547 is opened at start only: a reload cannot turn DHCPv6 on. */
+static int dhcpv6_needs_restart(const struct hints *h, const struct hints_params *p, char *err,
+				size_t errlen)
+{
+	if (!p->nifaces || !p->dhcpv6 || h->dhcp_fd >= 0)
+		return 0;
+	snprintf(err, errlen, "[hints] dhcpv6 was off (or port 547 busy) at start; restart "
+		 "sixfourd to open UDP port 547");
+	return -EINVAL;
+}
+
 static int hints_check(void *state, const struct sixfour_config *cfg, char *err, size_t errlen)
 {
 	struct hints *h = state;
 	struct hints_params *p = hints_params_build(cfg, err, errlen);
 	if (!p)
 		return -EINVAL;
-	int rc = 0;
-	if (h && p->nifaces && p->dhcpv6 && h->dhcp_fd < 0) {
-		snprintf(err, errlen, "[hints] dhcpv6 was off (or port 547 busy) at start; restart "
-			 "sixfourd to open UDP port 547");
-		rc = -EINVAL;
-	}
+	int rc = h ? dhcpv6_needs_restart(h, p, err, errlen) : 0;
 	hints_params_free(p);
 	return rc;
 }
@@ -502,9 +508,7 @@ static int hints_reload(void *state, const struct sixfour_config *cfg, char *err
 	struct hints_params *p = hints_params_build(cfg, err, errlen);
 	if (!p)
 		return -EINVAL;
-	if (p->nifaces && p->dhcpv6 && h->dhcp_fd < 0) {
-		snprintf(err, errlen, "[hints] dhcpv6 was off (or port 547 busy) at start; restart "
-			 "sixfourd to open UDP port 547");
+	if (dhcpv6_needs_restart(h, p, err, errlen) != 0) {
 		hints_params_free(p);
 		return -EINVAL;
 	}
