@@ -63,6 +63,27 @@ static bool same_packets(const struct nat64_out *out, const uint8_t *want, const
 	return ok;
 }
 
+/* Translates `pkt` (from IPv6 when dir is 6, else from IPv4) with the
+ * outer tuple a session would give it: src -> dst, sport -> dport, in the
+ * other family. */
+static enum nat64_verdict translate(const struct nat64_xlate_cfg *cfg, int dir,
+				    const struct nat64_pkt *pkt, uint8_t proto, const char *src,
+				    const char *dst, uint16_t sport, uint16_t dport,
+				    struct nat64_out *out)
+{
+	struct nat64_tuple ot = { .proto = proto, .sport = sport, .dport = dport };
+	if (dir == 6) {
+		ot.family = AF_INET;
+		inet_pton(AF_INET, src, &ot.src.v4);
+		inet_pton(AF_INET, dst, &ot.dst.v4);
+		return nat64_translate_6to4(cfg, pkt, &ot, out);
+	}
+	ot.family = AF_INET6;
+	inet_pton(AF_INET6, src, &ot.src.v6);
+	inet_pton(AF_INET6, dst, &ot.dst.v6);
+	return nat64_translate_4to6(cfg, pkt, &ot, out);
+}
+
 static void run_vector(struct nat64_xlate_cfg *cfg, const struct xlate_vector *v, uint8_t *buf,
 		       size_t cap)
 {
@@ -108,18 +129,8 @@ static void run_vector(struct nat64_xlate_cfg *cfg, const struct xlate_vector *v
 		ok(1, name);
 	}
 
-	struct nat64_tuple ot = { .proto = t.proto, .sport = v->ot_sport, .dport = v->ot_dport };
-	if (v->dir == 6) {
-		ot.family = AF_INET;
-		inet_pton(AF_INET, v->ot_src, &ot.src.v4);
-		inet_pton(AF_INET, v->ot_dst, &ot.dst.v4);
-	} else {
-		ot.family = AF_INET6;
-		inet_pton(AF_INET6, v->ot_src, &ot.src.v6);
-		inet_pton(AF_INET6, v->ot_dst, &ot.dst.v6);
-	}
-	enum nat64_verdict x = v->dir == 6 ? nat64_translate_6to4(cfg, &pkt, &ot, &out)
-					   : nat64_translate_4to6(cfg, &pkt, &ot, &out);
+	enum nat64_verdict x = translate(cfg, v->dir, &pkt, t.proto, v->ot_src, v->ot_dst,
+					 v->ot_sport, v->ot_dport, &out);
 	snprintf(name, sizeof(name), "%s: translate -> %s", v->name, nat64_verdict_name(v->xl));
 	if (x != v->xl) {
 		ok(0, name);
@@ -266,19 +277,9 @@ static void run_reasm(struct nat64_xlate_cfg *cfg, const struct reasm_vector *r,
 		goto out;
 	}
 	if (d == NAT64_CONTINUE) {
-		struct nat64_tuple ot = { .proto = t.proto, .sport = r->ot_sport, .dport = r->ot_dport };
 		struct nat64_out out = { .buf = buf, .cap = cap };
-		if (r->dir == 6) {
-			ot.family = AF_INET;
-			inet_pton(AF_INET, r->ot_src, &ot.src.v4);
-			inet_pton(AF_INET, r->ot_dst, &ot.dst.v4);
-		} else {
-			ot.family = AF_INET6;
-			inet_pton(AF_INET6, r->ot_src, &ot.src.v6);
-			inet_pton(AF_INET6, r->ot_dst, &ot.dst.v6);
-		}
-		enum nat64_verdict x = r->dir == 6 ? nat64_translate_6to4(cfg, &pkt, &ot, &out)
-						   : nat64_translate_4to6(cfg, &pkt, &ot, &out);
+		enum nat64_verdict x = translate(cfg, r->dir, &pkt, t.proto, r->ot_src, r->ot_dst,
+						 r->ot_sport, r->ot_dport, &out);
 		snprintf(name, sizeof(name), "%s: translated", r->name);
 		ok(x == NAT64_CONTINUE && same_packets(&out, r->out, r->out_lens, r->out_count), name);
 	}
