@@ -635,19 +635,37 @@ for p, l in PREFIXES:
     w("\t{ %s, %d },\n" % (c_str(p), l))
 w("};\n\n")
 w('#define XV_OWN4 "%s"\n#define XV_OWN6 "%s"\n#define XV_ID_START 0x%x\n\n' % (OWN4, OWN6, ID_START))
+
+
+def c_array(name, data):
+    """static const uint8_t NAME[] with the octets of data."""
+    w("static const uint8_t %s[] = {\n%s\n};\n" % (name, c_bytes(data)))
+
+
+def c_lens(name, packets):
+    """static const uint32_t NAME[]: the length of each packet ({ 0 } for none)."""
+    w("static const uint32_t %s[] = { %s };\n" % (name, ", ".join(str(len(p)) for p in packets) or "0"))
+
+
+def c_table(struct, array, *fields):
+    """struct STRUCT with the fields (one declaration each), then the start of
+    the array of them, static const struct STRUCT ARRAY[]."""
+    w("\nstruct %s {\n%s};\n\n" % (struct, "".join("\t%s;\n" % f for f in fields)))
+    w("static const struct %s %s[] = {\n" % (struct, array))
+
+
 for i, v in enumerate(vectors):
-    w("static const uint8_t xv%d_in[] = {\n%s\n};\n" % (i, c_bytes(v["inp"])))
-    w("static const uint8_t xv%d_out[] = {\n%s\n};\n" % (i, c_bytes(b"".join(v["out"]))))
-    w("static const uint32_t xv%d_lens[] = { %s };\n" %
-      (i, ", ".join(str(len(p)) for p in v["out"]) or "0"))
-    w("static const uint8_t xv%d_err[] = {\n%s\n};\n" % (i, c_bytes(b"".join(v["err_out"]))))
-w("\nstruct xlate_vector {\n\tconst char *name;\n\tint dir;\n\tconst uint8_t *in;\n\tsize_t in_len;\n"
-  "\tenum nat64_verdict det, xl;\n\tconst uint8_t *out;\n\tconst uint32_t *out_lens;\n"
-  "\tunsigned out_count;\n\tconst char *ot_src, *ot_dst;\n\tuint16_t ot_sport, ot_dport;\n"
-  "\tbool check_tuple;\n\tuint16_t t_sport, t_dport;\n\tconst char *t_dst4;\n"
-  "\tuint16_t ipv4_mtu, ipv6_mtu;\n\tbool err;\n\tuint8_t err_type, err_code;\n\tuint32_t err_param;\n"
-  "\tconst uint8_t *err_out;\n\tsize_t err_len;\n};\n\n")
-w("static const struct xlate_vector xlate_vectors[] = {\n")
+    c_array("xv%d_in" % i, v["inp"])
+    c_array("xv%d_out" % i, b"".join(v["out"]))
+    c_lens("xv%d_lens" % i, v["out"])
+    c_array("xv%d_err" % i, b"".join(v["err_out"]))
+c_table("xlate_vector", "xlate_vectors",
+        "const char *name", "int dir", "const uint8_t *in", "size_t in_len",
+        "enum nat64_verdict det, xl", "const uint8_t *out", "const uint32_t *out_lens",
+        "unsigned out_count", "const char *ot_src, *ot_dst", "uint16_t ot_sport, ot_dport",
+        "bool check_tuple", "uint16_t t_sport, t_dport", "const char *t_dst4",
+        "uint16_t ipv4_mtu, ipv6_mtu", "bool err", "uint8_t err_type, err_code",
+        "uint32_t err_param", "const uint8_t *err_out", "size_t err_len")
 for i, v in enumerate(vectors):
     ot = v["ot"] or ("", 0, "", 0)
     t = v["tuple"]
@@ -663,18 +681,17 @@ for i, v in enumerate(vectors):
 w("};\n\n")
 for i, r in enumerate(reasm):
     for j, f in enumerate(r["frags"]):
-        w("static const uint8_t xr%d_f%d[] = {\n%s\n};\n" % (i, j, c_bytes(f)))
+        c_array("xr%d_f%d" % (i, j), f)
     w("static const uint8_t *const xr%d_frags[] = { %s };\n" %
       (i, ", ".join("xr%d_f%d" % (i, j) for j in range(len(r["frags"])))))
     w("static const size_t xr%d_flens[] = { %s };\n" % (i, ", ".join(str(len(f)) for f in r["frags"])))
-    w("static const uint8_t xr%d_out[] = {\n%s\n};\n" % (i, c_bytes(b"".join(r["out"]))))
-    w("static const uint32_t xr%d_lens[] = { %s };\n" %
-      (i, ", ".join(str(len(p)) for p in r["out"]) or "0"))
-w("\nstruct reasm_vector {\n\tconst char *name;\n\tint dir;\n\tconst uint8_t *const *frags;\n"
-  "\tconst size_t *flens;\n\tunsigned nfrags;\n\tenum nat64_verdict det;\n\tconst uint8_t *out;\n"
-  "\tconst uint32_t *out_lens;\n\tunsigned out_count;\n\tconst char *ot_src, *ot_dst;\n"
-  "\tuint16_t ot_sport, ot_dport;\n\tbool reassemble;\n};\n\n")
-w("static const struct reasm_vector reasm_vectors[] = {\n")
+    c_array("xr%d_out" % i, b"".join(r["out"]))
+    c_lens("xr%d_lens" % i, r["out"])
+c_table("reasm_vector", "reasm_vectors",
+        "const char *name", "int dir", "const uint8_t *const *frags", "const size_t *flens",
+        "unsigned nfrags", "enum nat64_verdict det", "const uint8_t *out",
+        "const uint32_t *out_lens", "unsigned out_count", "const char *ot_src, *ot_dst",
+        "uint16_t ot_sport, ot_dport", "bool reassemble")
 for i, r in enumerate(reasm):
     ot = r["ot"] or ("", 0, "", 0)
     w("\t{ %s, %d, xr%d_frags, xr%d_flens, %d, NAT64_%s, xr%d_out, xr%d_lens, %d, %s, %s, %d, %d, %s },\n" %
@@ -682,11 +699,11 @@ for i, r in enumerate(reasm):
        c_str(ot[0]), c_str(ot[2]), ot[1], ot[3], "true" if r["reassemble"] else "false"))
 w("};\n\n")
 for i, e in enumerate(own_errors):
-    w("static const uint8_t xo%d_in[] = {\n%s\n};\n" % (i, c_bytes(e["inp"])))
-    w("static const uint8_t xo%d_out[] = {\n%s\n};\n" % (i, c_bytes(e["out"])))
-w("\nstruct own_error_vector {\n\tconst char *name;\n\tconst uint8_t *in;\n\tsize_t in_len;\n"
-  "\tuint8_t type, code;\n\tuint32_t param;\n\tconst uint8_t *out;\n\tsize_t out_len;\n};\n\n")
-w("static const struct own_error_vector own_error_vectors[] = {\n")
+    c_array("xo%d_in" % i, e["inp"])
+    c_array("xo%d_out" % i, e["out"])
+c_table("own_error_vector", "own_error_vectors",
+        "const char *name", "const uint8_t *in", "size_t in_len", "uint8_t type, code",
+        "uint32_t param", "const uint8_t *out", "size_t out_len")
 for i, e in enumerate(own_errors):
     w("\t{ %s, xo%d_in, %d, %d, %d, %d, xo%d_out, %d },\n" %
       (c_str(e["name"]), i, len(e["inp"]), e["t"], e["c"], e["param"], i, len(e["out"])))
