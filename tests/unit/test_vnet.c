@@ -135,6 +135,15 @@ static size_t build(uint8_t *b, const struct frame *f, struct nat64_gso *g)
 	return len;
 }
 
+/* Frame `f` as the TUN hands it over, in `in`: built, then its virtio-net
+ * header checked. Returns its length. */
+static size_t from_tun(const struct frame *f, struct nat64_gso *g)
+{
+	size_t len = build(in, f, g);
+	nat64_gso_check(in, &len, g);
+	return len;
+}
+
 /* --- the kernel's side, modelled --- */
 
 /* Segment k of a frame as the kernel cuts it, checksum from the partial. */
@@ -429,12 +438,27 @@ static void test_check(void)
 	is_int(nat64_gso_check(in, &len, &g), NAT64_DROP_BAD_OFFLOAD, "a header not understood refused");
 }
 
+/* A UDP super-packet `f` translated: two checks, UDP segmentation kept with
+ * the headers of the other family (hdr_len, csum_start), then each datagram
+ * as its own translation with valid checksums. */
+static void check_uso(struct nat64_xlate_cfg *c, const char *what, const struct frame *f,
+		      size_t hdr_len, size_t csum_start, const char *kept, const char *same)
+{
+	struct nat64_gso g;
+	bool all_valid;
+	size_t len = from_tun(f, &g);
+	struct nat64_out o = { .buf = out, .cap = BUF };
+	translate(c, in, len, &g, &o);
+	ok(o.gso[0].type == NAT64_GSO_UDP && o.gso[0].hdr_len == hdr_len &&
+	   o.gso[0].csum_start == csum_start, kept);
+	ok(same_as_per_segment(what, in, len, &g, 1, &all_valid) && all_valid, same);
+}
+
 static void test_counts(void)
 {
 	struct frame f = { AF_INET, IPPROTO_TCP, 10 * 1400 + 300, 1400, TCP_ACK, 0, true };
 	struct nat64_gso g;
-	size_t len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	size_t len = from_tun(&f, &g);
 	is_int(nat64_gso_segs(&g, len), 11, "segments of a TSO frame (10 full, one short)");
 	is_int(nat64_gso_wire_len(&g, len), len + 10 * (20 + TCP_HL),
 	       "octets on the wire: the headers once per segment");
@@ -454,8 +478,7 @@ static void test_segment(void)
 	static const char *const names[] = { "TCPv4", "TCPv6", "UDP/IPv4", "UDP/IPv6" };
 	for (size_t i = 0; i < ARRAY_SIZE(fr); i++) {
 		struct nat64_gso g;
-		size_t len = build(in, &fr[i], &g);
-		nat64_gso_check(in, &len, &g);
+		size_t len = from_tun(&fr[i], &g);
 		bool tcp = fr[i].proto == IPPROTO_TCP, v4 = fr[i].family == AF_INET;
 		size_t l3 = l3_of(fr[i].family), hl = g.hdr_len;
 		struct nat64_gso_iter it;
@@ -521,8 +544,7 @@ static void test_translate(void)
 
 	/* 6 -> 4, TSO: segments of 20 + 32 + 1400 > 1260 go with DF=1. */
 	f = (struct frame){ AF_INET6, IPPROTO_TCP, 10 * 1400 + 1300, 1400, TCP_ACK | TCP_PSH, 0, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	struct nat64_xlate_cfg c;
 	cfg_init(&c);
 	struct nat64_out o = { .buf = out, .cap = BUF };
@@ -538,8 +560,7 @@ static void test_translate(void)
 
 	/* 6 -> 4, a short last segment: DF=0 and its own ID (RFC 7915 5.1). */
 	f = (struct frame){ AF_INET6, IPPROTO_TCP, 10 * 1400 + 100, 1400, TCP_ACK | TCP_PSH | TCP_FIN, 0, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	o = (struct nat64_out){ .buf = out, .cap = BUF };
 	id_counter = 500;
 	is_int(translate(&c, in, len, &g, &o), NAT64_CONTINUE, "6->4 TSO, short tail: translated");
@@ -557,8 +578,7 @@ static void test_translate(void)
 
 	/* 6 -> 4, segments of 1260 or less: DF=0, an ID per segment. */
 	f = (struct frame){ AF_INET6, IPPROTO_TCP, 6 * 1200 + 50, 1200, TCP_ACK, 0, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	o = (struct nat64_out){ .buf = out, .cap = BUF };
 	id_counter = 7000;
 	translate(&c, in, len, &g, &o);
@@ -569,19 +589,13 @@ static void test_translate(void)
 
 	/* 6 -> 4, USO. */
 	f = (struct frame){ AF_INET6, IPPROTO_UDP, 5 * 1400 + 9, 1400, 0, 0, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
-	o = (struct nat64_out){ .buf = out, .cap = BUF };
-	translate(&c, in, len, &g, &o);
-	ok(o.gso[0].type == NAT64_GSO_UDP && o.gso[0].hdr_len == 28 && o.gso[0].csum_start == 20,
-	   "6->4 USO: UDP segmentation kept, headers 20 octets less");
-	ok(same_as_per_segment("6->4 USO", in, len, &g, 1, &all_valid) && all_valid,
-	   "6->4 USO: per-datagram translation, valid checksums");
+	check_uso(&c, "6->4 USO", &f, 28, 20,
+		  "6->4 USO: UDP segmentation kept, headers 20 octets less",
+		  "6->4 USO: per-datagram translation, valid checksums");
 
 	/* 4 -> 6, TSO: each segment grows by 20 octets and must fit. */
 	f = (struct frame){ AF_INET, IPPROTO_TCP, 9 * 1400 + 999, 1400, TCP_ACK | TCP_PSH, 0, true };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	o = (struct nat64_out){ .buf = out, .cap = BUF };
 	is_int(translate(&c, in, len, &g, &o), NAT64_CONTINUE, "4->6 TSO translated whole");
 	ok(o.count == 1 && o.gso[0].type == NAT64_GSO_TCP6 && o.gso[0].size == 1400 &&
@@ -593,52 +607,40 @@ static void test_translate(void)
 
 	/* 4 -> 6, USO. */
 	f = (struct frame){ AF_INET, IPPROTO_UDP, 4 * 1000 + 1, 1000, 0, 0, true };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
-	o = (struct nat64_out){ .buf = out, .cap = BUF };
-	translate(&c, in, len, &g, &o);
-	ok(o.gso[0].type == NAT64_GSO_UDP && o.gso[0].hdr_len == 48 && o.gso[0].csum_start == 40,
-	   "4->6 USO: UDP segmentation kept, headers 20 octets more");
-	ok(same_as_per_segment("4->6 USO", in, len, &g, 1, &all_valid) && all_valid,
-	   "4->6 USO: per-datagram translation, valid checksums");
+	check_uso(&c, "4->6 USO", &f, 48, 40,
+		  "4->6 USO: UDP segmentation kept, headers 20 octets more",
+		  "4->6 USO: per-datagram translation, valid checksums");
 
 	/* What cannot be done whole. */
 	f = (struct frame){ AF_INET, IPPROTO_TCP, 5 * 1460, 1460, TCP_ACK, 0, true };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	o = (struct nat64_out){ .buf = out, .cap = BUF };
 	is_int(translate(&c, in, len, &g, &o), NAT64_SEGMENT,
 	       "4->6: segments of 40 + 32 + 1460 > the IPv6 MTU: cut (Fragmentation Needed each)");
 	f = (struct frame){ AF_INET, IPPROTO_TCP, 5 * 1300, 1300, TCP_ACK, 0, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	is_int(translate(&c, in, len, &g, &o), NAT64_SEGMENT,
 	       "4->6: DF=0 segments over 1280 as IPv6: cut (fragmented each)");
 	f = (struct frame){ AF_INET6, IPPROTO_TCP, 5 * 1400, 1400, TCP_ACK, 0, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	c.ipv4_mtu = 1100;
 	is_int(translate(&c, in, len, &g, &o), NAT64_SEGMENT,
 	       "6->4: DF=1 segments over the IPv4 MTU: cut (Packet Too Big each)");
 	c.ipv4_mtu = 1500;
 	f = (struct frame){ AF_INET6, IPPROTO_TCP, 5 * 1400, 1400, TCP_ACK, 1, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	is_int(translate(&c, in, len, &g, &o), NAT64_SEGMENT, "6->4: hop limit 1: cut (an error each)");
 	f = (struct frame){ AF_INET, IPPROTO_UDP, 5 * 1000, 1000, 0, 1, true };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	is_int(translate(&c, in, len, &g, &o), NAT64_SEGMENT, "4->6: TTL 1: cut (an error each)");
 	f = (struct frame){ AF_INET6, IPPROTO_TCP, 65535 - TCP_HL, 1400, TCP_ACK, 0, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	is_int(translate(&c, in, len, &g, &o), NAT64_SEGMENT,
 	       "6->4: an IPv6 payload too long for one IPv4 packet: cut");
 
 	/* A plain packet with a partial checksum. */
 	f = (struct frame){ AF_INET6, IPPROTO_TCP, 100, 0, TCP_ACK, 0, false };
-	len = build(in, &f, &g);
-	nat64_gso_check(in, &len, &g);
+	len = from_tun(&f, &g);
 	o = (struct nat64_out){ .buf = out, .cap = BUF };
 	translate(&c, in, len, &g, &o);
 	ok(o.count == 1 && o.gso[0].type == NAT64_GSO_NONE && o.gso[0].csum_partial &&
