@@ -23,16 +23,12 @@
 #   (RUNS=5 SECS=8 by default; top_builddir = this build)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build}"
-export top_srcdir top_builddir
-. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/bench/lib.sh"
 RUNS=${RUNS:-5}
 SECS=${SECS:-8}
 OLD_BUILDDIR=${OLD_BUILDDIR:-}
 NEW_BUILDDIR=$top_builddir
-lab_require iperf3
-lab_setup
-: >"$LAB_TRUST_ANCHOR"	# DNS64 is off here; the mount needs the file
+bench_setup iperf3
 SERVER6=64:ff9b::$LAB_SERVER4
 HEAVY=$LAB_CLIENT6 SECOND=2001:db8:1::200
 ip -n "$LAB_NS_CLIENT" addr add "$SECOND/64" dev "$LAB_IF_CLIENT" nodad
@@ -120,8 +116,8 @@ done
 echo "load after: $(uptime)"
 [ -s "$LAB_DIR/errors.log" ] && { echo "iperf3 errors (a flow that got nothing):"; sort "$LAB_DIR/errors.log" | uniq -c; }
 
-median() { printf '%s\n' $1 | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-m() { [ -n "${R[$1]:-}" ] && median "${R[$1]}" || echo -; }
+# shellcheck disable=SC2086 # R[KEY] holds the round's figures, one word each
+m() { [ -n "${R[$1]:-}" ] && median ${R[$1]} || echo -; }
 printf '\nmedians of %s rounds x %ss, Mbit/s, [ratelimit] bandwidth = 10 Mbit/s, workers = 2\n' "$RUNS" "$SECS"
 printf '%-34s %8s %8s %8s   %s\n' "" new policer old "(rounds: new | policer | old)"
 for k in tcp1 tcp4 udp1; do

@@ -20,18 +20,14 @@
 #   sudo tests/bench/handoff_bench.sh     (RUNS=3 SECS=5 SAMPLES=15 WORKERS=2 SECTIONS=123)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build}"
-export top_srcdir top_builddir
-. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/bench/lib.sh"
 . "$top_srcdir/tests/netns/handoff_lib.sh"
 RUNS=${RUNS:-3}
 SECS=${SECS:-5}
 SAMPLES=${SAMPLES:-15}
 SECTIONS=${SECTIONS:-123}
 want() { [[ $SECTIONS == *$1* ]]; }
-lab_require cc nft
-lab_setup
-: >"$LAB_TRUST_ANCHOR"
+bench_setup cc nft
 handoff_lab_vars
 HSTATE=$LAB_DIR/hstate HLOG=/dev/null
 FLOOD=$LAB_DIR/nat64_flood
@@ -40,7 +36,6 @@ lab_in server ip route add 192.88.99.64/30 via "$LAB_APPL4"
 lab_bg server accept "$FLOOD" accept 0.0.0.0 9000 2
 lab_wait 10 lab_in server sh -c "ss -ltn | grep -q ':9000 '"
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ini() { # ini ENABLE
 	cat >"$LAB_DIR/bench.ini" <<EOF
 [general]

@@ -26,15 +26,12 @@
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/build-nat64}"
-export top_srcdir top_builddir
-. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/bench/lib.sh"
 RUNS=${RUNS:-3}
 MODES=${MODES:-kernel tayga on1 on2 off1 off2}
 PART=${PART:-all}	# main, usage, memory: only that part
 SECS=${SECS:-5}
-lab_require iperf3 tayga nft cc
-lab_setup
-: >"$LAB_TRUST_ANCHOR"
+bench_setup iperf3 tayga nft cc
 PREFIX=2001:db8:64::
 POOL_DYN=192.168.255.0/24	# tayga's dynamic pool, masqueraded
 FLOOD=$LAB_DIR/nat64_flood
@@ -54,7 +51,6 @@ lab_wait 10 lab_in server sh -c "ss -ltn | grep -q ':9000 '"
 lab_wait 10 lab_in server sh -c "ss -ltn | grep -q ':5201 '"
 
 declare -A R	# R[mode.metric] = "v1 v2 v3"
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 iperf_json() { lab_in client iperf3 -c "$1" -p 5201 -t "$SECS" -J "${@:2}" 2>/dev/null; }
 tcp_bps() {
 	iperf_json "$@" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))' 2>/dev/null || echo 0

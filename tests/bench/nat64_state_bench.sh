@@ -24,17 +24,13 @@
 # notices cost the main loop some CPU per new session).
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build}"
-export top_srcdir top_builddir
-. "$top_srcdir/tests/netns/lib.sh"
+. "$top_srcdir/tests/bench/lib.sh"
 RUNS=${RUNS:-3}
 SECS=${SECS:-3}
 TABLE=${TABLE:-262144}
 CONTENTION=${CONTENTION:-}
 OLD_BUILDDIR=${OLD_BUILDDIR:-}
-lab_require iperf3 tayga nft cc conntrack
-lab_setup
-: >"$LAB_TRUST_ANCHOR"
+bench_setup iperf3 tayga nft cc conntrack
 PREFIX=2001:db8:64::
 POOL_DYN=192.168.255.0/24
 FLOOD=$LAB_DIR/nat64_flood
@@ -171,7 +167,6 @@ for round in $(seq "$RUNS"); do
 	tayga_stop
 done
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 rratio() { /usr/bin/python3 -c "
 import statistics, sys
 a = [float(x) for x in sys.argv[1].split()]; b = [float(x) for x in sys.argv[2].split()]
