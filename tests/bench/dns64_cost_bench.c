@@ -18,23 +18,11 @@
 
 #include "dns64/cookie.h"
 #include "dns64/ratelimit.h"
+#include "tests/bench/bench.h"
 
 #define CALLS 1000000
 #define RUNS 7
 #define CLIENTS 4096	/* distinct /56s the calls cycle through */
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 static struct sockaddr_in6 clients[CLIENTS];
 static volatile unsigned sink;
@@ -73,7 +61,7 @@ static double run(enum what w, struct dns64_ratelimit *rl, const uint8_t *cookie
 	uint8_t out[24];
 	bool renew;
 	uint64_t t_us = 1000000;
-	double t0 = now_ns();
+	double t0 = bench_ns(CLOCK_THREAD_CPUTIME_ID);
 	for (unsigned i = 0; i < CALLS; i++) {
 		const struct sockaddr *sa = (const struct sockaddr *)&clients[i % CLIENTS];
 		switch (w) {
@@ -92,7 +80,7 @@ static double run(enum what w, struct dns64_ratelimit *rl, const uint8_t *cookie
 		if ((i & 1023) == 0)
 			t_us += 1000;	/* the loop's clock moves on */
 	}
-	return (now_ns() - t0) / CALLS;
+	return (bench_ns(CLOCK_THREAD_CPUTIME_ID) - t0) / CALLS;
 }
 
 int main(void)
@@ -120,8 +108,7 @@ int main(void)
 		double t[RUNS];
 		for (int r = 0; r < RUNS; r++)
 			t[r] = run((enum what)w, rl, cookies);
-		qsort(t, RUNS, sizeof(t[0]), cmp);
-		printf("  %-36s %6.1f ns\n", names[w], t[RUNS / 2]);
+		printf("  %-36s %6.1f ns\n", names[w], bench_median(t, RUNS));
 	}
 	dns64_ratelimit_free(rl);
 	free(cookies);

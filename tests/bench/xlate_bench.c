@@ -15,22 +15,10 @@
 #include "common/rfc6052.h"
 #include "nat64/checksum.h"
 #include "nat64/xlate.h"
+#include "tests/bench/bench.h"
 
 #define ROUNDS 200000
 #define RUNS 5
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* An IPv6 TCP packet to 64:ff9b::192.88.99.80 with `payload` octets. */
 static size_t build6(uint8_t *p, size_t payload)
@@ -65,7 +53,7 @@ static double run(const struct nat64_xlate_cfg *cfg, const uint8_t *p, size_t le
 				  .dport = 80 };
 	inet_pton(AF_INET, "198.51.100.1", &ot.src.v4);
 	inet_pton(AF_INET, "192.88.99.80", &ot.dst.v4);
-	double t0 = now_ns();
+	double t0 = bench_ns(CLOCK_MONOTONIC);
 	volatile uint32_t sink = 0;
 	for (int i = 0; i < ROUNDS; i++) {
 		struct nat64_pkt pkt;
@@ -87,7 +75,7 @@ static double run(const struct nat64_xlate_cfg *cfg, const uint8_t *p, size_t le
 		sink += buf[37];
 	}
 	(void)sink;
-	return (now_ns() - t0) / ROUNDS;
+	return (bench_ns(CLOCK_MONOTONIC) - t0) / ROUNDS;
 }
 
 int main(void)
@@ -109,10 +97,8 @@ int main(void)
 			inc[r] = run(&cfg, p, len, false, buf, sizeof(buf));
 			full[r] = run(&cfg, p, len, true, buf, sizeof(buf));
 		}
-		qsort(inc, RUNS, sizeof(double), cmp);
-		qsort(full, RUNS, sizeof(double), cmp);
-		printf("%-10zu %12.1f %12.1f %8.2f\n", sizes[k], inc[RUNS / 2], full[RUNS / 2],
-		       full[RUNS / 2] / inc[RUNS / 2]);
+		double mi = bench_median(inc, RUNS), mf = bench_median(full, RUNS);
+		printf("%-10zu %12.1f %12.1f %8.2f\n", sizes[k], mi, mf, mf / mi);
 	}
 	prefix_set_free(set);
 	return 0;
