@@ -356,3 +356,43 @@ char *read_small_file(const char *path, size_t max, size_t *len)
 		*len = got;
 	return text;
 }
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int rc = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
+int fsync_parent_dir(const char *path)
+{
+	char dir[4096];
+	if (!strlcpy_ok(dir, path, sizeof(dir)))
+		return -ENAMETOOLONG;
+	char *slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';	/* the root folder */
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	return fsync_dir(dir);
+}

@@ -124,6 +124,14 @@ uint32_t crc32_buf(const void *data, size_t len);
  * in *len when len is not NULL). NULL with errno: open's, EFBIG when it holds
  * more than `max` octets, ENOMEM. */
 char *read_small_file(const char *path, size_t max, size_t *len);
+/* All `len` octets to `fd`, again after EINTR or a short write: 0, -errno,
+ * or -EIO when write() takes nothing. */
+int write_all(int fd, const void *buf, size_t len);
+/* fsync of the folder `dir`, so that a rename or link in it survives a
+ * crash: 0 or -errno. fsync_parent_dir: of the folder that holds `path`
+ * ("." for a name without a slash). */
+int fsync_dir(const char *dir);
+int fsync_parent_dir(const char *path);
 
 
 #endif

@@ -154,15 +154,8 @@ static int replace_file(const char *path, const char *text, size_t len, char *er
 		snprintf(err, errlen, "creating %.180s: %s", tmp, strerror(e));
 		return -e;
 	}
-	int rc = 0;
 	const char *step = "writing";
-	for (size_t off = 0; off < len && !rc;) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0)
-			rc = -errno;
-		else
-			off += (size_t)n;
-	}
+	int rc = write_all(fd, text, len);
 	if (!rc && had && fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM)
 		rc = -errno, step = "chown";
 	if (!rc && fchmod(fd, mode) < 0)
@@ -179,20 +172,7 @@ static int replace_file(const char *path, const char *text, size_t len, char *er
 		return rc;
 	}
 	/* The rename itself survives a crash once the directory is synced. */
-	char dir[4096];
-	strlcpy_ok(dir, path, sizeof(dir));
-	char *slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		strcpy(dir, ".");
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
+	(void)fsync_parent_dir(path);
 	return 0;
 }
 

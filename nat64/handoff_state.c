@@ -16,6 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/util.h"
+
 #define HEADER "sixfour-handoff-state 1"
 
 static int path_of(char *buf, size_t size, const char *dir, const char *suffix)
@@ -86,13 +88,7 @@ int handoff_state_save(const char *dir, struct handoff_client *c, uint64_t pool_
 		unlink(tmp);
 		return rc;
 	}
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fsync(dfd) < 0)
-			rc = -errno;
-		close(dfd);
-	}
-	return rc;
+	return fsync_dir(dir);
 }
 
 int handoff_state_load(const char *dir,

@@ -52,20 +52,6 @@ int usage_log_open(const char *path, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* tmp, fsync, keep the previous file as .prev (a hard link, so the path
  * always names a complete file), rename over the path, sync the folder. */
 static int write_state_file(const char *path, const char *buf, size_t len)
@@ -97,20 +83,7 @@ static int write_state_file(const char *path, const char *buf, size_t len)
 	}
 	if (rename(tmp, path) != 0)
 		return -errno;
-	char dir[4200];
-	snprintf(dir, sizeof(dir), "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash) {
-		if (slash == dir)
-			dir[1] = '\0';	/* the root folder */
-		else
-			*slash = '\0';
-		int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			(void)fsync(dfd);
-			close(dfd);
-		}
-	}
+	(void)fsync_parent_dir(path);
 	return 0;
 }
 
