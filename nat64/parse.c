@@ -269,29 +269,56 @@ static enum nat64_verdict determine_reassembled(const struct nat64_xlate_cfg *cf
 	return v;
 }
 
-/* The L4 header of an error's inner packet: the flow it names is the
- * reverse of the inner packet's, so its ports are swapped into the tuple.
- * An inner ICMP message must be an echo: an error about an error is
- * dropped. */
-static enum nat64_verdict inner_ports(const uint8_t *il4, size_t il4len, uint8_t proto,
-				      struct nat64_tuple *tuple)
+/* An ICMP error (outer header `l3`): its inner packet names the flow (RFC
+ * 6146 3.4), the reverse of its own, so its addresses and ports are
+ * swapped into the tuple. An inner ICMP message must be an echo: an error
+ * about an error is dropped. */
+static enum nat64_verdict determine_inner(const uint8_t *data, const struct nat64_l3 *l3,
+					  struct nat64_pkt *pkt, struct nat64_tuple *tuple)
 {
-	if (proto == IPPROTO_ICMPV6 || proto == IPPROTO_ICMP) {
+	bool v6 = pkt->family == AF_INET6;
+	pkt->is_icmp_error = true;
+	pkt->inner_off = (uint16_t)(l3->l3_len + ICMP_HDR_LEN);
+	const uint8_t *in = data + pkt->inner_off;
+	size_t inlen = pkt->len - pkt->inner_off;
+	struct nat64_l3 il3;
+	enum nat64_verdict v = v6 ? nat64_parse_ipv6(in, inlen, true, &il3, NULL)
+				  : nat64_parse_ipv4(in, inlen, true, &il3, NULL);
+	if (v != NAT64_CONTINUE)
+		return v;
+	if (!(v6 ? proto_translated6(il3.proto) : proto_translated4(il3.proto)))
+		return NAT64_DROP_UNKNOWN_PROTO;
+	if (!il3.first)
+		return NAT64_DROP_BAD_HEADER;	/* no ports to name the flow */
+	pkt->inner_proto = il3.proto;
+	pkt->inner_l4_off = (uint16_t)(pkt->inner_off + il3.l3_len);
+	pkt->inner_frag_off = il3.frag_hdr ? (uint16_t)(pkt->inner_off + il3.frag_hdr) : 0;
+	pkt->inner_is_fragment = il3.fragment;
+	pkt->inner_first_fragment = il3.first;
+	const uint8_t *il4 = in + il3.l3_len;
+	size_t il4len = inlen - il3.l3_len;
+	if (il3.proto == IPPROTO_ICMPV6 || il3.proto == IPPROTO_ICMP) {
 		if (il4len < 1)
 			return NAT64_DROP_TRUNCATED;
-		bool echo = proto == IPPROTO_ICMPV6
-				    ? il4[0] == ICMP6_ECHO_REQUEST || il4[0] == ICMP6_ECHO_REPLY
-				    : il4[0] == ICMP4_ECHO_REQUEST || il4[0] == ICMP4_ECHO_REPLY;
+		bool echo = v6 ? il4[0] == ICMP6_ECHO_REQUEST || il4[0] == ICMP6_ECHO_REPLY
+			       : il4[0] == ICMP4_ECHO_REQUEST || il4[0] == ICMP4_ECHO_REPLY;
 		if (!echo)
 			return NAT64_DROP_ICMP_ERROR_NESTED;
 	}
 	uint16_t isport, idport;
-	enum nat64_verdict v = l4_ports(il4, il4len, proto, false, &isport, &idport);
+	v = l4_ports(il4, il4len, il3.proto, false, &isport, &idport);
 	if (v != NAT64_CONTINUE)
 		return v;
-	tuple->proto = proto;
+	tuple->proto = il3.proto;
 	tuple->sport = idport;
 	tuple->dport = isport;
+	if (v6) {
+		memcpy(&tuple->src.v6, in + 24, 16);
+		memcpy(&tuple->dst.v6, in + 8, 16);
+	} else {
+		memcpy(&tuple->src.v4, in + 16, 4);
+		memcpy(&tuple->dst.v4, in + 12, 4);
+	}
 	return NAT64_CONTINUE;
 }
 
@@ -368,28 +395,9 @@ static enum nat64_verdict determine6(const struct nat64_xlate_cfg *cfg, const ui
 	uint32_t sum = nat64_csum_pseudo6(&s6, &d6, (uint32_t)avail, IPPROTO_ICMPV6);
 	if (nat64_csum_fold(nat64_csum_add(sum, l4, avail)) != 0xffff)
 		return NAT64_DROP_BAD_ICMP_CHECKSUM;
-	pkt->is_icmp_error = true;
-	pkt->inner_off = (uint16_t)(l3.l3_len + ICMP_HDR_LEN);
-	const uint8_t *in = data + pkt->inner_off;
-	size_t inlen = pkt->len - pkt->inner_off;
-	struct nat64_l3 il3;
-	v = nat64_parse_ipv6(in, inlen, true, &il3, NULL);
+	v = determine_inner(data, &l3, pkt, tuple);
 	if (v != NAT64_CONTINUE)
 		return v;
-	if (!proto_translated6(il3.proto))
-		return NAT64_DROP_UNKNOWN_PROTO;
-	if (!il3.first)
-		return NAT64_DROP_BAD_HEADER;	/* no ports to name the flow */
-	pkt->inner_proto = il3.proto;
-	pkt->inner_l4_off = (uint16_t)(pkt->inner_off + il3.l3_len);
-	pkt->inner_frag_off = il3.frag_hdr ? (uint16_t)(pkt->inner_off + il3.frag_hdr) : 0;
-	pkt->inner_is_fragment = il3.fragment;
-	pkt->inner_first_fragment = il3.first;
-	v = inner_ports(in + il3.l3_len, inlen - il3.l3_len, il3.proto, tuple);
-	if (v != NAT64_CONTINUE)
-		return v;
-	memcpy(&tuple->src.v6, in + 24, 16);
-	memcpy(&tuple->dst.v6, in + 8, 16);
 	return extract_dst4(cfg, &tuple->dst.v6, &pkt->prefix, &pkt->dst4);
 }
 
@@ -459,28 +467,7 @@ static enum nat64_verdict determine4(const struct nat64_xlate_cfg *cfg, const ui
 		return NAT64_DROP_BAD_HEADER;	/* errors fit 576 (RFC 1812 4.3.2.3) */
 	if (nat64_csum_fold(nat64_csum_add(0, l4, avail)) != 0xffff)
 		return NAT64_DROP_BAD_ICMP_CHECKSUM;	/* see determine6 */
-	pkt->is_icmp_error = true;
-	pkt->inner_off = (uint16_t)(l3.l3_len + ICMP_HDR_LEN);
-	const uint8_t *in = data + pkt->inner_off;
-	size_t inlen = pkt->len - pkt->inner_off;
-	struct nat64_l3 il3;
-	v = nat64_parse_ipv4(in, inlen, true, &il3, NULL);
-	if (v != NAT64_CONTINUE)
-		return v;
-	if (!proto_translated4(il3.proto))
-		return NAT64_DROP_UNKNOWN_PROTO;
-	if (!il3.first)
-		return NAT64_DROP_BAD_HEADER;
-	pkt->inner_proto = il3.proto;
-	pkt->inner_l4_off = (uint16_t)(pkt->inner_off + il3.l3_len);
-	pkt->inner_is_fragment = il3.fragment;
-	pkt->inner_first_fragment = il3.first;
-	v = inner_ports(in + il3.l3_len, inlen - il3.l3_len, il3.proto, tuple);
-	if (v != NAT64_CONTINUE)
-		return v;
-	memcpy(&tuple->src.v4, in + 16, 4);
-	memcpy(&tuple->dst.v4, in + 12, 4);
-	return NAT64_CONTINUE;
+	return determine_inner(data, &l3, pkt, tuple);
 }
 
 enum nat64_verdict nat64_determine_tuple4(const struct nat64_xlate_cfg *cfg,
