@@ -202,6 +202,17 @@ static uint8_t tclass_of(const uint8_t *ip6)
 	return (uint8_t)((ip6[0] & 0x0f) << 4 | ip6[1] >> 4);
 }
 
+/* An ICMP or ICMPv6 header: type, code, the checksum zero until it is
+ * computed over the whole message, and the 4 octets after it (`rest`:
+ * an MTU, a pointer, or unused). */
+static void put_icmp_hdr(uint8_t *oc, uint8_t type, uint8_t code, uint32_t rest)
+{
+	oc[0] = type;
+	oc[1] = code;
+	oc[2] = oc[3] = 0;
+	put_be32(oc + 4, rest);
+}
+
 /* RFC 7915 5.2 + 5.3: an ICMPv6 error becomes an ICMPv4 error whose inner
  * packet is the translated IPv4 version of the quoted one, reversed tuple
  * (RFC 6146 3.7), and the whole message truncated to 576 octets. */
@@ -215,15 +226,15 @@ enum nat64_verdict nat64_icmp_error_6to4(const struct nat64_xlate_cfg *cfg,
 	enum nat64_verdict v = nat64_icmp6_map(icmp[0], icmp[1], &t4, &c4);
 	if (v != NAT64_CONTINUE)
 		return v;
-	uint8_t rest[4] = { 0 };
+	uint32_t rest = 0;
 	if (icmp[0] == ICMP6_PACKET_TOO_BIG) {
-		put_be16(rest + 2, nat64_icmp_mtu_6to4(cfg, get_be32(icmp + 4)));
+		rest = nat64_icmp_mtu_6to4(cfg, get_be32(icmp + 4));	/* in the low 16 bits */
 	} else if (icmp[0] == ICMP6_PARAM_PROB && icmp[1] == 0) {
 		uint32_t p6 = get_be32(icmp + 4);
 		int p4 = p6 <= 0xff ? nat64_icmp_pointer_6to4((uint8_t)p6) : -1;
 		if (p4 < 0)
 			return NAT64_DROP_ICMP_UNTRANSLATABLE;
-		rest[0] = (uint8_t)p4;
+		rest = (uint32_t)p4 << 24;	/* the pointer is the first octet */
 	}
 
 	const uint8_t *in = d + pkt->inner_off;
@@ -264,10 +275,7 @@ enum nat64_verdict nat64_icmp_error_6to4(const struct nat64_xlate_cfg *cfg,
 		      false);
 
 	uint8_t *oc = o + IPV4_HDR_LEN;
-	oc[0] = t4;
-	oc[1] = c4;
-	oc[2] = oc[3] = 0;
-	memcpy(oc + 4, rest, 4);
+	put_icmp_hdr(oc, t4, c4, rest);
 	put_be16(oc + 2, nat64_csum_finish(nat64_csum_add(0, oc, total - IPV4_HDR_LEN)));
 
 	uint16_t id = cfg->ipv4_id_next ? (uint16_t)(*cfg->ipv4_id_next)++ : get_be16(oc + 2);
@@ -312,16 +320,16 @@ enum nat64_verdict nat64_icmp_error_4to6(const struct nat64_xlate_cfg *cfg,
 	size_t itotal = get_be16(in + 2);
 	size_t iulen = itotal > inner_l3 ? itotal - inner_l3 : 0;
 
-	uint8_t rest[4] = { 0 };
+	uint32_t rest = 0;
 	if (t6 == ICMP6_PACKET_TOO_BIG) {
-		put_be32(rest, nat64_icmp_mtu_4to6(cfg, get_be16(icmp + 6), (uint16_t)itotal));
+		rest = nat64_icmp_mtu_4to6(cfg, get_be16(icmp + 6), (uint16_t)itotal);
 	} else if (t6 == ICMP6_PARAM_PROB && c6 == 1) {
-		put_be32(rest, 6);	/* protocol unreachable: the next header field */
+		rest = 6;	/* protocol unreachable: the next header field */
 	} else if (t6 == ICMP6_PARAM_PROB) {
 		int p6 = nat64_icmp_pointer_4to6(icmp[4]);
 		if (p6 < 0)
 			return NAT64_DROP_ICMP_UNTRANSLATABLE;
-		put_be32(rest, (uint32_t)p6);
+		rest = (uint32_t)p6;
 	}
 
 	const uint8_t *il4 = d + pkt->inner_l4_off;
@@ -364,10 +372,7 @@ enum nat64_verdict nat64_icmp_error_4to6(const struct nat64_xlate_cfg *cfg,
 	nat64_write_ipv6(o, d[1], (uint16_t)icmp_len, IPPROTO_ICMPV6, (uint8_t)(d[8] - 1),
 			 &src6, &ot->dst.v6);
 	uint8_t *oc = o + IPV6_HDR_LEN;
-	oc[0] = t6;
-	oc[1] = c6;
-	oc[2] = oc[3] = 0;
-	memcpy(oc + 4, rest, 4);
+	put_icmp_hdr(oc, t6, c6, rest);
 	uint32_t sum = nat64_csum_pseudo6(&src6, &ot->dst.v6, (uint32_t)icmp_len, IPPROTO_ICMPV6);
 	put_be16(oc + 2, nat64_csum_finish(nat64_csum_add(sum, oc, icmp_len)));
 	nat64_out_single(out, total);
@@ -498,10 +503,7 @@ enum nat64_verdict nat64_icmp_error(const struct nat64_xlate_cfg *cfg,
 		nat64_write_ipv6(o, 0, (uint16_t)(total - IPV6_HDR_LEN), IPPROTO_ICMPV6,
 				 OWN_ERROR_HLIM, &cfg->own_v6, &dst);
 		uint8_t *oc = o + IPV6_HDR_LEN;
-		oc[0] = type;
-		oc[1] = code;
-		oc[2] = oc[3] = 0;
-		put_be32(oc + 4, param);	/* MTU, pointer or unused */
+		put_icmp_hdr(oc, type, code, param);	/* MTU, pointer or unused */
 		memcpy(oc + ICMP_HDR_LEN, d, copy);
 		size_t icmp_len = total - IPV6_HDR_LEN;
 		uint32_t sum = nat64_csum_pseudo6(&cfg->own_v6, &dst, (uint32_t)icmp_len,
@@ -528,15 +530,9 @@ enum nat64_verdict nat64_icmp_error(const struct nat64_xlate_cfg *cfg,
 	memcpy(&dst.s_addr, d + 12, 4);
 	uint8_t *o = out->buf;
 	uint8_t *oc = o + IPV4_HDR_LEN;
-	oc[0] = type;
-	oc[1] = code;
-	oc[2] = oc[3] = 0;
-	if (type == ICMP4_PARAM_PROB) {
-		oc[4] = (uint8_t)param;
-		oc[5] = oc[6] = oc[7] = 0;
-	} else {
-		put_be32(oc + 4, param & 0xffff);	/* next-hop MTU or unused */
-	}
+	/* A pointer is the first octet of the rest; a next-hop MTU its last two. */
+	put_icmp_hdr(oc, type, code,
+		     type == ICMP4_PARAM_PROB ? (uint32_t)(uint8_t)param << 24 : param & 0xffff);
 	memcpy(oc + ICMP_HDR_LEN, d, copy);
 	put_be16(oc + 2, nat64_csum_finish(nat64_csum_add(0, oc, total - IPV4_HDR_LEN)));
 	uint16_t id = cfg->ipv4_id_next ? (uint16_t)(*cfg->ipv4_id_next)++ : get_be16(oc + 2);
