@@ -134,15 +134,6 @@ int evloop_del_fd(struct evloop *loop, int fd)
 	return 0;
 }
 
-void evloop_close_fd(struct evloop *loop, int *fd)
-{
-	if (*fd < 0)
-		return;
-	evloop_del_fd(loop, *fd);
-	close(*fd);
-	*fd = -1;
-}
-
 /* --- timers: a binary min-heap on the deadline --- */
 
 static void heap_swap(struct evloop *loop, size_t a, size_t b)

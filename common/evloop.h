@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 struct evloop;
 struct ev_timer;
@@ -22,8 +23,16 @@ void evloop_free(struct evloop *loop);
 int evloop_add_fd(struct evloop *loop, int fd, uint32_t events, ev_fd_cb cb, void *arg);
 int evloop_mod_fd(struct evloop *loop, int fd, uint32_t events);
 int evloop_del_fd(struct evloop *loop, int fd);
-/* Stops watching *fd, closes it and sets it to -1; nothing when *fd < 0. */
-void evloop_close_fd(struct evloop *loop, int *fd);
+/* Stops watching *fd, closes it and sets it to -1; nothing when *fd < 0.
+ * Inline, on top of evloop_del_fd, so that a test's fake loop has it too. */
+static inline void evloop_close_fd(struct evloop *loop, int *fd)
+{
+	if (*fd < 0)
+		return;
+	evloop_del_fd(loop, *fd);
+	close(*fd);
+	*fd = -1;
+}
 
 /* Timers are one-shot; re-arm from the callback for periodic work. */
 struct ev_timer *ev_timer_new(struct evloop *loop, ev_timer_cb cb, void *arg);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "common/evloop.h"
 #include "tests/unit/fake_loop.h"
@@ -65,15 +64,6 @@ int evloop_del_fd(struct evloop *loop, int fd)
 	if (loop->nfds)
 		loop->nfds--;
 	return 0;
-}
-
-void evloop_close_fd(struct evloop *loop, int *fd)
-{
-	if (*fd < 0)
-		return;
-	evloop_del_fd(loop, *fd);
-	close(*fd);
-	*fd = -1;
 }
 
 struct ev_timer *ev_timer_new(struct evloop *loop, ev_timer_cb cb, void *arg)
