@@ -25,7 +25,6 @@
 #   PART=main | usage | memory ...         (only that part)
 set -u
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-: "${top_builddir:=$top_srcdir/build-nat64}"
 . "$top_srcdir/tests/bench/lib.sh"
 RUNS=${RUNS:-3}
 MODES=${MODES:-kernel tayga on1 on2 off1 off2}
