@@ -40,6 +40,14 @@ def setns(name):
         os.close(fd)
 
 
+def commands():
+    """The command lines on stdin, split; empty ones skipped."""
+    for line in sys.stdin:
+        args = line.split()
+        if args:
+            yield args
+
+
 def recv_exact(sock, want, secs):
     """Reads len(want) octets within secs; returns what arrived."""
     got = b""
@@ -80,10 +88,7 @@ def main():
     srv = None
     pairs = []  # (client socket, server socket, peer port) of `many`
     out = sys.stdout
-    for line in sys.stdin:
-        args = line.split()
-        if not args:
-            continue
+    for args in commands():
         cmd = args[0]
         secs = 10.0
         try:

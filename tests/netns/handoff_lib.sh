@@ -1,7 +1,7 @@
 # Helpers of the handoff lab tests (handoff_nat64.sh, handoff_recovery.sh,
-# handoff_hints.sh), sourced after lib.sh. They use PY, S4, T4, PORT,
-# HANDOFFD, HSTATE, HLOG and the coprocess CONNP (handoff_conn.py) of the
-# test.
+# handoff_hints.sh, handoff_udp_first.sh), sourced after lib.sh. They use
+# PY, S4, T4, PORT, HANDOFFD, HSTATE, HLOG and the coprocess CONNP
+# (handoff_conn.py, handoff_udp.py) of the test.
 
 # hjson EXPR: evaluates EXPR on `sixfourctl handoff --json` (j), e.g.
 # "j['totals']['LOOKUPS']"; prints the value.
@@ -15,16 +15,17 @@ hstate() {
 	hjson "next((s['state'] for s in j['sessions'] if s['server']=='$S4' and s['nat64']=='$T4'), 'none')"
 }
 is_state() { [ "$(hstate)" = "$1" ]; }
-# A TCP connection's translator session as JSON fields.
+# A TCP connection's translator session as JSON fields (SESS_PROTO=udp:
+# a UDP flow's).
 sess_field() { # sess_field CLIENT_PORT FIELD
 	lab_ctl nat64 sessions --json | $PY -c '
 import json, sys
-port, field = int(sys.argv[1]), sys.argv[2]
+port, field, proto = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 for s in json.load(sys.stdin):
-    if s.get("proto") == "tcp" and s.get("client_port") == port:
+    if s.get("proto") == proto and s.get("client_port") == port:
         print(s.get(field)); break
 else:
-    print("none")' "$1" "$2"
+    print("none")' "$1" "$2" "${SESS_PROTO:-tcp}"
 }
 field_is() { [ "$(sess_field "$1" "$2")" = "$3" ]; }
 # sixfour-handoffd on the server (as nobody: the lab has no user of its
