@@ -31,7 +31,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "netns"))
-from handoff_conn import CLONE_NEWNET, libc, setns  # noqa: E402  (the lab's helper)
+from handoff_conn import listener_in, socket_in  # noqa: E402  (the lab's helpers)
 
 
 def pct(v, p):
@@ -56,13 +56,7 @@ def main():
     port, k, period = int(port), int(k), float(period) / 1000
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    home = os.open("/proc/self/ns/net", os.O_RDONLY)
-    setns(sns)
-    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lst.bind((server4, port))
-    lst.listen(4096)
-    libc.setns(home, CLONE_NEWNET)
+    lst = listener_in(sns, server4, port, 4096)
     conns = []
     sel = selectors.DefaultSelector()
     sel.register(sys.stdin, selectors.EVENT_READ, None)
@@ -77,6 +71,15 @@ def main():
         c.last = now
         if mark is not None and c.first_after is None:
             c.first_after = now
+
+    def receive(key):
+        """Reads what a connection's socket has: a delivery if anything."""
+        try:
+            d = key.fileobj.recv(65536)
+        except (BlockingIOError, ConnectionError):
+            return
+        if d:
+            deliver(key.data, time.monotonic())
 
     def report():
         rec = [c for c in conns if c.first_after is not None]
@@ -121,9 +124,7 @@ def main():
                 cmd = args[0] if args else ""
                 if cmd == "open":
                     for _ in range(k):
-                        setns(cns)
-                        c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-                        libc.setns(home, CLONE_NEWNET)
+                        c = socket_in(cns, socket.AF_INET6)
                         c.settimeout(10)
                         c.connect((dest6, port))
                         a, peer = lst.accept()
@@ -143,12 +144,7 @@ def main():
                     while time.monotonic() < end:
                         for key2, _ in sel.select(0.02):
                             if key2.data is not None:
-                                try:
-                                    d = key2.fileobj.recv(65536)
-                                except (BlockingIOError, ConnectionError):
-                                    continue
-                                if d:
-                                    deliver(key2.data, time.monotonic())
+                                receive(key2)
                     mark = time.monotonic()
                     for c in conns:
                         c.last_before, c.first_after = c.last, None
@@ -166,12 +162,7 @@ def main():
                 else:
                     print("fail unknown command", file=out, flush=True)
                 continue
-            try:
-                d = key.fileobj.recv(65536)
-            except (BlockingIOError, ConnectionError):
-                continue
-            if d:
-                deliver(key.data, time.monotonic())
+            receive(key)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,27 @@ def commands():
             yield args
 
 
+def socket_in(name, family):
+    """A TCP socket made in network namespace `name` (a socket keeps the
+    namespace it was made in); the thread then returns to its own."""
+    home = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:
+        setns(name)
+        return socket.socket(family, socket.SOCK_STREAM)
+    finally:
+        libc.setns(home, CLONE_NEWNET)
+        os.close(home)
+
+
+def listener_in(name, addr, port, backlog):
+    """A TCP socket of namespace `name` listening on addr:port."""
+    lst = socket_in(name, socket.AF_INET)
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind((addr, port))
+    lst.listen(backlog)
+    return lst
+
+
 def recv_exact(sock, want, secs):
     """Reads len(want) octets within secs; returns what arrived."""
     got = b""
@@ -73,18 +94,11 @@ def recv_exact(sock, want, secs):
 def main():
     cns, sns, server4, dest6, port = sys.argv[1:6]
     port = int(port)
-    home = os.open("/proc/self/ns/net", os.O_RDONLY)
-    setns(sns)
-    lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    lst.bind((server4, port))
-    lst.listen(4)
-    setns(cns)
-    cli = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    lst = listener_in(sns, server4, port, 4)
+    cli = socket_in(cns, socket.AF_INET6)
     # No Nagle: each message leaves at once, so a measured delivery is the
     # path's, not a wait for the ACK of the one before.
     cli.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    libc.setns(home, CLONE_NEWNET)
     srv = None
     pairs = []  # (client socket, server socket, peer port) of `many`
     out = sys.stdout
@@ -125,9 +139,7 @@ def main():
             elif cmd == "many":
                 ports = []
                 for _ in range(int(args[1])):
-                    setns(cns)
-                    c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-                    libc.setns(home, CLONE_NEWNET)
+                    c = socket_in(cns, socket.AF_INET6)
                     c.settimeout(10)
                     c.connect((dest6, port))
                     a, peer = lst.accept()
