@@ -42,6 +42,7 @@ cat >"$LAB_DIR/py/spoof.py" <<'EOF'
 # Prints "sent N bytes_in B replies R bytes_out O tc T wire_in W wire_out X".
 import os, random, select, socket, struct, sys, time
 import dns.flags, dns.message
+from nat64_spoof import udp6	# the lab's UDP/IPv6 packet builder (PYTHONPATH)
 iface, dstmac, server, mode = sys.argv[1:5]
 ETH_P_IPV6 = 0x86dd
 PACKET_IGNORE_OUTGOING = 23
@@ -55,20 +56,8 @@ out = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
 out.bind((iface, 0))
 dst = socket.inet_pton(socket.AF_INET6, server)
 dmac = bytes.fromhex(dstmac.replace(":", ""))
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    t = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while t >> 16:
-        t = (t & 0xffff) + (t >> 16)
-    return (~t) & 0xffff
 def frame(src, payload, sport):
-    udp = struct.pack("!HHHH", sport, 53, 8 + len(payload), 0) + payload
-    pseudo = src + dst + struct.pack("!I3xB", len(udp), 17)
-    c = checksum(pseudo + udp) or 0xffff
-    udp = udp[:6] + struct.pack("!H", c) + udp[8:]
-    ip = struct.pack("!IHBB", 6 << 28, len(udp), 17, 64) + src + dst
-    return dmac + srcmac + struct.pack("!H", ETH_P_IPV6) + ip + udp
+    return dmac + srcmac + struct.pack("!H", ETH_P_IPV6) + udp6(src, dst, sport, 53, payload)
 def query(name, qtype, do=False):
     q = dns.message.make_query(name, qtype, use_edns=0, payload=4096, want_dnssec=do)
     q.id = random.randrange(65536)
@@ -128,7 +117,10 @@ print("sent %d bytes_in %d replies %d bytes_out %d tc %d wire_in %d wire_out %d 
       (sent, bytes_in, replies, bytes_out, tc, wire_in, wire_out, took))
 EOF
 appl_mac=$(ip -n "$LAB_NS_APPL" -o link show "$LAB_IF_APPL6" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
-spoof() { lab_in client /usr/bin/python3 "$LAB_DIR/py/spoof.py" "$LAB_IF_CLIENT" "$appl_mac" "$LAB_APPL6" "$1"; }
+spoof() {
+	lab_in client env PYTHONPATH="$src/tests/netns" /usr/bin/python3 "$LAB_DIR/py/spoof.py" \
+		"$LAB_IF_CLIENT" "$appl_mac" "$LAB_APPL6" "$1"
+}
 # Warm the cache so the flood measures the limits, not the recursion.
 for n in www.example many.example medium.example; do
 	lab_in client dig +short +tcp @"$LAB_APPL6" "$n" AAAA >/dev/null
