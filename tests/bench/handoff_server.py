@@ -12,12 +12,10 @@ by a veth, the daemon in one, this script playing the NAT64 in the other.
 
 Usage: top_builddir=BUILD tests/bench/handoff_server.py [N] [RUNS]
 """
-import ctypes
 import hmac
 import ipaddress
 import os
 import select
-import shutil
 import socket
 import statistics
 import struct
@@ -25,6 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "netns"))
+from handoff_rig import enter_netns, msg, netns_pair, parse, remove  # noqa: E402  (the rig)
 
 BUILD = os.environ.get("top_builddir", os.getcwd())
 DAEMON = os.path.join(BUILD, "sixfour-handoffd")
@@ -43,57 +44,13 @@ os.chmod(tmp, 0o755)
 procs = []
 
 
-def sh(*a):
-    subprocess.run(a, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def setup():
-    sh("ip", "netns", "add", NS_SRV)
-    sh("ip", "netns", "add", NS_NAT)
-    sh("ip", "link", "add", RUN + "a", "netns", NS_NAT, "type", "veth", "peer", "name",
-       RUN + "b", "netns", NS_SRV)
-    for ns, dev, a in ((NS_NAT, RUN + "a", NAT4), (NS_SRV, RUN + "b", SRV4)):
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "-n", ns, "link", "set", dev, "up")
-        sh("ip", "-n", ns, "addr", "add", a + "/24", "dev", dev)
-
-
-def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    for ns in (NS_SRV, NS_NAT):
-        subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
-    shutil.rmtree(tmp, ignore_errors=True)
-
-
-def msg(t, payload):
-    return bytes([t, len(payload) // 2]) + payload
-
-
-def parse(d):
-    off = 0
-    while off < len(d):
-        if d[off] >> 4 == 3:
-            plen = 2 * d[off + 1]
-            yield d[off], d[off + 2:off + 2 + plen]
-            off += 2 + plen
-        elif d[off] >> 4 == 4:
-            tl = struct.unpack("!H", d[off + 2:off + 4])[0]
-            yield 0x40, d[off:off + tl]
-            off += tl
-        else:
-            return
-
-
 def er(port, cport=50000):
     return struct.pack("!BBHHH", 6, 0, port, 80, cport) + \
         ipaddress.IPv6Address("2001:db8:1::100").packed
 
 
 def main():
-    setup()
+    netns_pair(RUN, NS_NAT, [NAT4], NS_SRV, [SRV4])
     state = os.path.join(tmp, "state")
     procs.append(subprocess.Popen(["ip", "netns", "exec", NS_SRV, DAEMON, "-d", state, "-l",
                                    os.path.join(tmp, "log"), "-u", "nobody"],
@@ -102,10 +59,7 @@ def main():
             "s.bind(('%s',%d))\nwhile True:\n d,a=s.recvfrom(65535)\n s.sendto(d,a)\n"
             % (SRV4, ECHO_PORT))
     procs.append(subprocess.Popen(["ip", "netns", "exec", NS_SRV, "/usr/bin/python3", "-c", echo]))
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open("/run/netns/" + NS_NAT, os.O_RDONLY)
-    libc.setns(fd, 0x40000000)
-    os.close(fd)
+    enter_netns(NS_NAT)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((NAT4, PORT))
     s.settimeout(2.0)
@@ -209,4 +163,4 @@ def main():
 try:
     main()
 finally:
-    cleanup()
+    remove(procs, (NS_SRV, NS_NAT), tmp)

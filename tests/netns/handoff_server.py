@@ -12,7 +12,6 @@ namespace), the profile's IPv6-side lookup and hint batches
 (doc/handoff-profile.md), kill -9 in the middle of a burst, and start-up on a
 damaged journal. Prints TAP; needs root.
 """
-import ctypes
 import hmac
 import ipaddress
 import json
@@ -20,7 +19,6 @@ import os
 import pwd
 import re
 import select
-import shutil
 import signal
 import socket
 import struct
@@ -28,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from handoff_rig import enter_netns, msg, netns_pair, parse, remove
 
 PLAN = 53
 if os.geteuid() != 0:
@@ -77,13 +77,7 @@ def sh(*args, check=True):
 
 
 def cleanup():
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    for ns in (NS_SRV, NS_NAT):
-        sh("ip", "netns", "del", ns, check=False)
-    shutil.rmtree(tmp, ignore_errors=True)
+    remove(procs, (NS_SRV, NS_NAT), tmp)
 
 
 def on_signal(signo, frame):
@@ -93,18 +87,6 @@ def on_signal(signo, frame):
 
 signal.signal(signal.SIGTERM, on_signal)
 signal.signal(signal.SIGINT, on_signal)
-
-
-def setup():
-    sh("ip", "netns", "add", NS_SRV)
-    sh("ip", "netns", "add", NS_NAT)
-    sh("ip", "link", "add", RUN + "a", "netns", NS_NAT, "type", "veth", "peer", "name",
-       RUN + "b", "netns", NS_SRV)
-    for ns, dev, addrs in ((NS_NAT, RUN + "a", [NAT4]), (NS_SRV, RUN + "b", [SRV4, SRV4B])):
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-        sh("ip", "-n", ns, "link", "set", dev, "up")
-        for a in addrs:
-            sh("ip", "-n", ns, "addr", "add", a + "/24", "dev", dev)
 
 
 def wait_for(fn, timeout=10.0):
@@ -162,20 +144,7 @@ def stop_daemon(p):
         p.wait()
 
 
-def enter_netns(name):
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open("/run/netns/" + name, os.O_RDONLY)
-    if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
-        raise OSError(ctypes.get_errno(), "setns")
-    os.close(fd)
-
-
 # ---- the wire, written from the profile (spec/handoff.md section 5) ----
-
-def msg(t, payload):
-    assert len(payload) % 2 == 0
-    return bytes([t, len(payload) // 2]) + payload
-
 
 def text(s):
     b = s.encode()
@@ -218,23 +187,6 @@ def hint_request(proto, count):
     return msg(0x3d, bytes([proto, count]))
 
 
-def parse(d):
-    """Yields (type, payload or packet) by the first-nibble rules."""
-    off = 0
-    while off < len(d):
-        n = d[off] >> 4
-        if n == 3:
-            plen = 2 * d[off + 1]
-            yield d[off], d[off + 2:off + 2 + plen]
-            off += 2 + plen
-        elif n == 4:
-            tl = struct.unpack("!H", d[off + 2:off + 4])[0]
-            yield 0x40, d[off:off + tl]
-            off += tl
-        else:
-            return
-
-
 def ipv4_packet(payload=b"hello handoff"):
     tl = 20 + 8 + len(payload)
     hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tl, 1, 0, 64, 17, 0,
@@ -243,7 +195,7 @@ def ipv4_packet(payload=b"hello handoff"):
 
 
 def main():
-    setup()
+    netns_pair(RUN, NS_NAT, [NAT4], NS_SRV, [SRV4, SRV4B])
     daemon = start_daemon()
     if not tap(daemon is not None, "daemon starts and answers its control socket"):
         return
