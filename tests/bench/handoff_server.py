@@ -12,8 +12,8 @@ by a veth, the daemon in one, this script playing the NAT64 in the other.
 
 Usage: top_builddir=BUILD tests/bench/handoff_server.py [N] [RUNS]
 """
-import hmac
 import ipaddress
+import json
 import os
 import select
 import socket
@@ -132,14 +132,9 @@ def main():
         return total / (time.perf_counter() - t0)
 
     def counters():
-        out = subprocess.run([DAEMON, "-d", state, "status"], stdout=subprocess.PIPE,
+        out = subprocess.run([DAEMON, "-d", state, "status", "--json"], stdout=subprocess.PIPE,
                              text=True).stdout
-        c = {}
-        for line in out.splitlines():
-            f = line.split()
-            if len(f) == 3 and f[0] == "counter":
-                c[f[1]] = int(f[2])
-        return c
+        return json.loads(out)["counters"]
 
     one, full, per_sync = [], [], {1: [], 56: []}
     for _ in range(RUNS):
