@@ -48,13 +48,13 @@ def commands():
             yield args
 
 
-def socket_in(name, family):
-    """A TCP socket made in network namespace `name` (a socket keeps the
-    namespace it was made in); the thread then returns to its own."""
+def socket_in(name, family, kind=socket.SOCK_STREAM):
+    """A socket (TCP unless told) made in network namespace `name` (a socket
+    keeps the namespace it was made in); the thread then returns to its own."""
     home = os.open("/proc/self/ns/net", os.O_RDONLY)
     try:
         setns(name)
-        return socket.socket(family, socket.SOCK_STREAM)
+        return socket.socket(family, kind)
     finally:
         libc.setns(home, CLONE_NEWNET)
         os.close(home)

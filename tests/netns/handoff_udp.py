@@ -31,7 +31,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from handoff_conn import CLONE_NEWNET, commands, libc, setns  # noqa: E402
+from handoff_conn import commands, socket_in  # noqa: E402
 
 IP_RECVERR = 11	# linux/in.h
 
@@ -75,18 +75,14 @@ def errors(sock, secs):
 def main():
     cns, sns, server4, dest6, port, ons, other4 = sys.argv[1:8]
     port = int(port)
-    home = os.open("/proc/self/ns/net", os.O_RDONLY)
     socks = {}
     for name, ns, addr in (("server", sns, server4), ("other", ons, other4)):
-        setns(ns)
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket_in(ns, socket.AF_INET, socket.SOCK_DGRAM)
         s.bind((addr, port))
         s.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
         socks[name] = s
-    setns(cns)
-    cli = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    cli = socket_in(cns, socket.AF_INET6, socket.SOCK_DGRAM)
     cli.bind(("::", 0))
-    libc.setns(home, CLONE_NEWNET)
     srv = socks["server"]
     peer = None
     out = sys.stdout
