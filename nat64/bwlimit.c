@@ -350,10 +350,12 @@ static struct client_bucket *client_bucket(struct nat64_bw *b, const struct bw_c
 }
 
 /* 0 with the client's departure time, or -1: over its limit for longer
- * than the queue allows. */
+ * than the queue allows. What it took from the client's bucket (to give
+ * back) in *taken and *cost when those are not NULL. */
 static int client_reserve(struct nat64_bw_slot *s, const struct bw_conf *c,
 			  const struct in6_addr *client, size_t len, uint64_t now,
-			  uint64_t max_wait, uint64_t *due)
+			  uint64_t max_wait, uint64_t *due, _Atomic uint64_t **taken,
+			  uint64_t *cost)
 {
 	uint64_t a[2], rate;
 	halves(client, a);
@@ -366,8 +368,14 @@ static int client_reserve(struct nat64_bw_slot *s, const struct bw_conf *c,
 			counter_inc(&s->c[BW_CLIENT_TABLE_FULL], 1);
 		return 0;
 	}
-	return gcra(&e->tat, (uint64_t)len * NS / rate, burst_of(rate), now, max_wait, due) ? 0
-												: -1;
+	uint64_t t = (uint64_t)len * NS / rate;
+	if (!gcra(&e->tat, t, burst_of(rate), now, max_wait, due))
+		return -1;
+	if (taken) {
+		*taken = &e->tat;
+		*cost = t;
+	}
+	return 0;
 }
 
 /* --- the queue --- */
@@ -469,7 +477,8 @@ enum nat64_verdict nat64_bw_admit(struct nat64_bw_slot *s, const struct in6_addr
 	uint64_t due = now, cap_due;
 	/* The client's own limit first: what it drops costs the shared
 	 * budget nothing. */
-	if (client && c->clients && client_reserve(s, c, client, wire, now, max_wait, &due) != 0)
+	if (client && c->clients &&
+	    client_reserve(s, c, client, wire, now, max_wait, &due, NULL, NULL) != 0)
 		return NAT64_DROP_CLIENT_RATE_LIMITED;
 	/* The budget is taken now even when the client's limit makes the
 	 * packet leave later: other clients never queue behind it. */
@@ -482,6 +491,28 @@ enum nat64_verdict nat64_bw_admit(struct nat64_bw_slot *s, const struct in6_addr
 		return NAT64_CONTINUE;
 	enqueue(s, due, now, pkt, len);	/* max_wait > 0 only when it fits */
 	return NAT64_HELD;
+}
+
+bool nat64_bw_admit_now(struct nat64_bw_slot *s, const struct in6_addr *client, size_t wire)
+{
+	if (!s)
+		return true;
+	const struct bw_conf *c = atomic_load_explicit(&s->b->conf, memory_order_acquire);
+	if (!c->any)
+		return true;
+	uint64_t now = s->b->now(), due, cap_due;
+	_Atomic uint64_t *taken = NULL;
+	uint64_t cost = 0;
+	if (client && c->clients &&
+	    client_reserve(s, c, client, wire, now, 0, &due, &taken, &cost) != 0)
+		return false;
+	if (!c->rate || cap_reserve(s, c, wire, now, 0, s->cap_due <= now, &cap_due))
+		return true;
+	/* The cap says later: the client's share goes back (its bucket then
+	 * says at most what it said before, never more). */
+	if (taken)
+		atomic_fetch_sub_explicit(taken, cost, memory_order_relaxed);
+	return false;
 }
 
 void nat64_bw_wait(struct nat64_bw_slot *s, int fd, unsigned vnet_len, uint64_t *write_errors)

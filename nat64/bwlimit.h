@@ -60,6 +60,11 @@ bool nat64_bw_limits(const struct nat64_bw_slot *slot);
  * `slot` NULL admits everything. Called by the slot's thread only. */
 enum nat64_verdict nat64_bw_admit(struct nat64_bw_slot *slot, const struct in6_addr *client,
 				  const uint8_t *pkt, size_t len, size_t wire);
+/* A super-packet whole or not at all: true when both limits let its `wire`
+ * octets leave now (they are then charged, as by nat64_bw_admit), false
+ * when either would make it wait or drop it (nothing is charged: the
+ * caller cuts it and admits each segment). `slot` NULL: true. */
+bool nat64_bw_admit_now(struct nat64_bw_slot *slot, const struct in6_addr *client, size_t wire);
 /* A worker, before it blocks in read(): writes queued packets to `fd` as
  * they fall due (each behind a zero `vnet_len`-octet virtio-net header:
  * nat64/tunio.h), and returns once `fd` is readable, the queue is empty,

@@ -60,6 +60,25 @@ static int tun_send(struct nat64_worker *w, const struct nat64_gso *g, const uin
 	return tunio_write_one(w->fd, w->n->vnet_len, g, p, len);
 }
 
+static void write_out(struct nat64_worker *w, const struct nat64_out *out,
+		      enum nat64_path_counter counter, const struct in6_addr *client,
+		      enum nat64_usage_dir dir);
+
+/* A translated super-packet the limits will not let go whole now: the
+ * segments the kernel would cut from it (complete checksums), each
+ * through the limits as a plain packet. */
+static void write_cut(struct nat64_worker *w, const uint8_t *pkt, size_t len,
+		      const struct nat64_gso *g, enum nat64_path_counter counter,
+		      const struct in6_addr *client, enum nat64_usage_dir dir)
+{
+	counter_inc(&w->c.c[NAT64_PC_offload_cut], 1);
+	struct nat64_gso_iter it;
+	nat64_gso_iter_init(&it, pkt, len, g);
+	struct nat64_out seg = { .buf = w->seg, .cap = NAT64_BUF_SIZE };
+	while ((seg.len = nat64_gso_next(&it, w->seg, NAT64_BUF_SIZE)) > 0)
+		write_out(w, &seg, counter, client, dir);
+}
+
 /* `client` (NULL for the translator's own ICMP errors) is charged for what
  * goes out, in direction `dir` (usage.h), within the limits (bwlimit.h).
  * A super-packet counts as the segments the kernel cuts from it and the
@@ -85,7 +104,19 @@ static void write_out(struct nat64_worker *w, const struct nat64_out *out,
 		}
 		unsigned segs = nat64_gso_segs(g, len);
 		size_t wire = nat64_gso_wire_len(g, len);
-		enum nat64_verdict v = nat64_bw_admit(w->bw, client, pkt, len, wire);
+		enum nat64_verdict v;
+		if (g->type != NAT64_GSO_NONE && nat64_bw_limits(w->bw)) {
+			/* Under a limit a super-packet goes whole when it may
+			 * leave now, else as its segments, each of which the
+			 * shaper may queue (its buffers fit plain packets). */
+			if (!nat64_bw_admit_now(w->bw, client, wire)) {
+				write_cut(w, pkt, len, g, counter, client, dir);
+				continue;
+			}
+			v = NAT64_CONTINUE;
+		} else {
+			v = nat64_bw_admit(w->bw, client, pkt, len, wire);
+		}
 		if (v != NAT64_CONTINUE && v != NAT64_HELD) {	/* HELD: queued, goes out when due */
 			counter_inc(&w->c.drops[v], segs);
 			continue;
@@ -157,13 +188,6 @@ static bool offloaded(const struct nat64_gso *g)
 	return g && (g->type != NAT64_GSO_NONE || g->csum_partial);
 }
 
-/* Under a bandwidth limit a super-packet goes by segments: the shaper
- * queues packets, not 64 KB at once (bwlimit.h). */
-static bool shaped_gso(const struct nat64_worker *w, const struct nat64_gso *g)
-{
-	return g && g->type != NAT64_GSO_NONE && nat64_bw_limits(w->bw);
-}
-
 /* The segments the kernel would have cut from frame p (complete
  * checksums), each through the whole path as a plain packet. A step
  * before the cut has had no effect, except a session step that made or
@@ -215,7 +239,7 @@ static void path4(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	 * is the glue's; both keep a complete checksum. */
 	bool offl = offloaded(g);
 	if (offl && (v != NAT64_CONTINUE || nat64_pkt_offload(&pkt, g) != NAT64_CONTINUE ||
-		     (pkt.tcp_flags & TCP_FLAG_SYN) || shaped_gso(w, g) ||
+		     (pkt.tcp_flags & TCP_FLAG_SYN) ||
 		     (ho && in.proto == IPPROTO_UDP && in.dport == w->n->handoff_port)))
 		return cut_path(w, xc, p, len, g, AF_INET);
 	if (v != NAT64_CONTINUE) {
@@ -318,7 +342,7 @@ static void path6(struct nat64_worker *w, const struct nat64_xlate_cfg *xc, cons
 	struct nat64_handoff *ho = w->n->handoff;
 	if (offloaded(g) &&
 	    (v != NAT64_CONTINUE || nat64_pkt_offload(&pkt, g) != NAT64_CONTINUE ||
-	     pool4_has_addr(pool, pkt.dst4) || nat64_handoff_blocked(ho, pkt.dst4) || shaped_gso(w, g) ||
+	     pool4_has_addr(pool, pkt.dst4) || nat64_handoff_blocked(ho, pkt.dst4) ||
 	     (!handoff_done && nat64_handoff_may_hold6(ho, &pkt, &in))))
 		return cut_path(w, xc, p, len, g, AF_INET6);
 	if (v != NAT64_CONTINUE) {

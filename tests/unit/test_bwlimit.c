@@ -81,7 +81,7 @@ static void client_addr(struct in6_addr *a, unsigned n)
 
 int main(void)
 {
-	plan(22);
+	plan(26);
 	struct publish_domain dom;
 	publish_domain_init(&dom);
 	struct sixfour_ctx ctx = { .publish = &dom };
@@ -253,6 +253,38 @@ int main(void)
 	is_int(spoofed_ok, 100000, "each spoofed client gets its first packet through");
 	is_int(heavy_ok, 3, "the heavy client stays held to its burst (3000 octets)");
 	free(co.buf);
+
+	/* --- super-packets: whole when they may leave now, else nothing
+	 * charged (the caller cuts them and admits each segment) --- */
+	config_free(cfg);
+	cfg = fixture_config("[ratelimit]\nprefix-len = 128\nclient-bandwidth = 10000000\n"
+			     "bandwidth = 100000000\n");
+	nat64_bw_reload(b, cfg);
+	fake += 10000 * MS;
+	struct in6_addr sx, sy;
+	client_addr(&sx, 0x7000001);
+	client_addr(&sy, 0x7000002);
+	/* 10 MB/s for a client: a 20 ms burst, 200 kB: three 65 kB frames. */
+	unsigned whole = 0;
+	for (int i = 0; i < 4; i++)
+		whole += nat64_bw_admit_now(w[0], &sx, 65000);
+	is_int(whole, 3, "super-packets within the limits go whole, up to the client's burst");
+	is_int(nat64_bw_admit(w[0], &sx, pkt, 500, 500), NAT64_CONTINUE,
+	       "the one refused was not charged: a small packet still goes at once");
+	/* The cap (1 MB/s: a 20 ms burst, 20 kB) refuses a 65 kB frame the
+	 * client's limit takes: the client's share is given back. */
+	config_free(cfg);
+	cfg = fixture_config("[ratelimit]\nprefix-len = 128\nclient-bandwidth = 10000000\n"
+			     "bandwidth = 1000000\n");
+	nat64_bw_reload(b, cfg);
+	ok(!nat64_bw_admit_now(w[0], &sy, 65000), "a frame over the cap's burst does not go whole");
+	config_free(cfg);
+	cfg = fixture_config("[ratelimit]\nprefix-len = 128\nclient-bandwidth = 10000000\n");
+	nat64_bw_reload(b, cfg);
+	whole = 0;
+	for (int i = 0; i < 4; i++)
+		whole += nat64_bw_admit_now(w[0], &sy, 65000);
+	is_int(whole, 3, "... and the client's limit got back what the cap refused");
 
 	nat64_bw_free(b);
 	config_free(cfg);
