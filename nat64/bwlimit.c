@@ -349,9 +349,10 @@ static struct client_bucket *client_bucket(struct nat64_bw *b, const struct bw_c
 	return NULL;
 }
 
-/* 0 with the client's departure time, or -1: over its limit for longer
- * than the queue allows. What it took from the client's bucket (to give
- * back) in *taken and *cost when those are not NULL. */
+/* 0 with the client's departure time, -1: over its limit for longer than
+ * the queue allows, or 1: passed because every bucket of the client's row
+ * is busy (the caller counts it once). What it took from the client's
+ * bucket (to give back) in *taken and *cost when those are not NULL. */
 static int client_reserve(struct nat64_bw_slot *s, const struct bw_conf *c,
 			  const struct in6_addr *client, size_t len, uint64_t now,
 			  uint64_t max_wait, uint64_t *due, _Atomic uint64_t **taken,
@@ -361,13 +362,9 @@ static int client_reserve(struct nat64_bw_slot *s, const struct bw_conf *c,
 	halves(client, a);
 	*due = now;
 	struct client_bucket *e = client_bucket(s->b, c, a, now, &rate);
-	if (!e) {
-		/* Rather let a packet through than drop a client we cannot
-		 * tell apart from the others of its row. */
-		if (rate)
-			counter_inc(&s->c[BW_CLIENT_TABLE_FULL], 1);
-		return 0;
-	}
+	if (!e)	/* rather let a packet through than drop a client we cannot
+		 * tell apart from the others of its row */
+		return rate ? 1 : 0;
 	uint64_t t = (uint64_t)len * NS / rate;
 	if (!gcra(&e->tat, t, burst_of(rate), now, max_wait, due))
 		return -1;
@@ -477,9 +474,11 @@ enum nat64_verdict nat64_bw_admit(struct nat64_bw_slot *s, const struct in6_addr
 	uint64_t due = now, cap_due;
 	/* The client's own limit first: what it drops costs the shared
 	 * budget nothing. */
-	if (client && c->clients &&
-	    client_reserve(s, c, client, wire, now, max_wait, &due, NULL, NULL) != 0)
+	int full = client && c->clients ?
+		client_reserve(s, c, client, wire, now, max_wait, &due, NULL, NULL) : 0;
+	if (full < 0)
 		return NAT64_DROP_CLIENT_RATE_LIMITED;
+	counter_inc(&s->c[BW_CLIENT_TABLE_FULL], (uint64_t)full);
 	/* The budget is taken now even when the client's limit makes the
 	 * packet leave later: other clients never queue behind it. */
 	if (c->rate && !cap_reserve(s, c, wire, now, max_wait, due == now && s->cap_due <= now,
@@ -503,11 +502,14 @@ bool nat64_bw_admit_now(struct nat64_bw_slot *s, const struct in6_addr *client, 
 	uint64_t now = s->b->now(), due, cap_due;
 	_Atomic uint64_t *taken = NULL;
 	uint64_t cost = 0;
-	if (client && c->clients &&
-	    client_reserve(s, c, client, wire, now, 0, &due, &taken, &cost) != 0)
+	int full = client && c->clients ?
+		client_reserve(s, c, client, wire, now, 0, &due, &taken, &cost) : 0;
+	if (full < 0)
 		return false;
-	if (!c->rate || cap_reserve(s, c, wire, now, 0, s->cap_due <= now, &cap_due))
+	if (!c->rate || cap_reserve(s, c, wire, now, 0, s->cap_due <= now, &cap_due)) {
+		counter_inc(&s->c[BW_CLIENT_TABLE_FULL], (uint64_t)full);
 		return true;
+	}
 	/* The cap says later: the client's share goes back (its bucket then
 	 * says at most what it said before, never more). */
 	if (taken)

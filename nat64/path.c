@@ -95,26 +95,24 @@ static void write_out(struct nat64_worker *w, const struct nat64_out *out,
 		uint8_t *pkt = p;
 		p += len;
 		const struct nat64_gso *g = k < ARRAY_SIZE(out->gso) ? &out->gso[k] : &plain;
-		/* A packet the shaper may hold goes out later as a plain one:
-		 * its checksum is completed first (super-packets are never
-		 * held: they do not fit its buffers). */
-		if (g->csum_partial && g->type == NAT64_GSO_NONE && nat64_bw_limits(w->bw)) {
-			nat64_csum_complete(pkt, len, g);
-			g = &plain;
-		}
 		unsigned segs = nat64_gso_segs(g, len);
 		size_t wire = nat64_gso_wire_len(g, len);
-		enum nat64_verdict v;
-		if (g->type != NAT64_GSO_NONE && nat64_bw_limits(w->bw)) {
-			/* Under a limit a super-packet goes whole when it may
-			 * leave now, else as its segments, each of which the
-			 * shaper may queue (its buffers fit plain packets). */
-			if (!nat64_bw_admit_now(w->bw, client, wire)) {
+		enum nat64_verdict v = NAT64_CONTINUE;
+		/* Under a limit what may leave now goes as it is (a super-packet
+		 * whole, a datagram with the checksum left to the kernel, so
+		 * that it can join the next one's frame: tunio.h). The rest may
+		 * be held: a super-packet goes as its segments (the queue's
+		 * buffers fit plain packets), a packet with its checksum
+		 * completed first. */
+		if (nat64_bw_limits(w->bw) && !nat64_bw_admit_now(w->bw, client, wire)) {
+			if (g->type != NAT64_GSO_NONE) {
 				write_cut(w, pkt, len, g, counter, client, dir);
 				continue;
 			}
-			v = NAT64_CONTINUE;
-		} else {
+			if (g->csum_partial) {
+				nat64_csum_complete(pkt, len, g);
+				g = &plain;
+			}
 			v = nat64_bw_admit(w->bw, client, pkt, len, wire);
 		}
 		if (v != NAT64_CONTINUE && v != NAT64_HELD) {	/* HELD: queued, goes out when due */
