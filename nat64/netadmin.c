@@ -454,9 +454,15 @@ static int do_nft(struct nat64_privd *d, const uint8_t *req, size_t len)
 			return -EPERM;
 		}
 	}
+	/* A cluster node never forwards what is addressed to the virtual
+	 * address (taken from the helper's own configuration). */
+	const struct sixfour_config *cfg = d->cfg;
+	struct cidr vip = { .family = AF_INET6, .len = 128,
+			    .addr.v6 = cfg->cluster.virtual_address.addr.v6 };
+	bool cluster = cfg->cluster.enable && cfg->cluster.virtual_address.family == AF_INET6;
 	struct nat64_nft_cfg nft = {
-		.tun = d->cfg->nat64.device, .mark = NAT64_MARK, .steer = steer, .nsteer = c.a,
-		.notrack = notrack, .nnotrack = c.b,
+		.tun = cfg->nat64.device, .mark = NAT64_MARK, .steer = steer, .nsteer = c.a,
+		.notrack = notrack, .nnotrack = c.b, .no_forward = &vip, .nno_forward = cluster,
 	};
 	rc = nat64_nft_apply(&nft);
 	if (rc == 0)

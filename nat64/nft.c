@@ -44,6 +44,7 @@
 #include "nat64/nft.h"
 
 #define CHAIN "prerouting"
+#define CHAIN_FORWARD "forward"
 #define BATCH_SIZE (256 * 1024)
 
 struct batch {
@@ -161,15 +162,29 @@ static void set_mark(struct nftnl_rule *r, uint32_t mark)
 	}
 }
 
-static struct nftnl_rule *rule_new(void)
+static void e_drop(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = expr(r, "immediate");
+	if (e) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+	}
+}
+
+static struct nftnl_rule *rule_in(const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	if (!r)
 		return NULL;
 	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, NAT64_NFT_TABLE);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, CHAIN);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
 	return r;
+}
+
+static struct nftnl_rule *rule_new(void)
+{
+	return rule_in(CHAIN);
 }
 
 /* Appends the rule (notrack first appended as its last expression). */
@@ -205,7 +220,7 @@ static void table_msg(struct batch *b, uint16_t type, uint16_t flags)
 	mnl_nlmsg_batch_next(b->b);
 }
 
-static void chain_msg(struct batch *b)
+static void chain_msg(struct batch *b, const char *name, uint32_t hook, int32_t prio)
 {
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	if (!c) {
@@ -213,10 +228,9 @@ static void chain_msg(struct batch *b)
 		return;
 	}
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, NAT64_NFT_TABLE);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, CHAIN);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, NF_INET_PRE_ROUTING);
-	/* Before connection tracking (NF_IP_PRI_CONNTRACK = -200). */
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, -300);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, prio);
 	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
 	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	struct nlmsghdr *nlh = nftnl_chain_nlmsg_build_hdr(mnl_nlmsg_batch_current(b->b),
@@ -318,7 +332,8 @@ static int run(bool install, const struct nat64_nft_cfg *cfg)
 	table_msg(&b, NFT_MSG_DELTABLE, install ? 0 : NLM_F_ACK);
 	if (install) {
 		table_msg(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE);
-		chain_msg(&b);
+		/* Before connection tracking (NF_IP_PRI_CONNTRACK = -200). */
+		chain_msg(&b, CHAIN, NF_INET_PRE_ROUTING, -300);
 		struct nftnl_rule *r;
 		if (cfg->nsteer) {
 			r = rule_new();
@@ -341,6 +356,20 @@ static int run(bool install, const struct nat64_nft_cfg *cfg)
 			if (r)
 				match_daddr(r, &cfg->notrack[i]);
 			rule_put(&b, r, true);
+		}
+		/* A packet for an address the node does not hold (a cluster's
+		 * virtual address, doc/cluster.md) is not forwarded: while
+		 * keepalived moves it, two nodes with stale neighbour entries
+		 * would send it back and forth until its hop limit ran out. */
+		if (cfg->nno_forward)
+			chain_msg(&b, CHAIN_FORWARD, NF_INET_FORWARD, 0);
+		for (size_t i = 0; i < cfg->nno_forward; i++) {
+			r = rule_in(CHAIN_FORWARD);
+			if (r) {
+				match_daddr(r, &cfg->no_forward[i]);
+				e_drop(r);
+			}
+			rule_put(&b, r, false);
 		}
 		/* The last message asks for the ack that ends the exchange. */
 		table_msg(&b, NFT_MSG_NEWTABLE, NLM_F_CREATE | NLM_F_ACK);

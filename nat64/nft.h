@@ -26,6 +26,8 @@ struct nat64_nft_cfg {
 	size_t nsteer;
 	const struct cidr *notrack;	/* destinations routed to the TUN */
 	size_t nnotrack;
+	const struct cidr *no_forward;	/* never forwarded (dropped) */
+	size_t nno_forward;
 };
 
 /* Replaces the table with the rules for `cfg` in one batch. 0 or -errno. */

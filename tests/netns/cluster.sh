@@ -23,7 +23,7 @@ set -u
 . "$top_srcdir/tests/netns/lab_cluster.sh"
 . "$top_srcdir/tests/netns/handoff_lib.sh"
 lab_require tcpdump keepalived
-tap_plan 49
+tap_plan 50
 lab_cluster_setup
 lab_dns_start || lab_bail "the DNS hierarchy did not start"
 handoff_lab_vars
@@ -114,6 +114,21 @@ ip -n "$LAB_NS_CLIENT" neigh flush dev "$LAB_IF_CLIENT"
 tap_diag "ping through a standby that holds the virtual address: $(printf '%s' "$r" | tail -2 | tr '\n' ' ')"
 held_ok() { [ $(($(standby_drops 1) - d0)) -ge 3 ] && ! printf '%s' "$r" | grep -q 'errors\|nreachable'; }
 tap_ok "a standby given the virtual address drops the prefix's packets (STANDBY) and answers nothing" held_ok
+# While keepalived moves the virtual address, each node may still have the
+# other's MAC for it: a packet for it must not go back and forth between
+# them until its hop limit runs out (then an ICMPv6 Time Exceeded). Neither
+# node forwards what is addressed to the virtual address (nft, forward).
+m1=$(lab_node_mac 1 if6) m2=$(lab_node_mac 2 if6)
+ip -n "$LAB_NS_CLIENT" neigh replace "$LAB_VIP6" lladdr "$m1" dev "$LAB_IF_CLIENT" nud permanent
+ip -n "${LAB_NODE_NS[1]}" neigh replace "$LAB_VIP6" lladdr "$m2" dev "${LAB_NODE_IF6[1]}" nud permanent
+ip -n "${LAB_NODE_NS[2]}" neigh replace "$LAB_VIP6" lladdr "$m1" dev "${LAB_NODE_IF6[2]}" nud permanent
+r=$(lab_in client ping -n -c 3 -i 0.3 -w 3 "$LAB_VIP6" 2>&1)
+ip -n "$LAB_NS_CLIENT" neigh del "$LAB_VIP6" dev "$LAB_IF_CLIENT"
+ip -n "${LAB_NODE_NS[1]}" neigh del "$LAB_VIP6" dev "${LAB_NODE_IF6[1]}"
+ip -n "${LAB_NODE_NS[2]}" neigh del "$LAB_VIP6" dev "${LAB_NODE_IF6[2]}"
+tap_diag "ping to the virtual address between two nodes without it: $(printf '%s' "$r" | tail -2 | tr '\n' ' ')"
+tap_unlike "a packet for the virtual address is not bounced between the nodes (no Time Exceeded)" \
+	"$r" 'errors|exceeded|Unreachable'
 
 # --- keepalived: node 1 active, node 2 standby ---
 lab_keepalived_start 1 || lab_bail "keepalived on node 1"
