@@ -457,12 +457,11 @@ static int do_nft(struct nat64_privd *d, const uint8_t *req, size_t len)
 	/* A cluster node never forwards what is addressed to the virtual
 	 * address (taken from the helper's own configuration). */
 	const struct sixfour_config *cfg = d->cfg;
-	struct cidr vip = { .family = AF_INET6, .len = 128,
-			    .addr.v6 = cfg->cluster.virtual_address.addr.v6 };
-	bool cluster = cfg->cluster.enable && cfg->cluster.virtual_address.family == AF_INET6;
+	const struct cidr *vip = &cfg->cluster.virtual_address;	/* a /128 (config.c) */
 	struct nat64_nft_cfg nft = {
 		.tun = cfg->nat64.device, .mark = NAT64_MARK, .steer = steer, .nsteer = c.a,
-		.notrack = notrack, .nnotrack = c.b, .no_forward = &vip, .nno_forward = cluster,
+		.notrack = notrack, .nnotrack = c.b, .no_forward = vip,
+		.nno_forward = cfg->cluster.enable && vip->family == AF_INET6,
 	};
 	rc = nat64_nft_apply(&nft);
 	if (rc == 0)
